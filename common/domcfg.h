@@ -1,0 +1,88 @@
+/*
+ * The domain-config model: libxl's domain_config JSON (what
+ * libxl_domain_config_to_json() writes and xl puts in its save header),
+ * held as a json-c object.  Both backends use it, so the pre-flight checks
+ * and the incoming policy are one code path.
+ *
+ * Fields used (libxl_types.idl names):
+ *	c_info.type ("pv" | "pvh" | "hvm"), c_info.name, c_info.uuid
+ *	b_info.max_memkb, b_info.target_memkb, b_info.max_vcpus,
+ *	b_info.bootloader, b_info.device_model_override / device_model
+ *	disks[].pdev_path, .vdev, .format, .readwrite, .script
+ *	nics[].bridge, .mac, .script
+ *	pcidevs[] (any entry = passthrough)
+ *	on_poweroff, on_reboot, on_crash ("destroy" | "restart" | "preserve"...)
+ * Simulator knobs ride in a private top-level object the real libxl never
+ * sees: "xmig_sim": { "tick_ms": N, "dirty_rate": N }.
+ */
+#ifndef DOMCFG_H
+#define DOMCFG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+struct cfg;
+
+#define DOMCFG_NAME_MAX		63	/* xl rejects longer names too */
+#define DOMCFG_MAX_JSON		(1024 * 1024)
+
+struct domcfg_info {
+	const char	*name;		/* points into the object */
+	const char	*uuid;		/* "" if none */
+	const char	*type;		/* "pv", "pvh", "hvm" */
+	uint64_t	 memory_kb;	/* max_memkb */
+	unsigned	 vcpus;
+	size_t		 ndisks, nnics, npci;
+	unsigned	 sim_tick_ms;	/* 0 if not a sim domain */
+	unsigned	 sim_dirty_rate;
+};
+
+/*
+ * Build the JSON from a parsed xl-format domain config file: name, uuid
+ * (generated if absent), type (default "pv"), memory (MiB), maxmem,
+ * vcpus, disk = [ "target=/path,vdev=xvda,access=rw" or xl's positional
+ * "/path,raw,xvda,rw" ], vif = [ "bridge=xenbr0,mac=...,script=..." ],
+ * pci = [ ... ], kernel, ramdisk, extra, bootloader, on_poweroff,
+ * on_reboot, on_crash, sim_tick_ms, sim_dirty_rate.  Unknown keys are
+ * errors "FILE:LINE: unknown setting 'x'".  0 or -1 + message.
+ */
+int	domcfg_from_cfg(struct cfg *, struct json_object **out, char *err,
+	    size_t errlen);
+/* Parse JSON text (bounded by DOMCFG_MAX_JSON); checks that c_info.name
+ * is a valid domain name and memory is present. */
+int	domcfg_parse(const char *json, size_t len, struct json_object **out,
+	    char *err, size_t errlen);
+/* Fill info from the object; -1 + message if a required field is bad. */
+int	domcfg_info(struct json_object *, struct domcfg_info *, char *err,
+	    size_t errlen);
+int	domcfg_set_name(struct json_object *, const char *name);
+/* 1 if NAME is acceptable as a domain name (xl's rules: not empty, no
+ * '/', not all digits, at most DOMCFG_NAME_MAX bytes, printable ASCII
+ * without blanks). */
+int	domcfg_name_valid(const char *name);
+/* JSON text, NUL-terminated, caller frees. */
+char	*domcfg_to_string(struct json_object *);
+
+struct domcfg_policy {
+	char * const	*disk_paths;	/* allowed prefixes, NULL-terminated */
+	char * const	*bridges;	/* allowed bridges, NULL-terminated */
+	char * const	*host_bridges;	/* bridges present on this host
+					 * (NULL: none, so no nic passes) */
+	int		 allow_bootloader;
+	int		 allow_device_model;
+	uint64_t	 max_memory_kb;	/* 0 = no ceiling */
+	unsigned	 max_vcpus;	/* 0 = no ceiling */
+};
+
+/*
+ * The incoming-config policy (DESIGN.md section 5), deny by default.
+ * 0 if the config may be received; -1 with the first reason in reason,
+ * e.g. "disk xvda: backend path /srv/x.img is not under an allowed path
+ * (incoming_disk_paths)", "PCI passthrough is not allowed (2 devices)".
+ */
+int	domcfg_policy_check(struct json_object *, const struct domcfg_policy *,
+	    char *reason, size_t reasonlen);
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * relocd's frames: the request/response envelope on the TLS port and on
+ * the control socket.  A frame is a 12-byte big-endian header
+ *	magic u32 "RLCD" | version u8 | type u8 | flags u16 | length u32
+ * and a JSON object of length bytes.  Flags 0x00ff are optional, 0xff00
+ * mandatory: a receiver refuses mandatory flags it does not know, by name.
+ * After a migrate-receive request is accepted, the same TLS session
+ * carries xl's migration protocol byte for byte (xlproto.h).
+ */
+#ifndef PROTO_H
+#define PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+struct iochan;
+
+#define PROTO_MAGIC		0x524c4344U	/* "RLCD" */
+#define PROTO_VERSION		1
+#define PROTO_HDR_LEN		12
+#define PROTO_MAX_FRAME		(256 * 1024)	/* control frames */
+#define PROTO_MAX_CONFIG_FRAME	(1024 * 1024 + 4096)	/* frames with a config */
+#define PROTO_FLAGS_MANDATORY	0xff00U
+#define PROTO_FLAGS_KNOWN	0x0000U
+
+/* Requests between hosts (TLS port). */
+#define PT_LIST			0x01
+#define PT_HOST_INFO		0x02
+#define PT_PREFLIGHT		0x03
+#define PT_MIGRATE_RECEIVE	0x04
+#define PT_CONSOLE		0x05
+/* Requests on the local control socket only. */
+#define PT_CTL_MIGRATE		0x20
+#define PT_CTL_CREATE		0x21
+#define PT_CTL_DESTROY		0x22
+#define PT_CTL_TUNNEL		0x23
+/* Replies. */
+#define PT_OK			0x80
+#define PT_ERROR		0x81
+#define PT_PROGRESS		0x82
+#define PT_RESULT		0x83
+
+/* Decoder results. */
+#define PROTO_OK		0
+#define PROTO_E_MAGIC		-1
+#define PROTO_E_VERSION		-2
+#define PROTO_E_TYPE		-3
+#define PROTO_E_FLAGS		-4
+#define PROTO_E_TOOBIG		-5
+#define PROTO_E_SHORT		-6
+#define PROTO_E_BODY		-7
+
+struct proto_hdr {
+	uint32_t	magic;
+	uint8_t		version;
+	uint8_t		type;
+	uint16_t	flags;
+	uint32_t	len;
+};
+
+const char *proto_type_name(int type);
+/* Decode and validate a header against max_len; message in err. */
+int	proto_hdr_decode(const uint8_t *buf, size_t len, struct proto_hdr *,
+	    size_t max_len, char *err, size_t errlen);
+void	proto_hdr_encode(uint8_t *buf, int type, uint16_t flags,
+	    uint32_t len);
+/* Parse a body: a JSON object of exactly len bytes. */
+int	proto_body_decode(const uint8_t *buf, size_t len,
+	    struct json_object **out, char *err, size_t errlen);
+
+/* Blocking frame I/O over a channel. body may be NULL ({}). */
+int	proto_send(struct iochan *, int type, struct json_object *body);
+/* Send PT_ERROR {"code": code, "message": msg}. */
+int	proto_send_error(struct iochan *, const char *code, const char *fmt,
+	    ...) __attribute__((format(printf, 3, 4)));
+/* Receive one frame; on failure err says why (channel or decoder). */
+int	proto_recv(struct iochan *, struct proto_hdr *,
+	    struct json_object **body, size_t max_len, char *err,
+	    size_t errlen);
+
+/* Convenience accessors on a body; NULL / dflt when absent or mistyped. */
+const char *proto_get_str(struct json_object *, const char *key);
+int64_t	proto_get_int(struct json_object *, const char *key, int64_t dflt);
+
+#endif

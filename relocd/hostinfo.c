@@ -1,0 +1,89 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relocd.h"
+#include "xenops.h"
+
+struct json_object *
+hostinfo_list_json(struct xo_ctx *xo, char *err, size_t errlen)
+{
+	struct json_object *o, *arr, *d;
+	struct xo_dominfo *doms = NULL;
+	size_t n = 0, i;
+
+	if (xo_list(xo, &doms, &n) != 0) {
+		snprintf(err, errlen, "%s", xo_errmsg(xo));
+		return NULL;
+	}
+	o = json_object_new_object();
+	arr = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		d = json_object_new_object();
+		json_object_object_add(d, "name",
+		    json_object_new_string(doms[i].name));
+		json_object_object_add(d, "id",
+		    json_object_new_int64(doms[i].domid));
+		json_object_object_add(d, "uuid",
+		    json_object_new_string(doms[i].uuid));
+		json_object_object_add(d, "mem_mb",
+		    json_object_new_int64(doms[i].memory_kb / 1024));
+		json_object_object_add(d, "vcpus",
+		    json_object_new_int64(doms[i].vcpus));
+		json_object_object_add(d, "state",
+		    json_object_new_string(xo_state_name(doms[i].state)));
+		json_object_object_add(d, "time",
+		    json_object_new_double(doms[i].cpu_time));
+		json_object_array_add(arr, d);
+	}
+	json_object_object_add(o, "domains", arr);
+	free(doms);
+	return o;
+}
+
+struct json_object *
+hostinfo_host_json(struct xo_ctx *xo, struct relocd_conf *conf, char *err,
+    size_t errlen)
+{
+	struct xo_hostinfo hi;
+	struct json_object *o, *br;
+	size_t i;
+
+	if (xo_host_info(xo, &hi) != 0) {
+		snprintf(err, errlen, "%s", xo_errmsg(xo));
+		return NULL;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "host", json_object_new_string(hi.hostname));
+	json_object_object_add(o, "backend",
+	    json_object_new_string(xo_backend_name(xo)));
+	json_object_object_add(o, "arch", json_object_new_string(hi.arch));
+	json_object_object_add(o, "xen_version",
+	    json_object_new_string(hi.xen_version));
+	json_object_object_add(o, "nr_cpus", json_object_new_int64(hi.nr_cpus));
+	json_object_object_add(o, "total_memory_mb",
+	    json_object_new_int64(hi.total_kb / 1024));
+	json_object_object_add(o, "free_memory_mb",
+	    json_object_new_int64(hi.free_kb / 1024));
+	json_object_object_add(o, "nr_domains",
+	    json_object_new_int64(hi.nr_domains));
+	json_object_object_add(o, "cap_pv", json_object_new_boolean(hi.cap_pv));
+	json_object_object_add(o, "cap_hvm",
+	    json_object_new_boolean(hi.cap_hvm));
+	json_object_object_add(o, "cap_hap",
+	    json_object_new_boolean(hi.cap_hap));
+	json_object_object_add(o, "cap_shadow",
+	    json_object_new_boolean(hi.cap_shadow));
+	br = json_object_new_array();
+	for (i = 0; hi.bridges != NULL && hi.bridges[i] != NULL; i++)
+		json_object_array_add(br, json_object_new_string(hi.bridges[i]));
+	json_object_object_add(o, "bridges", br);
+	json_object_object_add(o, "accept_migrations",
+	    json_object_new_boolean(conf->accept_migrations));
+	json_object_object_add(o, "max_migrations",
+	    json_object_new_int64(conf->max_migrations));
+	json_object_object_add(o, "relocd_version",
+	    json_object_new_string(RELOCD_VERSION));
+	xo_hostinfo_dispose(&hi);
+	return o;
+}

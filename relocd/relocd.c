@@ -1,0 +1,185 @@
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/err.h>
+
+#include "log.h"
+#include "relocd.h"
+#include "xenops.h"
+
+static void	usage(void) __attribute__((noreturn));
+static void	relocd_sig(evutil_socket_t, short, void *);
+static int	relocd_check_dirs(struct relocd_conf *, char *, size_t);
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: relocd [-dnv] [-f file]\n");
+	exit(2);
+}
+
+static void
+relocd_sig(evutil_socket_t sig, short ev, void *arg)
+{
+	struct relocd *env = arg;
+
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		/* Workers keep running: a migration in flight finishes (or
+		 * fails safely) on its own; only new sessions stop. */
+		log_info("received signal %d, exiting", (int)sig);
+		event_base_loopbreak(env->sc_evb);
+		break;
+	case SIGCHLD:
+		worker_reap(env);
+		break;
+	case SIGHUP:
+		log_info("SIGHUP: configuration reload is not supported; "
+		    "restart relocd to apply changes");
+		break;
+	}
+}
+
+/* The state directory must exist and be ours before any worker needs it. */
+static int
+relocd_check_dirs(struct relocd_conf *conf, char *err, size_t errlen)
+{
+	char path[4096];
+
+	if (mkdir(conf->state_dir, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "%s:%d: state_dir \"%s\": %s",
+		    conf->path, conf->line_state_dir, conf->state_dir,
+		    strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/slots", conf->state_dir);
+	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "%s:%d: state_dir \"%s\": cannot create "
+		    "%s: %s", conf->path, conf->line_state_dir,
+		    conf->state_dir, path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct relocd env_s, *env = &env_s;
+	struct event *ev_term = NULL, *ev_int = NULL, *ev_chld = NULL,
+	    *ev_hup = NULL;
+	struct xo_ctx *xo = NULL;
+	const char *file = NULL;
+	char err[1024];
+	int ch, debug = 0, verbose = 0, noaction = 0;
+
+	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
+		switch (ch) {
+		case 'd':
+			debug = 1;
+			break;
+		case 'f':
+			file = optarg;
+			break;
+		case 'n':
+			noaction = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	log_init(1, LOG_DAEMON);
+	log_setverbose(verbose);
+
+	memset(env, 0, sizeof(*env));
+	env->sc_tcp_fd = env->sc_ctl_fd = -1;
+	TAILQ_INIT(&env->sc_sessions);
+	conf_init(&env->sc_conf);
+	if (conf_load(&env->sc_conf, file, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
+	/* -n loads everything a start would: certificates, keys, CRL, the
+	 * self-check and the backend. */
+	if ((env->sc_tls = tls_ctx_new(&env->sc_conf, err, sizeof(err))) ==
+	    NULL) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
+	if ((xo = xo_open(&env->sc_conf, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s: %s\n", env->sc_conf.path, err);
+		exit(1);
+	}
+	xo_close(xo);
+	if (noaction) {
+		printf("configuration OK\n");
+		exit(0);
+	}
+	if (geteuid() != 0)
+		log_warnx("not running as root: the libxl backend and the "
+		    "control socket permissions need root");
+	if (relocd_check_dirs(&env->sc_conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((env->sc_evb = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	if (listener_open(env, err, sizeof(err)) == -1 ||
+	    control_open(env, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
+	if (!debug) {
+		if (daemon(0, 0) == -1)
+			fatal("daemon");
+		log_init(0, LOG_DAEMON);
+	}
+	log_procinit("parent");
+
+	ev_term = evsignal_new(env->sc_evb, SIGTERM, relocd_sig, env);
+	ev_int = evsignal_new(env->sc_evb, SIGINT, relocd_sig, env);
+	ev_chld = evsignal_new(env->sc_evb, SIGCHLD, relocd_sig, env);
+	ev_hup = evsignal_new(env->sc_evb, SIGHUP, relocd_sig, env);
+	evsignal_add(ev_term, NULL);
+	evsignal_add(ev_int, NULL);
+	evsignal_add(ev_chld, NULL);
+	evsignal_add(ev_hup, NULL);
+
+	log_info("relocd %s listening on %s:%d (TLS >= 1.%d, backend %s, "
+	    "%zu allow-list entries), control socket %s", RELOCD_VERSION,
+	    *env->sc_conf.relocation_address ? env->sc_conf.relocation_address :
+	    "*", env->sc_conf.relocation_port, env->sc_conf.tls_min_version % 10,
+	    env->sc_conf.backend == BACKEND_SIM ? "sim" : "libxl",
+	    env->sc_conf.nhosts_allow, env->sc_conf.control_socket);
+
+	event_base_dispatch(env->sc_evb);
+
+	listener_close(env);
+	control_close(env);
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_chld);
+	event_free(ev_hup);
+	event_base_free(env->sc_evb);
+	SSL_CTX_free(env->sc_tls);
+	conf_dispose(&env->sc_conf);
+	return 0;
+}

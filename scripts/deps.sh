@@ -1,0 +1,88 @@
+#!/bin/sh
+#
+# Install the Debian 12 packages that building and testing relocd and xmig
+# need, and only those that are missing.  Idempotent: when everything is
+# present it prints nothing, runs no apt-get and needs no root.  Otherwise
+# it must run as root; it never prompts and never reads stdin.
+#
+# Usage: sh scripts/deps.sh
+
+set -eu
+
+# The packages, one a line, each with why we need it.
+PACKAGES=$(sed 's/#.*//' <<'EOF'
+build-essential	# cc, make, libc headers
+pkg-config	# the Makefile gets every library's flags from it
+libevent-dev	# relocd's event loop (libevent 2.1)
+libssl-dev	# TLS (OpenSSL 3.0)
+libjson-c-dev	# libxl domain-config JSON, shared by both backends
+check		# the unit test framework (tests/unit)
+libsubunit-dev	# check's pkg-config file links -lsubunit
+openssl		# the CLI: tests/pki/mkcerts.sh makes the test PKI
+socat		# integration tests: raw and TLS clients, cut-the-wire proxies
+tmux		# console tests drive xmig in a pseudo-terminal
+mandoc		# make man-lint (mandoc -T lint)
+iproute2	# ip netns: partition tests in their own network namespaces
+procps		# ps, pgrep: tests watch the daemons' processes
+EOF
+)
+
+PROG=deps.sh
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+	echo "$PROG: dpkg-query not found: this script knows Debian 12 only." >&2
+	# shellcheck disable=SC2086
+	echo "$PROG: install the equivalents of:" $PACKAGES >&2
+	exit 1
+fi
+
+missing=
+for p in $PACKAGES; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) || status=
+	if [ "$status" != "install ok installed" ]; then
+		missing="$missing $p"
+	fi
+done
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "$PROG: missing packages:$missing" >&2
+	echo "$PROG: run as root to install them: sudo sh scripts/deps.sh" >&2
+	exit 1
+fi
+
+command -v apt-get >/dev/null 2>&1 || {
+	echo "$PROG: apt-get not found; install by hand:$missing" >&2
+	exit 1
+}
+
+echo "$PROG: installing:$missing"
+
+DEBIAN_FRONTEND=noninteractive
+export DEBIAN_FRONTEND
+
+if ! apt-get -q update </dev/null; then
+	echo "$PROG: apt-get update failed" >&2
+	exit 1
+fi
+# $missing is a list of package names, split on purpose.
+# shellcheck disable=SC2086
+if ! apt-get -q -y --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+    install $missing </dev/null; then
+	echo "$PROG: apt-get install failed for:$missing" >&2
+	exit 1
+fi
+
+# Check the result rather than trust the exit status.
+still=
+for p in $missing; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) || status=
+	[ "$status" = "install ok installed" ] || still="$still $p"
+done
+if [ -n "$still" ]; then
+	echo "$PROG: still missing after install:$still" >&2
+	exit 1
+fi
+exit 0

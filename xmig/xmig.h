@@ -1,0 +1,44 @@
+#ifndef XMIG_H
+#define XMIG_H
+
+#include <json-c/json.h>
+
+#include "conf.h"
+#include "iochan.h"
+
+/* Exit statuses (xmig.1). */
+#define EXIT_OK		0
+#define EXIT_FAILED	1	/* failed; the domain runs at the source */
+#define EXIT_USAGE	2
+#define EXIT_UNKNOWN	3	/* outcome unknown after the point of no return */
+
+struct cmd_spec {
+	const char	*name;
+	int		(*fn)(int argc, char **argv);
+	const char	*summary;
+	const char	*usage;		/* after "xmig NAME " */
+	const char	*options;	/* one option per line, or NULL */
+};
+
+extern const struct cmd_spec xmig_cmdtable[];
+extern struct relocd_conf xmig_conf;
+
+const struct cmd_spec *cmdtable_lookup(const char *name);
+/* Prints the command's usage from the table and returns EXIT_USAGE. */
+int	xmig_usage(const char *name);
+void	xmig_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The control socket to the local relocd. */
+int	ctl_open(struct iochan *);
+void	ctl_close(struct iochan *);
+/* One request, one reply: 0 and *reply on PT_OK; -1 after printing why. */
+int	ctl_call(int type, struct json_object *req, struct json_object **reply);
+
+int	main_migrate(int, char **);
+int	main_list(int, char **);
+int	main_host_info(int, char **);
+int	main_create(int, char **);
+int	main_destroy(int, char **);
+int	main_help(int, char **);
+
+#endif
