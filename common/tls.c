@@ -58,6 +58,14 @@ tls_verify_cb(int preverify_ok, X509_STORE_CTX *sctx)
 	    SSL_get_ex_data(ssl, tls_leaf_idx) == NULL &&
 	    X509_up_ref(leaf) == 1)
 		SSL_set_ex_data(ssl, tls_leaf_idx, leaf);
+	/* OpenSSL accepts a CA certificate as a peer's leaf; a host must
+	 * present a host certificate, or any sub-CA key could pose as one. */
+	if (preverify_ok && X509_STORE_CTX_get_error_depth(sctx) == 0 &&
+	    X509_STORE_CTX_get_current_cert(sctx) == leaf &&
+	    (X509_get_extension_flags(leaf) & EXFLAG_CA) != 0) {
+		X509_STORE_CTX_set_error(sctx, X509_V_ERR_INVALID_CA);
+		return 0;
+	}
 	return preverify_ok;
 }
 
@@ -440,6 +448,10 @@ tls_failure_reason(SSL *ssl, char *buf, size_t len)
 			snprintf(buf, len, "certificate not issued by the "
 			    "cluster CA (%s)",
 			    X509_verify_cert_error_string(vr));
+			return;
+		case X509_V_ERR_INVALID_CA:
+			snprintf(buf, len, "certificate rejected: a CA "
+			    "certificate presented as a host certificate");
 			return;
 		case X509_V_ERR_HOSTNAME_MISMATCH:
 		case X509_V_ERR_IP_ADDRESS_MISMATCH:
