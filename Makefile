@@ -92,6 +92,20 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@bash scripts/demo.sh
 
+# Real Xen hosts in QEMU (tests/xen/README says what it needs and costs).
+check-xen: deps
+	@$(MAKE) --no-print-directory all
+	@bash tests/xen/run.sh
+
+# Ratios measured side by side in one run (tests/bench/).
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bash tests/bench/run.sh
+
+# libFuzzer targets, each for a bounded time (FUZZ_SECONDS, default 60).
+fuzz: deps
+	@bash tests/fuzz/run.sh
+
 man-lint:
 	mandoc -T lint -W warning man/*.[158]
 

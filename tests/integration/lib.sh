@@ -9,7 +9,8 @@ BUILD=$ROOT/build
 RELOCD=$BUILD/relocd
 XMIG=$BUILD/xmig
 T=$(basename "$0" .sh)
-W=$BUILD/itest/$T
+# ITEST_ROOT and ITEST_PORT let several runs share one machine.
+W=${ITEST_ROOT:-$BUILD/itest}/$T
 PKI=$BUILD/itest/pki
 PORT=${ITEST_PORT:-18003}
 PIDS=""
