@@ -23,7 +23,8 @@
 #define ALLOW_NAME_MAX	253	/* a DNS name in text, without the final dot */
 #define ALLOW_LABEL_MAX	63
 #define ALLOW_REGEX_MAX	512	/* bytes of one regex */
-#define ALLOW_REGEX_COST 4096	/* its size once glibc expands repeats */
+#define ALLOW_REGEX_COST 1024	/* its size once glibc expands repeats */
+#define ALLOW_REGEX_DEPTH 32	/* nested groups */
 
 enum allow_kind {
 	ALLOW_ADDR4,
@@ -282,7 +283,10 @@ allow_regex_bracket(const char *re, size_t len, size_t i)
  * ("a++++++++", "((a{99}){99}){99}"): one typo in the config would
  * exhaust memory.  The size is estimated as glibc builds it: an atom
  * costs 1, a group the sum of its contents, a repeat multiplies what it
- * applies to by the number of copies.  Allow-list patterns are tiny.
+ * applies to by the number of copies.  Stacked operators ("a**", which
+ * POSIX leaves undefined) and deep nesting make glibc's epsilon closures
+ * blow up instead, so they are refused outright.  Allow-list patterns
+ * are tiny; none of this limits a sensible one.
  */
 static const char *
 allow_regex_check(const char *re, size_t len)
@@ -290,17 +294,24 @@ allow_regex_check(const char *re, size_t len)
 	struct {
 		size_t	sum;	/* cost of this group so far */
 		size_t	last;	/* cost of the last atom or group */
-	} st[ALLOW_REGEX_MAX / 2 + 2];
+	} st[ALLOW_REGEX_DEPTH + 1];
 	size_t depth = 0, i, j, m, n, f;
+	int quant = 0;		/* the last token was a repeat */
 
 	if (len > ALLOW_REGEX_MAX)
 		return "too long (more than 512 bytes)";
 	st[0].sum = st[0].last = 0;
 	for (i = 0; i < len; i++) {
+		if (quant && (re[i] == '*' || re[i] == '+' || re[i] == '?' ||
+		    (re[i] == '{' && i + 1 < len && ((re[i + 1] >= '0' &&
+		    re[i + 1] <= '9') || re[i + 1] == ','))))
+			return "stacked repetition operators";
+		quant = 0;
 		switch (re[i]) {
 		case '(':
-			if (++depth >= sizeof(st) / sizeof(st[0]))
-				return "too complex";
+			if (++depth > ALLOW_REGEX_DEPTH)
+				return "too complex (groups nested more "
+				    "than 32 deep)";
 			st[depth].sum = st[depth].last = 0;
 			continue;
 		case ')':
@@ -316,45 +327,49 @@ allow_regex_check(const char *re, size_t len)
 			continue;
 		case '*':
 		case '?':
+			quant = 1;
 			continue;	/* one copy */
 		case '+':
 			f = 2;		/* a+ is aa* */
 			goto repeat;
 		case '{':
-			/* {m}, {m,}, {m,n}; anything else is left to
-			 * regcomp to refuse */
+			/* {m}, {m,}, {m,n} and glibc's {,n}; anything else
+			 * is left to regcomp to refuse */
 			for (j = i + 1, m = 0; j < len && re[j] >= '0' &&
 			    re[j] <= '9'; j++)
 				if ((m = m * 10 + (re[j] - '0')) > 100000)
-					return "too complex";
-			if (j == i + 1)
-				goto atom;
+					return "repeat count too large";
 			n = m;
 			if (j < len && re[j] == ',') {
-				for (j++, n = 0; j < len && re[j] >= '0' &&
+				f = ++j;
+				for (n = 0; j < len && re[j] >= '0' &&
 				    re[j] <= '9'; j++)
 					if ((n = n * 10 + (re[j] - '0')) >
 					    100000)
-						return "too complex";
-				if (n < m)
+						return "repeat count too large";
+				if (j == f)
 					n = m + 1;	/* {m,}: m and a star */
-			}
+			} else if (j == i + 1)
+				goto atom;
 			if (j >= len || re[j] != '}')
 				goto atom;
 			i = j;
 			f = n > 0 ? n : 1;
  repeat:
 			if (st[depth].last > ALLOW_REGEX_COST / f)
-				return "too complex (nested or stacked "
-				    "repetitions)";
+				return "too complex (nested repetitions)";
 			st[depth].sum += st[depth].last * (f - 1);
 			st[depth].last *= f;
+			quant = 1;
 			break;
 		case '[':
 			i = allow_regex_bracket(re, len, i);
 			goto atom;
 		case '\\':
-			i++;
+			/* glibc takes \1..\9 in an ERE; matching them can
+			 * take exponential time */
+			if (++i < len && re[i] >= '1' && re[i] <= '9')
+				return "back-references are not supported";
 			/* FALLTHROUGH */
 		default:
  atom:
@@ -363,7 +378,7 @@ allow_regex_check(const char *re, size_t len)
 			break;
 		}
 		if (st[depth].sum > ALLOW_REGEX_COST)
-			return "too complex (nested or stacked repetitions)";
+			return "too complex (nested repetitions)";
 	}
 	if (depth != 0)
 		return "unbalanced parentheses";

@@ -256,7 +256,8 @@ START_TEST(allow_regexes)
 
 	/* ordinary repeats are fine */
 	al = list_of("^host[0-9]{2}\\.example\\.org$",
-	    "^(a|b)+(c|d)*x{1,3}y{2,}$", NULL);
+	    "^(a|b)+(c|d)*x{1,3}y{2,}z{,2}$", "^[a-z0-9-]{1,63}\\.test$",
+	    NULL);
 	ck_assert_int_eq(name_ok(al, "host42.example.org"), 1);
 	ck_assert_int_eq(name_ok(al, "host4.example.org"), 0);
 	ck_assert_int_eq(name_ok(al, "abbaxyy"), 1);
@@ -373,17 +374,32 @@ static const struct {
 	    "[^, [:, [., or [=" },
 	{ "^a{2,1}", "^a{2,1}: invalid regular expression: Invalid content "
 	    "of \\{\\}" },
-	{ "^a++++++++++++++++++++++++++++++++", "^a++++++++++++++++++++++++++++"
-	    "++++: invalid regular expression: too complex (nested or stacked "
-	    "repetitions)" },
+	{ "^a++", "^a++: invalid regular expression: stacked repetition "
+	    "operators" },
+	{ "^.*********", "^.*********: invalid regular expression: stacked "
+	    "repetition operators" },
+	{ "^a{2}*", "^a{2}*: invalid regular expression: stacked repetition "
+	    "operators" },
+	{ "^a?{2}", "^a?{2}: invalid regular expression: stacked repetition "
+	    "operators" },
 	{ "^((a{99}){99}){99}", "^((a{99}){99}){99}: invalid regular "
-	    "expression: too complex (nested or stacked repetitions)" },
-	{ "^a{100001}", "^a{100001}: invalid regular expression: too complex" },
-	{ "^(((((((((((((((((((((((((((((((((a+)+)+"
-	    ")+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+",
-	    "^(((((((((((((((((((((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+"
-	    ")+)+)+)+)+)+)+)+)+)+...: invalid regular expression: too complex "
-	    "(nested or stacked repetitions)" },
+	    "expression: too complex (nested repetitions)" },
+	{ "^((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+",
+	    "^((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+: invalid regular "
+	    "expression: too complex (nested repetitions)" },
+	{ "^(a)\\1", "^(a)\\1: invalid regular expression: back-references "
+	    "are not supported" },
+	{ "^0{,8010}", "^0{,8010}: invalid regular expression: too complex "
+	    "(nested repetitions)" },
+	{ "^a{,2}{,2}", "^a{,2}{,2}: invalid regular expression: stacked "
+	    "repetition operators" },
+	{ "^a{100001}", "^a{100001}: invalid regular expression: repeat count "
+	    "too large" },
+	{ "^(((((((((((((((((((((((((((((((((a)))))"
+	    "))))))))))))))))))))))))))))",
+	    "^(((((((((((((((((((((((((((((((((a)))))"
+	    ")))))))))))))))))))))))))))): invalid regular expression: "
+	    "too complex (groups nested more than 32 deep)" },
 };
 
 START_TEST(allow_invalid)
