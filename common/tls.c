@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/err.h>
@@ -416,8 +417,14 @@ tls_peer_get(SSL *ssl, struct tls_peer *p)
 	GENERAL_NAMES_free(sans);
 	n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert),
 	    NID_commonName, buf, sizeof(buf));
-	if (n > 0 && (size_t)n == strlen(buf) && p->nnames < TLS_MAX_NAMES)
-		p->names[p->nnames++] = strdup(buf);
+	if (n > 0 && (size_t)n == strlen(buf) && p->nnames < TLS_MAX_NAMES) {
+		/* The CN usually repeats a SAN: list each name once. */
+		for (j = 0; j < (int)p->nnames; j++)
+			if (strcasecmp(p->names[j], buf) == 0)
+				break;
+		if (j == (int)p->nnames)
+			p->names[p->nnames++] = strdup(buf);
+	}
 	X509_free(cert);
 }
 
