@@ -102,7 +102,7 @@ send_progress(const struct xo_progress *p, void *arg)
 	json_object_object_add(o, "pages_dirty",
 	    json_object_new_int64(p->pages_dirty));
 	json_object_object_add(o, "bytes", json_object_new_int64(p->bytes));
-	json_object_object_add(o, "paused", json_object_new_boolean(p->paused));
+	json_object_object_add(o, "paused", json_object_new_int(p->paused != 0));
 	if (proto_send(&st->ctl, PT_PROGRESS, o) == -1)
 		st->ctl_gone = 1;
 	json_object_put(o);

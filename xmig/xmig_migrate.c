@@ -31,6 +31,7 @@ migrate_number(const char *what, const char *s, long min, long max)
 static void
 migrate_show(struct json_object *p, int tty, int *last_round)
 {
+	static int paused_shown;
 	const char *phase = proto_get_str(p, "phase");
 	int64_t round, total, sent, dirty, bytes;
 
@@ -60,6 +61,12 @@ migrate_show(struct json_object *p, int tty, int *last_round)
 		    (long long)round, proto_get_int(p, "paused", 0) ?
 		    " (domain paused)" : "", (long long)(round == 1 ? total :
 		    sent + dirty), (long long)total);
+		paused_shown = proto_get_int(p, "paused", 0) != 0;
+	} else if (!paused_shown && proto_get_int(p, "paused", 0)) {
+		/* The stop-and-copy round: the guest stopped mid-round. */
+		printf("  round %lld: domain paused for the last %lld pages\n",
+		    (long long)round, (long long)(sent + dirty));
+		paused_shown = 1;
 	}
 	*last_round = (int)round;
 	fflush(stdout);
