@@ -1,13 +1,18 @@
 # One entry point: all, check, demo, bench, check-xen, fuzz, install, clean.
 # Everything lands in build/.  SANITIZE=address,undefined builds with
-# sanitizers; DEPS=no skips the dependency installer.
+# sanitizers into build-san/ (so the normal build is never clobbered);
+# DEPS=no skips the dependency installer.
 
 PREFIX	?= /usr/local
 SBINDIR	?= $(PREFIX)/sbin
 BINDIR	?= $(PREFIX)/bin
 MANDIR	?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc/xen
+ifneq ($(SANITIZE),)
+B	:= build-san
+else
 B	:= build
+endif
 O	:= $(B)/obj
 
 CC	?= cc
@@ -22,8 +27,21 @@ CFLAGS	+= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	   -Icommon -Ixenops $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 
+# The libxl backend is built when libxenlight's headers are here (Debian:
+# libxen-dev); without them its table stays empty and relocd says at run
+# time that the backend is not available.  Only relocd and the unit tests
+# link libxl: xmig never talks to Xen.
+XENPKGS	:= xenlight xlutil xentoollog xenstore
+HAVE_LIBXL := $(shell pkg-config --exists $(XENPKGS) 2>/dev/null && echo yes)
+ifeq ($(HAVE_LIBXL),yes)
+CFLAGS	+= -DHAVE_LIBXL $(shell pkg-config --cflags $(XENPKGS))
+XENOPS_LIBS := $(shell pkg-config --libs $(XENPKGS))
+endif
+
 ifneq ($(SANITIZE),)
-CFLAGS	+= -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -O1
+# Every report is fatal: a sanitizer run with reports must not pass.
+CFLAGS	+= -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
+	   -fno-omit-frame-pointer -O1
 LDFLAGS	+= -fsanitize=$(SANITIZE)
 endif
 
@@ -32,17 +50,24 @@ XENOPS_SRCS := $(wildcard xenops/*.c)
 RELOCD_SRCS := $(wildcard relocd/*.c)
 XMIG_SRCS   := $(wildcard xmig/*.c)
 UNIT_SRCS   := $(wildcard tests/unit/check_*.c)
+ifneq ($(HAVE_LIBXL),yes)
+UNIT_SRCS   := $(filter-out tests/unit/check_libxl.c,$(UNIT_SRCS))
+endif
 
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(O)/%.o)
 XENOPS_OBJS := $(XENOPS_SRCS:%.c=$(O)/%.o)
 RELOCD_OBJS := $(RELOCD_SRCS:%.c=$(O)/%.o)
 XMIG_OBJS   := $(XMIG_SRCS:%.c=$(O)/%.o)
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+# Helpers the integration scenarios run (the fault-injecting proxy).
+TOOL_SRCS   := $(wildcard tests/tools/*.c)
+TOOL_BINS   := $(TOOL_SRCS:tests/tools/%.c=$(B)/tests/tools/%)
 
 PROGS	:= $(B)/relocd $(B)/xmig
 
-.PHONY: all check unit integration demo bench check-xen fuzz install \
-	deps clean lint man-lint format
+.PHONY: all check unit integration demo bench bench-progs check-xen fuzz \
+	fuzz-progs itest-root \
+	install deps clean lint man-lint format
 
 all: $(PROGS)
 
@@ -59,7 +84,7 @@ $(B)/libxenops.a: $(XENOPS_OBJS)
 	$(AR) rcs $@ $^
 
 $(B)/relocd: $(RELOCD_OBJS) $(B)/libxenops.a $(B)/libcommon.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(XENOPS_LIBS)
 
 $(B)/xmig: $(XMIG_OBJS) $(B)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -68,8 +93,12 @@ $(O)/tests/unit/%.o: CFLAGS += $(shell pkg-config --cflags $(CHECKPKG) 2>/dev/nu
 
 $(B)/tests/%: $(O)/tests/unit/%.o $(B)/libxenops.a $(B)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(XENOPS_LIBS) \
 	    $(shell pkg-config --libs $(CHECKPKG) 2>/dev/null)
+
+$(B)/tests/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 deps:
 ifneq ($(DEPS),no)
@@ -78,14 +107,15 @@ endif
 
 # Unit suites first (fast, pinpoint), then the scenarios with real daemons.
 check: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(TOOL_BINS)
 	@sh tests/run-unit.sh $(UNIT_BINS)
-	@sh tests/integration/run.sh
+	@$(MAKE) --no-print-directory itest-root
+	@$(ITEST_ENV) sh $(ITEST_RUN)
 
 unit: all $(UNIT_BINS)
 	@sh tests/run-unit.sh $(UNIT_BINS)
 
-integration: all
+integration: all $(TOOL_BINS)
 	@sh tests/integration/run.sh $(T)
 
 demo: deps
@@ -97,14 +127,93 @@ check-xen: deps
 	@$(MAKE) --no-print-directory all
 	@bash tests/xen/run.sh
 
-# Ratios measured side by side in one run (tests/bench/).
+# Ratios measured side by side in one run (tests/bench/).  The programs
+# under test are built optimised, without assertions, in their own tree
+# (build/bench-opt) so that the -O2 -g build the tests use is untouched;
+# the baseline helpers land in build/bench/.  Bench-only packages (sshd,
+# gnuplot) come from `deps.sh bench`, so make check never needs them.
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(B)/bench/%)
+
+$(B)/bench/%: tests/bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+
+bench-progs: $(BENCH_BINS)
+
 bench: deps
-	@$(MAKE) --no-print-directory all
+ifneq ($(DEPS),no)
+	@sh scripts/deps.sh bench
+endif
+	@env CFLAGS="-O2 -DNDEBUG" $(MAKE) --no-print-directory \
+	    B=$(B)/bench-opt all
+	@$(MAKE) --no-print-directory bench-progs
 	@bash tests/bench/run.sh
 
-# libFuzzer targets, each for a bounded time (FUZZ_SECONDS, default 60).
+# The integration scripts run the programs in ROOT/build, ROOT being the
+# tree they live in.  For another build tree (SANITIZE=..., B=...) they
+# run from $(B)/root: links to the sources, with build -> $(B).  Leak
+# reports at exit of the short-lived programs would change xmig's exit
+# status, so the scenarios run with leak detection off; the unit suites
+# keep it.
+ifeq ($(B),build)
+ITEST_RUN := tests/integration/run.sh
+ITEST_ENV :=
+else
+ITEST_RUN := $(B)/root/tests/integration/run.sh
+ITEST_ENV := ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+endif
+
+itest-root:
+ifneq ($(B),build)
+	@mkdir -p $(B)/root
+	@for d in common etc man relocd scripts tests xenops xmig; do \
+	    ln -sfn $(CURDIR)/$$d $(B)/root/$$d; done
+	@ln -sfn $(abspath $(B)) $(B)/root/build
+endif
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang into
+# $(B)/fuzz/, each run for a bounded time (FUZZ_SECONDS, default 60;
+# FUZZ_SMOKE=1: a few seconds each plus the seed corpus, for CI).
+FUZZ_CC	?= clang-14
+FZ	:= $(B)/fuzz
+FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined \
+	      -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
+	      -Wno-unknown-warning-option -Irelocd
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FZ)/%)
+FUZZ_COMMON_OBJS := $(COMMON_SRCS:%.c=$(FZ)/obj/%.o)
+# relocd's worker code, for fuzz_session (main() is libFuzzer's).
+FUZZ_RELOCD_OBJS := $(filter-out $(FZ)/obj/relocd/relocd.o, \
+	$(RELOCD_SRCS:%.c=$(FZ)/obj/%.o))
+
+$(FZ)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -c -o $@ $<
+
+$(FZ)/libcommon.a: $(FUZZ_COMMON_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(FZ)/librelocd.a: $(FUZZ_RELOCD_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(FZ)/fuzz_%: $(FZ)/obj/tests/fuzz/fuzz_%.o $(FZ)/librelocd.a \
+    $(FZ)/libcommon.a
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+
+fuzz-progs: $(FUZZ_BINS)
+
+.SECONDARY: $(FUZZ_SRCS:%.c=$(FZ)/obj/%.o)
+
 fuzz: deps
-	@bash tests/fuzz/run.sh
+ifneq ($(DEPS),no)
+	@sh scripts/deps.sh fuzz
+endif
+	@$(MAKE) --no-print-directory fuzz-progs
+	@env FUZZ_DIR=$(FZ) bash tests/fuzz/run.sh
 
 man-lint:
 	mandoc -T lint -W warning man/*.[158]

@@ -44,6 +44,13 @@ struct relocd_conf {
 	int		 handshake_timeout;
 	int		 io_timeout;
 
+	/* TLS handshakes in flight (total, and from one source address) */
+	int		 max_unauthenticated;
+	int		 max_unauthenticated_per_source;
+	int		 ready_timeout;	/* source: stream sent -> "ready" */
+	int		 go_timeout;	/* destination: "ready" -> "go" */
+	int		 report_timeout; /* source: "go" -> report */
+
 	/* incoming domain-config policy */
 	char		**incoming_disk_paths;	/* allowed backend path prefixes */
 	char		**incoming_bridges;	/* allowed bridges */

@@ -103,6 +103,20 @@ ioc_throttle(struct iochan *ioc)
 		usleep((useconds_t)(due_us - now));
 }
 
+/*
+ * Several TLS records per read(2) instead of two reads per record, for a
+ * bulk receive.  Only for a session whose every later read goes through
+ * ioc_read_some (SSL_read first, poll only on WANT_READ, which OpenSSL
+ * returns only with no whole record buffered): code that polls the socket
+ * and trusts SSL_pending would miss records read ahead.
+ */
+void
+ioc_read_ahead(struct iochan *ioc)
+{
+	if (ioc->ssl != NULL)
+		SSL_set_read_ahead(ioc->ssl, 1);
+}
+
 ssize_t
 ioc_read_some(struct iochan *ioc, void *buf, size_t len)
 {

@@ -33,6 +33,9 @@ int	ioc_read_full(struct iochan *, void *, size_t);
 int	ioc_write_full(struct iochan *, const void *, size_t);
 /* >0 bytes read, 0 clean EOF (TLS close_notify or fd EOF), -1 error. */
 ssize_t	ioc_read_some(struct iochan *, void *, size_t);
+/* Bulk receive: read TLS records ahead (see iochan.c for when it is
+ * safe). */
+void	ioc_read_ahead(struct iochan *);
 /* Orderly TLS shutdown (close_notify), bounded by the timeout. */
 void	ioc_shutdown(struct iochan *);
 

@@ -37,6 +37,12 @@ proto_type_name(int type)
 		return "destroy";
 	case PT_CTL_TUNNEL:
 		return "tunnel";
+	case PT_RECOVER:
+		return "recover";
+	case PT_CTL_JOBS:
+		return "jobs";
+	case PT_CTL_RECOVER:
+		return "recover-control";
 	case PT_OK:
 		return "ok";
 	case PT_ERROR:

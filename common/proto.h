@@ -38,11 +38,26 @@ struct iochan;
 #define PT_PREFLIGHT		0x03
 #define PT_MIGRATE_RECEIVE	0x04
 #define PT_CONSOLE		0x05
+/*
+ * After PT_OK to a console request the session carries console records,
+ * not frames: kind u8 | length u16 (big-endian) | payload.  The kinds
+ * take numbers from the console range so they never read as frame types.
+ */
+#define CONSOLE_REC_HDR		3
+#define CONSOLE_REC_MAX		16384	/* payload bytes */
+#define PT_CONSOLE_OUT		0x08	/* guest output bytes */
+#define PT_CONSOLE_IN		0x09	/* keystrokes for the guest */
+#define PT_CONSOLE_MOVED	0x0a	/* {"domain", "to": "host:port"} */
+#define PT_CONSOLE_END		0x0b	/* {"domain", "message"}: gone */
+#define PT_CONSOLE_DETACH	0x0c	/* the client leaves */
+#define PT_RECOVER		0x10	/* recovery: query or settle copies */
 /* Requests on the local control socket only. */
 #define PT_CTL_MIGRATE		0x20
 #define PT_CTL_CREATE		0x21
 #define PT_CTL_DESTROY		0x22
 #define PT_CTL_TUNNEL		0x23
+#define PT_CTL_JOBS		0x30	/* the migration journal */
+#define PT_CTL_RECOVER		0x31	/* xmig recover DOM [HOST] */
 /* Replies. */
 #define PT_OK			0x80
 #define PT_ERROR		0x81

@@ -219,6 +219,11 @@ tls_ctx_new(const struct relocd_conf *conf, char *err, size_t errlen)
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* Room for several records per read(2) once a bulk receive turns
+	 * read-ahead on (iochan.c): one read per 16 KiB record, two with
+	 * read-ahead off, and each recvmsg sends a window update, which
+	 * on loopback was a good part of the receiver's CPU. */
+	SSL_CTX_set_default_read_buffer_len(ctx, 128 * 1024);
 	if (tls_leaf_idx == -1)
 		tls_leaf_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL,
 		    tls_exdata_free);
@@ -460,6 +465,21 @@ tls_failure_reason(SSL *ssl, char *buf, size_t len)
 			snprintf(buf, len, "certificate rejected: a CA "
 			    "certificate presented as a host certificate");
 			return;
+		case X509_V_ERR_CERT_HAS_EXPIRED:
+		case X509_V_ERR_CERT_NOT_YET_VALID:
+			snprintf(buf, len, "certificate rejected: %s",
+			    X509_verify_cert_error_string(vr));
+			return;
+		case X509_V_ERR_CERT_REVOKED:
+			snprintf(buf, len, "certificate rejected: certificate "
+			    "revoked (listed in tls_crl_file)");
+			return;
+		case X509_V_ERR_INVALID_PURPOSE:
+			snprintf(buf, len, "certificate rejected: wrong key "
+			    "usage (not valid for TLS client and server "
+			    "authentication: %s)",
+			    X509_verify_cert_error_string(vr));
+			return;
 		case X509_V_ERR_HOSTNAME_MISMATCH:
 		case X509_V_ERR_IP_ADDRESS_MISMATCH:
 			snprintf(buf, len, "certificate name mismatch: the "
@@ -472,7 +492,15 @@ tls_failure_reason(SSL *ssl, char *buf, size_t len)
 			return;
 		}
 	}
-	if (last == 0) {
+	/* OpenSSL 3 reports a peer's close as an error of its own. */
+	if ((last == 0 || ERR_GET_REASON(last) ==
+	    SSL_R_UNEXPECTED_EOF_WHILE_READING) && SSL_is_server(ssl)) {
+		snprintf(buf, len, "the peer closed the connection during "
+		    "the TLS handshake");
+		return;
+	}
+	if (last == 0 || ERR_GET_REASON(last) ==
+	    SSL_R_UNEXPECTED_EOF_WHILE_READING) {
 		snprintf(buf, len, "connection closed during the TLS "
 		    "handshake (refused by the peer: address not allowed, "
 		    "or not a relocd)");
@@ -497,6 +525,14 @@ tls_failure_reason(SSL *ssl, char *buf, size_t len)
 	else if (ERR_GET_REASON(last) == SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED)
 		snprintf(buf, len, "the peer says our certificate has "
 		    "expired");
+	else if (ERR_GET_REASON(last) == SSL_R_SSLV3_ALERT_BAD_CERTIFICATE)
+		snprintf(buf, len, "the peer refused our certificate (alert "
+		    "bad certificate: not the name it expected, or not yet "
+		    "valid)");
+	else if (ERR_GET_REASON(last) ==
+	    SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE)
+		snprintf(buf, len, "the peer refused our certificate (alert "
+		    "unsupported certificate: wrong key usage)");
 	else
 		snprintf(buf, len, "TLS handshake failed: %s", r);
 }

@@ -168,8 +168,9 @@ listener_accept(evutil_socket_t lfd, short ev, void *arg)
 		close(fd);
 		return;
 	}
-	if (env->sc_nunauth >= RELOCD_MAX_UNAUTH ||
-	    session_count_source(env, addr) >= RELOCD_MAX_UNAUTH_SRC) {
+	if (env->sc_nunauth >= conf->max_unauthenticated ||
+	    session_count_source(env, addr) >=
+	    conf->max_unauthenticated_per_source) {
 		if (listener_ratelimit())
 			log_warnx("refused connection from %s: too many "
 			    "unauthenticated connections", addr);

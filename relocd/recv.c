@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "domcfg.h"
+#include "journal.h"
 #include "log.h"
 #include "relocd.h"
 #include "xenops.h"
@@ -215,13 +216,15 @@ recv_migrate(struct relocd_conf *conf, struct iochan *ioc, struct peer_ctx *pc,
 	struct json_object *precfg = NULL, *cfg = NULL, *ok = NULL;
 	struct domcfg_info info;
 	struct xo_ctx *xo = NULL;
+	struct journal jr;
 	const char *code = "refused";
-	char reason[1024], name[DOMCFG_NAME_MAX + 1];
+	char reason[1024], name[DOMCFG_NAME_MAX + 1], jerr[512];
 	char incoming[DOMCFG_NAME_MAX + 16];
 	uint8_t go[sizeof(XL_PERMISSION_TO_GO)], status;
 	uint32_t domid = 0;
 	int have_domain = 0, paused, r;
 
+	journal_init(&jr);
 	paused = proto_get_int(req, "paused", 0) != 0;
 	if (worker_migration_slot(conf, reason, sizeof(reason)) == -1) {
 		log_warnx("%s: refused migration: %s", pc->addr, reason);
@@ -290,6 +293,18 @@ recv_migrate(struct relocd_conf *conf, struct iochan *ioc, struct peer_ctx *pc,
 	log_info("%s (%s): receiving domain %s (%llu MiB) as %s", pc->addr,
 	    pc->id.subject, name, (unsigned long long)info.memory_kb / 1024,
 	    incoming);
+	/* Journaled before the domain exists here: a restart after a crash
+	 * from now on destroys NAME--incoming until "go" is recorded. */
+	if (journal_begin(&jr, conf, JOURNAL_DEST, name, info.uuid, 0,
+	    pc->addr, jerr, sizeof(jerr)) == -1) {
+		journal_dispose(&jr);
+		snprintf(reason, sizeof(reason), "cannot receive %s: %s", name,
+		    jerr);
+		log_warnx("%s: %s", pc->addr, reason);
+		recv_fail_early(ioc, "journal", reason);
+		goto out;
+	}
+	journal_set_int(&jr, "paused", paused);
 
 	if ((r = xo_restore_from(xo, cfg, ioc, &domid, NULL, NULL)) != 0) {
 		snprintf(reason, sizeof(reason), "receiving %s failed: %s",
@@ -300,12 +315,19 @@ recv_migrate(struct relocd_conf *conf, struct iochan *ioc, struct peer_ctx *pc,
 		goto out;
 	}
 	have_domain = 1;
+	journal_set_int(&jr, "domid", domid);
+	if (journal_phase(&jr, "ready", jerr, sizeof(jerr)) == -1) {
+		log_warnx("%s: %s; destroying %s", pc->addr, jerr, incoming);
+		recv_fail_early(ioc, "journal", jerr);
+		goto out;
+	}
 	if (ioc_write_full(ioc, XL_RECEIVER_READY,
 	    sizeof(XL_RECEIVER_READY)) == -1) {
 		log_warnx("%s: sending ready: %s; destroying %s", pc->addr,
 		    ioc->err, incoming);
 		goto out;
 	}
+	ioc->timeout_ms = conf->go_timeout * 1000;
 	if (ioc_read_full(ioc, go, sizeof(go)) == -1) {
 		log_warnx("%s: no go from the sender (%s); destroying %s: the "
 		    "sender keeps the domain", pc->addr, ioc->err, incoming);
@@ -317,8 +339,17 @@ recv_migrate(struct relocd_conf *conf, struct iochan *ioc, struct peer_ctx *pc,
 		goto out;
 	}
 
-	/* "go" received: the domain is ours now. */
-	r = xo_rename(xo, domid, incoming, name);
+	ioc->timeout_ms = conf->io_timeout * 1000;
+
+	/* "go" received: the domain is ours now.  If that cannot be
+	 * recorded, a crash would make a restart destroy a running domain:
+	 * refuse it instead, and the sender resumes its copy. */
+	r = journal_phase(&jr, "go", jerr, sizeof(jerr)) == -1 ? XO_E_FAIL :
+	    0;
+	if (r != 0)
+		log_warnx("%s: %s", pc->addr, jerr);
+	if (r == 0)
+		r = xo_rename(xo, domid, incoming, name);
 	if (r == 0 && !paused)
 		r = xo_unpause(xo, domid);
 	if (r != 0)
@@ -332,13 +363,20 @@ recv_migrate(struct relocd_conf *conf, struct iochan *ioc, struct peer_ctx *pc,
 		log_crit("%s: could not report the outcome for %s (%s); the "
 		    "sender will ask its operator to check both hosts",
 		    pc->addr, name, ioc->err);
-		if (r == 0)
+		if (r == 0) {
 			have_domain = 0;
+			journal_end(&jr, "done", 3, "started here; the report "
+			    "to the sender was lost");
+		}
 		goto out;
 	}
 	if (r != 0) {
+		if (journal_phase(&jr, "destroy", jerr, sizeof(jerr)) == -1)
+			log_warnx("%s: %s", pc->addr, jerr);
 		xo_destroy(xo, domid);
 		have_domain = 0;
+		journal_end(&jr, "failed", 1, "could not start here; "
+		    "destroyed, the sender resumes it");
 		if (ioc_write_full(ioc, XL_PERMISSION_TO_GO,
 		    sizeof(XL_PERMISSION_TO_GO)) == -1)
 			log_crit("%s: could not give %s back to the sender "
@@ -352,10 +390,20 @@ recv_migrate(struct relocd_conf *conf, struct iochan *ioc, struct peer_ctx *pc,
 	have_domain = 0;
 	log_info("%s: domain %s received and %s (id %u)", pc->addr, name,
 	    paused ? "left paused" : "running", domid);
+	journal_end(&jr, "done", 0, paused ? "received, left paused" :
+	    "received and running");
 out:
-	if (have_domain && xo_destroy(xo, domid) != 0)
-		log_crit("cannot destroy incoming domain %u: %s", domid,
-		    xo_errmsg(xo));
+	if (have_domain) {
+		if (journal_phase(&jr, "destroy", jerr, sizeof(jerr)) == -1)
+			log_warnx("%s: %s", pc->addr, jerr);
+		if (xo_destroy(xo, domid) != 0) {
+			log_crit("cannot destroy incoming domain %u: %s",
+			    domid, xo_errmsg(xo));
+			/* Left at "destroy": a restart tries again. */
+			journal_dispose(&jr);
+		}
+	}
+	journal_end(&jr, "failed", 1, "not received; the sender keeps it");
 	json_object_put(ok);
 	json_object_put(cfg);
 	xo_close(xo);

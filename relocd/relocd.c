@@ -18,6 +18,7 @@
 
 static void	usage(void) __attribute__((noreturn));
 static void	relocd_sig(evutil_socket_t, short, void *);
+static void	relocd_sweep(evutil_socket_t, short, void *);
 static int	relocd_check_dirs(struct relocd_conf *, char *, size_t);
 
 static void
@@ -50,6 +51,38 @@ relocd_sig(evutil_socket_t sig, short ev, void *arg)
 	}
 }
 
+/*
+ * A worker that dies while this parent runs (killed, or orphaned by an
+ * earlier parent) leaves its journal record unsettled: reconcile it in a
+ * child, since backend calls never run in the event loop.
+ */
+static void
+relocd_sweep(evutil_socket_t fd, short ev, void *arg)
+{
+	struct relocd *env = arg;
+	pid_t pid;
+
+	if (!recover_pending(&env->sc_conf))
+		return;
+	switch (pid = fork()) {
+	case -1:
+		log_warn("%s: fork", __func__);
+		return;
+	case 0:
+		close(env->sc_tcp_fd);
+		close(env->sc_ctl_fd);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		log_procinit("recover");
+		recover_reconcile(&env->sc_conf);
+		_exit(0);
+	default:
+		env->sc_nworkers++;	/* reaped like a worker */
+	}
+}
+
 /* The state directory must exist and be ours before any worker needs it. */
 static int
 relocd_check_dirs(struct relocd_conf *conf, char *err, size_t errlen)
@@ -77,7 +110,8 @@ main(int argc, char *argv[])
 {
 	struct relocd env_s, *env = &env_s;
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_chld = NULL,
-	    *ev_hup = NULL;
+	    *ev_hup = NULL, *ev_sweep = NULL;
+	struct timeval sweep_tv = { 5, 0 };
 	struct xo_ctx *xo = NULL;
 	const char *file = NULL;
 	char err[1024];
@@ -154,6 +188,12 @@ main(int argc, char *argv[])
 	}
 	log_procinit("parent");
 
+	/* Settle what a crash left behind before the first accept (the
+	 * listeners are open but nothing is accepted before the loop
+	 * runs), and after daemon(): its log lines go where the daemon's
+	 * go. */
+	recover_reconcile(&env->sc_conf);
+
 	ev_term = evsignal_new(env->sc_evb, SIGTERM, relocd_sig, env);
 	ev_int = evsignal_new(env->sc_evb, SIGINT, relocd_sig, env);
 	ev_chld = evsignal_new(env->sc_evb, SIGCHLD, relocd_sig, env);
@@ -162,6 +202,8 @@ main(int argc, char *argv[])
 	evsignal_add(ev_int, NULL);
 	evsignal_add(ev_chld, NULL);
 	evsignal_add(ev_hup, NULL);
+	ev_sweep = event_new(env->sc_evb, -1, EV_PERSIST, relocd_sweep, env);
+	event_add(ev_sweep, &sweep_tv);
 
 	log_info("relocd %s listening on %s:%d (TLS >= 1.%d, backend %s, "
 	    "%zu allow-list entries), control socket %s", RELOCD_VERSION,
@@ -178,6 +220,7 @@ main(int argc, char *argv[])
 	event_free(ev_int);
 	event_free(ev_chld);
 	event_free(ev_hup);
+	event_free(ev_sweep);
 	event_base_free(env->sc_evb);
 	SSL_CTX_free(env->sc_tls);
 	conf_dispose(&env->sc_conf);

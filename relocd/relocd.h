@@ -97,6 +97,29 @@ void	recv_migrate(struct relocd_conf *, struct iochan *, struct peer_ctx *,
 void	send_migrate(struct relocd_conf *, SSL_CTX *, struct iochan *ctl,
 	    struct json_object *req);
 
+/* console.c: a domain's console, served here or relayed from a peer;
+ * the moved record that lets watchers follow a migrated domain */
+void	console_serve(struct relocd_conf *, struct iochan *,
+	    struct peer_ctx *, struct json_object *req);
+void	console_relay(struct relocd_conf *, SSL_CTX *, struct iochan *ctl,
+	    struct peer_ctx *, struct json_object *req);
+void	console_moved_record(struct relocd_conf *, const char *name,
+	    const char *host, int port);
+
+/* recover.c: restart reconciliation, xmig jobs and xmig recover */
+void	recover_reconcile(struct relocd_conf *);
+/* Did a worker die leaving its record unsettled (not "unknown")? */
+int	recover_pending(struct relocd_conf *);
+void	recover_serve_jobs(struct relocd_conf *, struct iochan *);
+void	recover_serve_control(struct relocd_conf *, SSL_CTX *,
+	    struct iochan *, struct json_object *req);
+void	recover_serve_peer(struct relocd_conf *, struct iochan *,
+	    struct peer_ctx *, struct json_object *req);
+
+/* tunnel.c: "xmig tunnel HOST", stock xl's stream to HOST's relocd */
+void	tunnel_serve(struct relocd_conf *, SSL_CTX *, struct iochan *ctl,
+	    struct peer_ctx *, struct json_object *req);
+
 /* peer.c: connections this host opens to another relocd */
 struct peer_conn {
 	int		 fd;

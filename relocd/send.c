@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "domcfg.h"
+#include "journal.h"
 #include "log.h"
 #include "relocd.h"
 #include "xenops.h"
@@ -37,6 +38,7 @@ struct send_state {
 	uint64_t	 bytes;
 	uint64_t	 pages_total;
 	uint64_t	 done_us;	/* report received: running there */
+	struct journal	 jr;		/* this migration's record */
 };
 
 static uint64_t	send_now_us(void);
@@ -46,6 +48,7 @@ static void	send_note(struct send_state *, const char *, const char *, ...)
 static void	send_result(struct iochan *, struct send_state *, int,
 		    const char *, ...) __attribute__((format(printf, 4, 5)));
 static int	send_read_ready(struct peer_conn *, char *, size_t);
+static void	send_journal_end(struct send_state *, int, const char *);
 
 static uint64_t
 send_now_us(void)
@@ -121,6 +124,7 @@ send_result(struct iochan *ctl, struct send_state *st, int exitcode,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	send_journal_end(st, exitcode, msg);
 	if (exitcode == 0)
 		log_info("%s", msg);
 	else if (exitcode == 3)
@@ -145,6 +149,29 @@ send_result(struct iochan *ctl, struct send_state *st, int exitcode,
 	if (!st->ctl_gone)
 		proto_send(ctl, PT_RESULT, o);
 	json_object_put(o);
+}
+
+/*
+ * The record's last word.  A failed resume leaves the phase at "resume"
+ * (a restarted relocd tries again); after "go" a lost answer is
+ * "unknown" until xmig recover settles it.
+ */
+static void
+send_journal_end(struct send_state *st, int exitcode, const char *msg)
+{
+	struct json_object *v;
+	const char *phase = "failed";
+
+	if (st->jr.rec == NULL)
+		return;
+	if (exitcode == 0)
+		phase = "done";
+	else if (exitcode == 3 && json_object_object_get_ex(st->jr.rec,
+	    "phase", &v) && strcmp(json_object_get_string(v), "resume") == 0)
+		phase = "resume";
+	else if (exitcode == 3)
+		phase = "unknown";
+	journal_end(&st->jr, phase, exitcode, msg);
 }
 
 /*
@@ -209,7 +236,7 @@ send_migrate(struct relocd_conf *conf, SSL_CTX *tls, struct iochan *ctl,
 	struct xo_hostinfo hi;
 	struct xo_ctx *xo = NULL;
 	const char *dom, *spec;
-	char host[256], err[1024], name[DOMCFG_NAME_MAX + 1];
+	char host[256], err[1024], name[DOMCFG_NAME_MAX + 1], jerr[512];
 	char away[DOMCFG_NAME_MAX + 16], *json = NULL;
 	uint8_t report[sizeof(XL_REPORT)], status, go[sizeof(
 	    XL_PERMISSION_TO_GO)], *hdr = NULL;
@@ -220,6 +247,7 @@ send_migrate(struct relocd_conf *conf, SSL_CTX *tls, struct iochan *ctl,
 
 	memset(&st, 0, sizeof(st));
 	memset(&hi, 0, sizeof(hi));
+	journal_init(&st.jr);
 	st.ctl = *ctl;
 	st.ctl.timeout_ms = 200;
 	peer_conn_init(&pc);
@@ -280,6 +308,17 @@ send_migrate(struct relocd_conf *conf, SSL_CTX *tls, struct iochan *ctl,
 		goto out;
 	}
 
+	/* Journaled before anything is touched, so that a restart after a
+	 * crash at any later point knows this migration existed. */
+	if (journal_begin(&st.jr, conf, JOURNAL_SOURCE, name, info.uuid,
+	    domid, host, err, sizeof(err)) == -1) {
+		journal_dispose(&st.jr);
+		send_result(ctl, &st, 1, "%s not migrated: %s", name, err);
+		goto out;
+	}
+	journal_set_int(&st.jr, "live", live);
+	journal_set_int(&st.jr, "port", port);
+
 	st.start_us = send_now_us();
 	send_note(&st, "connect", "migrating %s (%llu MiB, %s) to %s port %d",
 	    name, (unsigned long long)info.memory_kb / 1024,
@@ -324,13 +363,22 @@ send_migrate(struct relocd_conf *conf, SSL_CTX *tls, struct iochan *ctl,
 	if (bw > 0)
 		pc.ioc.max_bw = (uint64_t)bw * 1000000 / 8;
 
+	if (journal_phase(&st.jr, "stream", err, sizeof(err)) == -1) {
+		send_result(ctl, &st, 1, "%s not migrated: %s; it is still "
+		    "running here", name, err);
+		goto out;
+	}
 	r = xo_suspend_to(xo, domid, &pc.ioc, live ? XO_SUSPEND_LIVE : 0,
 	    send_progress, &st);
 	if (r != 0) {
 		snprintf(err, sizeof(err), "%s", xo_errmsg(xo));
 		goto resume;
 	}
+	pc.ioc.timeout_ms = conf->ready_timeout * 1000;
 	if (send_read_ready(&pc, err, sizeof(err)) == -1)
+		goto resume;
+	pc.ioc.timeout_ms = conf->io_timeout * 1000;
+	if (journal_phase(&st.jr, "rename", err, sizeof(err)) == -1)
 		goto resume;
 	if (xo_rename(xo, domid, name, away) != 0) {
 		snprintf(err, sizeof(err), "rename to %s: %s", away,
@@ -344,12 +392,15 @@ send_migrate(struct relocd_conf *conf, SSL_CTX *tls, struct iochan *ctl,
 	 * destination may run the domain: resuming it here could run it
 	 * twice.  From here, a lost answer means "unknown", never "resume".
 	 */
+	if (journal_phase(&st.jr, "go", err, sizeof(err)) == -1)
+		goto resume;
 	send_note(&st, "go", "%s received by %s; sending go", name, host);
 	if (ioc_write_full(&pc.ioc, XL_PERMISSION_TO_GO,
 	    sizeof(XL_PERMISSION_TO_GO)) == -1) {
 		snprintf(err, sizeof(err), "sending go: %s", pc.ioc.err);
 		goto failed_badly;
 	}
+	pc.ioc.timeout_ms = conf->report_timeout * 1000;
 	if (ioc_read_full(&pc.ioc, report, sizeof(report)) == -1 ||
 	    memcmp(report, XL_REPORT, sizeof(report)) != 0 ||
 	    ioc_read_full(&pc.ioc, &status, 1) == -1) {
@@ -359,7 +410,12 @@ send_migrate(struct relocd_conf *conf, SSL_CTX *tls, struct iochan *ctl,
 	}
 	done_us = send_now_us();
 	if (status == 0) {
-		/* "bang!": the destination runs it; ours goes. */
+		/* "bang!": the destination runs it; ours goes.  Journaled
+		 * first: a restart then destroys the leftover copy. */
+		if (journal_phase(&st.jr, "reported", err, sizeof(err)) == -1)
+			log_warnx("%s", err);
+		/* Before the destroy: console watchers follow it there. */
+		console_moved_record(conf, name, host, port);
 		if (xo_destroy(xo, domid) != 0)
 			log_crit("%s runs on %s but the suspended copy %s here "
 			    "could not be destroyed: %s; destroy it by hand",
@@ -384,6 +440,8 @@ send_migrate(struct relocd_conf *conf, SSL_CTX *tls, struct iochan *ctl,
 	/* FALLTHROUGH: the destination destroyed its copy and handed ours
 	 * back: resume here. */
 resume:
+	if (journal_phase(&st.jr, "resume", jerr, sizeof(jerr)) == -1)
+		log_warnx("%s", jerr);
 	if (renamed && xo_rename(xo, domid, away, name) != 0)
 		log_warnx("rename %s back to %s: %s", away, name,
 		    xo_errmsg(xo));
@@ -412,5 +470,6 @@ out:
 	json_object_put(reply);
 	xo_hostinfo_dispose(&hi);
 	peer_conn_dispose(&pc);
+	journal_dispose(&st.jr);
 	xo_close(xo);
 }

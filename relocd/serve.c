@@ -122,6 +122,12 @@ serve_peer(struct relocd_conf *conf, struct iochan *ioc, struct peer_ctx *pc)
 	case PT_MIGRATE_RECEIVE:
 		recv_migrate(conf, ioc, pc, req);
 		break;
+	case PT_RECOVER:
+		recover_serve_peer(conf, ioc, pc, req);
+		break;
+	case PT_CONSOLE:
+		console_serve(conf, ioc, pc, req);
+		break;
 	default:
 		log_warnx("%s: refused %s request: not served over the "
 		    "network", pc->addr, proto_type_name(h.type));
@@ -226,6 +232,12 @@ serve_control(struct relocd_conf *conf, SSL_CTX *tls, struct iochan *ioc,
 		else
 			serve_query(conf, ioc, h.type);
 		break;
+	case PT_CONSOLE:
+		if (host != NULL)
+			console_relay(conf, tls, ioc, pc, req);
+		else
+			console_serve(conf, ioc, pc, req);
+		break;
 	case PT_CTL_CREATE:
 		serve_create(conf, ioc, req, pc);
 		break;
@@ -237,6 +249,15 @@ serve_control(struct relocd_conf *conf, SSL_CTX *tls, struct iochan *ioc,
 		    proto_get_str(req, "domain") ? proto_get_str(req,
 		    "domain") : "?", host ? host : "?");
 		send_migrate(conf, tls, ioc, req);
+		break;
+	case PT_CTL_TUNNEL:
+		tunnel_serve(conf, tls, ioc, pc, req);
+		break;
+	case PT_CTL_JOBS:
+		recover_serve_jobs(conf, ioc);
+		break;
+	case PT_CTL_RECOVER:
+		recover_serve_control(conf, tls, ioc, req);
 		break;
 	default:
 		proto_send_error(ioc, "proto", "%s is not a control request",

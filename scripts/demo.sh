@@ -19,7 +19,7 @@ cleanup() {
 	done
 	sleep 0.2
 	for f in "$D"/*/state/sim/dom/*/pid; do
-		[ -f "$f" ] && kill -9 "$(head -n 1 "$f")" 2>/dev/null
+		[ -f "$f" ] && kill -9 "$(awk 'NR == 1 { print $1 }' "$f")" 2>/dev/null
 	done
 }
 trap cleanup EXIT INT TERM

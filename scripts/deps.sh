@@ -5,7 +5,10 @@
 # present it prints nothing, runs no apt-get and needs no root.  Otherwise
 # it must run as root; it never prompts and never reads stdin.
 #
-# Usage: sh scripts/deps.sh
+# Usage: sh scripts/deps.sh [bench | fuzz]
+#	bench: only what make bench needs besides the build (its baselines
+#	and its plot), so that make check never installs them.
+#	fuzz: only what make fuzz needs besides the build (clang, libFuzzer).
 
 set -eu
 
@@ -16,6 +19,8 @@ pkg-config	# the Makefile gets every library's flags from it
 libevent-dev	# relocd's event loop (libevent 2.1)
 libssl-dev	# TLS (OpenSSL 3.0)
 libjson-c-dev	# libxl domain-config JSON, shared by both backends
+libxen-dev	# libxl 4.17 headers: the real backend and its unit tests
+		# (only the libraries; Xen itself is never installed here)
 check		# the unit test framework (tests/unit)
 libsubunit-dev	# check's pkg-config file links -lsubunit
 openssl		# the CLI: tests/pki/mkcerts.sh makes the test PKI
@@ -26,6 +31,27 @@ iproute2	# ip netns: partition tests in their own network namespaces
 procps		# ps, pgrep: tests watch the daemons' processes
 EOF
 )
+
+# make bench: the transports relocd is compared with, and the plot.
+if [ "${1:-}" = bench ]; then
+	PACKAGES=$(sed 's/#.*//' <<'EOF'
+openssh-server	# the ssh baseline: a throw-away sshd on loopback
+openssh-client	# ssh, ssh-keygen
+socat		# the socat TLS baseline
+gnuplot-nox	# build/bench/bench.png
+EOF
+)
+fi
+
+# make fuzz: clang 14 and its libFuzzer/sanitizer runtimes
+# (libclang_rt.fuzzer-x86_64.a is in libclang-rt-14-dev).
+if [ "${1:-}" = fuzz ]; then
+	PACKAGES=$(sed 's/#.*//' <<'EOF'
+clang-14		# -fsanitize=fuzzer,address,undefined
+libclang-rt-14-dev	# the libFuzzer and sanitizer runtimes
+EOF
+)
+fi
 
 PROG=deps.sh
 

@@ -88,6 +88,9 @@
 #define SIM_STREAM_SLACK	(1ULL << 20)
 /* A contiguous batch in more pieces than this is gathered instead. */
 #define SIM_MAX_SEGS		8
+/* Pages the receiver moves per read + pwrite: 256 KiB stays in cache
+ * between the decrypt and the copy into guest memory. */
+#define SIM_RECV_RUN		64
 
 struct sim_host {
 	char		*root;		/* <state_dir>/sim */
@@ -98,6 +101,11 @@ struct sim_host {
 	char		 arch[32];
 	char		**bridges;	/* NULL-terminated */
 	int		 cap_shadow;
+	/* Guest memory a save mapped, unmapped only at sim_close: tearing
+	 * down the mapping of a big guest took tens of ms, and right after
+	 * the last round that sat on the downtime path. */
+	void		*saved_mem;
+	size_t		 saved_len;
 };
 
 /* What the backend needs from a domain config. */
@@ -134,8 +142,10 @@ struct sim_xfer {
 	uint64_t	 bytes0;	/* channel counter at the start */
 	uint64_t	 next_report;
 	uint8_t		*buf;		/* record header + pfns + pages */
+	/* sender: to find never-written holes; receiver: written with
+	 * pwrite (sim_recv_pages says why) */
+	int		 memfd;
 	/* sender only */
-	int		 memfd;		/* to find never-written holes */
 	const uint8_t	*zero;		/* reads as zero, never backed */
 	int		 full_pass;	/* holes may be skipped */
 	uint64_t	 ext_off;	/* [ext_off, ext_end) is all hole */
@@ -157,6 +167,7 @@ static int	sim_suspend_to(struct xo_ctx *, uint32_t, struct iochan *, int,
 		    xo_progress_fn, void *);
 static int	sim_restore_from(struct xo_ctx *, struct json_object *,
 		    struct iochan *, uint32_t *, xo_progress_fn, void *);
+static int	sim_fault(struct xo_ctx *, const char *, uint32_t);
 static int	sim_rename(struct xo_ctx *, uint32_t, const char *,
 		    const char *);
 static int	sim_pause(struct xo_ctx *, uint32_t);
@@ -458,6 +469,8 @@ sim_close(struct xo_ctx *ctx)
 
 	if (h == NULL)
 		return;
+	if (h->saved_mem != NULL)
+		munmap(h->saved_mem, h->saved_len);
 	free(h->root);
 	free(h->domdir);
 	free(h->condir);
@@ -1630,6 +1643,68 @@ out:
 	return rc;
 }
 
+/*
+ * Fault points, a test aid (relocd.8, FAULT INJECTION): the environment
+ * variable RELOCD_SIM_FAULT holds "POINT=ACTION[,POINT=ACTION...]" with
+ * POINT one of suspend, restore, rename, unpause, resume, destroy and
+ * ACTION one of fail (the call fails), hang[:SECONDS] (the call sleeps,
+ * 60 s by default, then goes on: tests kill the process meanwhile) and
+ * crash (the guest is killed, then the call goes on and fails as it
+ * would).
+ * Each fires on the first such call in a process, and a worker serves
+ * one migration, so one knob hits one step of one migration.
+ */
+static int
+sim_fault(struct xo_ctx *ctx, const char *point, uint32_t domid)
+{
+	static char fired[8][16];
+	const char *env, *p, *q;
+	char item[64], *act;
+	size_t len, i;
+	unsigned secs;
+	pid_t pid;
+	uint64_t start;
+
+	if ((env = getenv("RELOCD_SIM_FAULT")) == NULL || *env == '\0')
+		return 0;
+	for (p = env; *p != '\0'; p = *q ? q + 1 : q) {
+		q = strchr(p, ',');
+		if (q == NULL)
+			q = p + strlen(p);
+		len = (size_t)(q - p);
+		if (len >= sizeof(item))
+			continue;
+		memcpy(item, p, len);
+		item[len] = '\0';
+		if ((act = strchr(item, '=')) == NULL)
+			continue;
+		*act++ = '\0';
+		if (strcmp(item, point) != 0)
+			continue;
+		for (i = 0; i < 8 && fired[i][0] != '\0'; i++)
+			if (strcmp(fired[i], point) == 0)
+				return 0;
+		if (i < 8)
+			snprintf(fired[i], sizeof(fired[i]), "%s", point);
+		log_warnx("sim: fault injected at %s: %s (RELOCD_SIM_FAULT)",
+		    point, act);
+		if (strcmp(act, "fail") == 0)
+			return xo_fail(ctx, XO_E_FAIL, "injected fault at %s "
+			    "(RELOCD_SIM_FAULT)", point);
+		if (strncmp(act, "hang", 4) == 0) {
+			secs = act[4] == ':' ? (unsigned)atoi(act + 5) : 60;
+			sleep(secs > 3600 ? 3600 : secs);
+			return 0;
+		}
+		if (strcmp(act, "crash") == 0 && domid != 0 &&
+		    sim_pid_read(ctx->priv, domid, &pid, &start) == 0 &&
+		    pid > 1)
+			sim_pid_kill(ctx, pid, start);
+		return 0;
+	}
+	return 0;
+}
+
 static int
 sim_rename(struct xo_ctx *ctx, uint32_t domid, const char *old_name,
     const char *new_name)
@@ -1641,6 +1716,9 @@ sim_rename(struct xo_ctx *ctx, uint32_t domid, const char *old_name,
 	const char *cur;
 	size_t n = 0, i;
 	int lockfd = -1, rc;
+
+	if ((rc = sim_fault(ctx, "rename", domid)) != 0)
+		return rc;
 
 	if (!sim_name_ok(new_name))
 		return xo_fail(ctx, XO_E_FAIL, "invalid domain name '%.80s'",
@@ -1713,6 +1791,9 @@ sim_destroy(struct xo_ctx *ctx, uint32_t domid)
 	pid_t pid;
 	int lockfd = -1, rc;
 
+	if ((rc = sim_fault(ctx, "destroy", domid)) != 0)
+		return rc;
+
 	if ((rc = sim_lock(ctx, &lockfd)) != 0)
 		goto out;
 	if ((rc = sim_path(ctx, dir, sizeof(dir), "%s/%u", h->domdir,
@@ -1763,6 +1844,9 @@ sim_unpause(struct xo_ctx *ctx, uint32_t domid)
 	enum xo_state st;
 	int rc;
 
+	if ((rc = sim_fault(ctx, "unpause", domid)) != 0)
+		return rc;
+
 	if ((rc = sim_dom_state(ctx, domid, &st, NULL)) != 0)
 		return rc;
 	switch (st) {
@@ -1792,6 +1876,9 @@ sim_resume(struct xo_ctx *ctx, uint32_t domid)
 	struct sim_shared sh;
 	enum xo_state st;
 	int rc;
+
+	if ((rc = sim_fault(ctx, "resume", domid)) != 0)
+		return rc;
 
 	if ((rc = sim_dom_state(ctx, domid, &st, NULL)) != 0)
 		return rc;
@@ -2104,6 +2191,9 @@ sim_suspend_to(struct xo_ctx *ctx, uint32_t domid, struct iochan *ioc,
 	uint32_t round;
 	int memfd = -1, bmfd = -1, fds[2], rc;
 
+	if ((rc = sim_fault(ctx, "suspend", domid)) != 0)
+		return rc;
+
 	memset(&x, 0, sizeof(x));
 	if ((rc = sim_cfg_load(ctx, domid, &cfg)) != 0 ||
 	    (rc = sim_cfg_parse(ctx, cfg, &dc)) != 0 ||
@@ -2224,7 +2314,10 @@ sim_suspend_to(struct xo_ctx *ctx, uint32_t domid, struct iochan *ioc,
 out:
 	sim_xfer_dispose(&x);
 	free(snap);
-	if (mem != MAP_FAILED)
+	if (mem != MAP_FAILED && rc == 0 && h->saved_mem == NULL) {
+		h->saved_mem = mem;
+		h->saved_len = memlen;
+	} else if (mem != MAP_FAILED)
 		munmap(mem, memlen);
 	if (bm != MAP_FAILED)
 		munmap(bm, bmlen);
@@ -2248,15 +2341,20 @@ sim_recv(struct sim_xfer *x, void *p, size_t len, const char *what)
 
 /*
  * The body of a PAGE_DATA record of count pages, pfns checked before a
- * byte lands in memory.  A contiguous batch is read straight into place;
- * a scattered one in one read, then copied.
+ * byte lands in memory.  Runs of consecutive pages are read into a small
+ * buffer and pwritten into the guest's memfd.  Not through a mapping: a
+ * write fault per page allocated, zeroed and mapped every page (that was
+ * most of the receiver's CPU), and unmapping guest memory again sat on
+ * the downtime path; a whole-page pwrite allocates without zeroing and
+ * leaves relocd's RSS its own.
  */
 static int
 sim_recv_pages(struct sim_xfer *x, uint32_t count)
 {
 	uint8_t *b = x->buf;
-	size_t i;
-	int contiguous = 1, rc;
+	size_t i, run, len, done;
+	ssize_t n;
+	int rc;
 
 	if ((rc = sim_recv(x, b, (size_t)count * 8, "PAGE_DATA pfns")) != 0)
 		return rc;
@@ -2266,26 +2364,34 @@ sim_recv_pages(struct sim_xfer *x, uint32_t count)
 			return xo_fail(x->ctx, XO_E_BADSTREAM, "PAGE_DATA: pfn "
 			    "%#" PRIx64 " is beyond the domain's %" PRIu64
 			    " pages", x->pfn[i], x->npages);
-		if (x->pfn[i] != x->pfn[0] + i)
-			contiguous = 0;
 	}
-	if (contiguous)
-		return sim_recv(x, x->mem + (x->pfn[0] << SIM_PAGE_SHIFT),
-		    (size_t)count << SIM_PAGE_SHIFT, "PAGE_DATA pages");
-	if ((rc = sim_recv(x, b, (size_t)count << SIM_PAGE_SHIFT,
-	    "PAGE_DATA pages")) != 0)
-		return rc;
-	for (i = 0; i < count; i++)
-		memcpy(x->mem + (x->pfn[i] << SIM_PAGE_SHIFT),
-		    b + (i << SIM_PAGE_SHIFT), SIM_PAGE_SIZE);
+	for (i = 0; i < count; i += run) {
+		for (run = 1; i + run < count && run < SIM_RECV_RUN &&
+		    x->pfn[i + run] == x->pfn[i] + run; run++)
+			;
+		len = run << SIM_PAGE_SHIFT;
+		if ((rc = sim_recv(x, b, len, "PAGE_DATA pages")) != 0)
+			return rc;
+		for (done = 0; done < len; done += n) {
+			n = pwrite(x->memfd, b + done, len - done,
+			    (off_t)((x->pfn[i] << SIM_PAGE_SHIFT) + done));
+			if (n == -1 && errno == EINTR)
+				n = 0;
+			else if (n <= 0)
+				return xo_fail(x->ctx, XO_E_FAIL, "writing "
+				    "guest memory (pfn %#" PRIx64 "): %s",
+				    x->pfn[i], n == 0 ? "no progress" :
+				    strerror(errno));
+		}
+	}
 	return 0;
 }
 
 /*
- * Read and check a whole stream into x->mem.  Nothing in it is trusted:
- * every length is checked against its type before it is read, and the
- * total against a bound from the config's memory (a sender may send each
- * page at most once per round, and there are at most
+ * Read and check a whole stream into guest memory.  Nothing in it is
+ * trusted: every length is checked against its type before it is read,
+ * and the total against a bound from the config's memory (a sender may
+ * send each page at most once per round, and there are at most
  * SIM_PRECOPY_MAX_ROUNDS + 1 rounds), so a hostile peer can neither write
  * outside memory nor keep us reading forever.
  */
@@ -2422,13 +2528,15 @@ sim_restore_from(struct xo_ctx *ctx, struct json_object *cfg,
 	struct sim_xfer x;
 	char path[PATH_MAX];
 	struct stat st;
-	void *mem = MAP_FAILED;
 	size_t memlen = 0;
 	uint32_t domid = 0;
 	int lockfd = -1, memfd = -1, dirtyfd = -1, made = 0, log_created = 0;
 	int rc;
 	pid_t pid;
 	uint64_t start;
+
+	if ((rc = sim_fault(ctx, "restore", 0)) != 0)
+		return rc;
 
 	memset(&x, 0, sizeof(x));
 	memset(&vcpu, 0, sizeof(vcpu));
@@ -2451,19 +2559,13 @@ sim_restore_from(struct xo_ctx *ctx, struct json_object *cfg,
 	    (rc = sim_memfd(ctx, domid, "dirty", (dc.nr_pages + 63) / 64 * 8,
 	    &dirtyfd)) != 0)
 		goto out;
-	if ((mem = mmap(NULL, memlen, PROT_READ | PROT_WRITE, MAP_SHARED,
-	    memfd, 0)) == MAP_FAILED) {
-		rc = xo_fail(ctx, XO_E_FAIL, "domain %u: mmap: %s", domid,
-		    strerror(errno));
-		goto out;
-	}
 	if ((rc = sim_xfer_init(&x, ctx, ioc, dc.nr_pages, fn, arg)) != 0)
 		goto out;
-	x.mem = mem;
+	x.memfd = memfd;
+	/* The rest of this session is ours and relocd's ioc reads. */
+	ioc_read_ahead(ioc);
 	if ((rc = sim_recv_stream(&x, &dc, &vcpu)) != 0)
 		goto out;
-	munmap(mem, memlen);
-	mem = MAP_FAILED;
 
 	if ((rc = sim_lock(ctx, &lockfd)) != 0)
 		goto out;
@@ -2495,8 +2597,6 @@ out:
 	}
 	sim_unlock(lockfd);
 	sim_xfer_dispose(&x);
-	if (mem != MAP_FAILED)
-		munmap(mem, memlen);
 	if (memfd != -1)
 		close(memfd);
 	if (dirtyfd != -1)

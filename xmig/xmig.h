@@ -34,11 +34,18 @@ void	ctl_close(struct iochan *);
 /* One request, one reply: 0 and *reply on PT_OK; -1 after printing why. */
 int	ctl_call(int type, struct json_object *req, struct json_object **reply);
 
+/* Interactive console of dom, on host (NULL: here); the exit status. */
+int	console_attach(const char *dom, const char *host, int tail_lines);
+
+int	main_console(int, char **);
 int	main_migrate(int, char **);
 int	main_list(int, char **);
 int	main_host_info(int, char **);
 int	main_create(int, char **);
 int	main_destroy(int, char **);
+int	main_jobs(int, char **);
+int	main_recover(int, char **);
+int	main_tunnel(int, char **);
 int	main_help(int, char **);
 
 #endif

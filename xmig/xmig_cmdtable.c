@@ -19,13 +19,24 @@ const struct cmd_spec xmig_cmdtable[] = {
 	  "-r, --resource <Mbit/s>   Limit the stream's bandwidth.\n"
 	  "    --paused              Leave the domain paused on the "
 	  "destination.\n"
-	  "    --console             Attach to its console afterwards (not "
-	  "yet available)." },
+	  "    --console             Attach to its console on the "
+	  "destination as soon\n"
+	  "                          as it runs there (see 'xmig help "
+	  "console')." },
 	{ "list", main_list,
 	  "List domains",
 	  "[-l] [-H <Host>]",
 	  "-H, --host <host>  List the domains of another host.\n"
 	  "-l, --long         Print the full JSON." },
+	{ "console", main_console,
+	  "Attach to a domain's console; follows the domain when it migrates",
+	  "[-H <Host>] [-t <lines> | --no-tail] <Domain>",
+	  "-H, --host <host>   The domain's host (default: this one).\n"
+	  "-t, --tail <lines>  Show this many recent lines first "
+	  "(default 20).\n"
+	  "    --no-tail       Show only new output.\n"
+	  "Ctrl-] detaches.  Several clients may watch one console; input "
+	  "from\nany of them reaches the guest." },
 	{ "host-info", main_host_info,
 	  "Show a host's resources and capabilities",
 	  "[-H <Host>]",
@@ -38,6 +49,22 @@ const struct cmd_spec xmig_cmdtable[] = {
 	  "Terminate a domain immediately",
 	  "<Domain>",
 	  NULL },
+	{ "jobs", main_jobs,
+	  "List migrations: running, ended, and those needing attention",
+	  "",
+	  NULL },
+	{ "recover", main_recover,
+	  "Make exactly one copy of a half-migrated domain run",
+	  "<Domain> [<Host>]",
+	  "<Host> is the other host of the migration; by default the one\n"
+	  "this host's journal recorded for <Domain>." },
+	{ "tunnel", main_tunnel,
+	  "Carry stock xl's migration to HOST's relocd (xl migrate -s)",
+	  "<Host>[:<port>] [xl migrate-receive [-e] [-d] [-p]]",
+	  "Run by xl, not by hand:  xl migrate -s \"xmig tunnel\" <Domain> "
+	  "<Host>\nxl's stream goes over the local relocd's mutual-TLS "
+	  "session to <Host>;\n-p (from xl migrate -p) leaves the domain "
+	  "paused there." },
 	{ "help", main_help,
 	  "Print help",
 	  "[<Command>]",

@@ -199,9 +199,28 @@ main_migrate(int argc, char **argv)
 		printf("%s\n", proto_get_str(body, "message"));
 	else
 		xmig_err("%s", proto_get_str(body, "message"));
-	if (rc == EXIT_OK && console)
-		xmig_err("--console: console attach is not available in this "
-		    "version; use 'xmig list -H %s'", argv[optind + 1]);
+	if (rc == EXIT_OK && console) {
+		/* It runs there now: the destination's console, with the
+		 * lines it printed since it arrived. */
+		const char *dh = argv[optind + 1];
+		const char *c = strrchr(dh, ':');
+		char dest[300];
+
+		json_object_put(body);
+		body = NULL;
+		ctl_close(&ioc);
+		/* -p overrides a port in HOST, as for the migration. */
+		if (port == 0)
+			snprintf(dest, sizeof(dest), "%s", dh);
+		else if (c != NULL && (*dh == '[' ? c[-1] == ']' :
+		    strchr(dh, ':') == c))
+			snprintf(dest, sizeof(dest), "%.*s:%ld", (int)(c - dh),
+			    dh, port);
+		else
+			snprintf(dest, sizeof(dest), c != NULL && *dh != '[' ?
+			    "[%s]:%ld" : "%s:%ld", dh, port);
+		rc = console_attach(argv[optind], dest, 200);
+	}
 out:
 	json_object_put(body);
 	json_object_put(req);

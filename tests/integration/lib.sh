@@ -118,7 +118,8 @@ kill_guests() {
 	local f pid
 	for f in "$W"/*/state/sim/dom/*/pid; do
 		[ -f "$f" ] || continue
-		pid=$(head -n 1 "$f")
+		# The sim writes "PID STARTTIME"; the pid is the first field.
+		pid=$(awk 'NR == 1 { print $1 }' "$f")
 		case $pid in ''|*[!0-9]*) continue;; esac
 		kill -9 "$pid" 2>/dev/null
 	done

@@ -1,0 +1,566 @@
+#!/bin/bash
+# make bench: relocd measured side by side with the transports users would
+# pick instead, in one run, each case interleaved with its baselines.
+#
+#	1 stream	2 GiB through relocd (sim domain, offline: source
+#			relocd -> TLS -> destination relocd -> guest memory)
+#			vs raw TCP, a plain C TLS loop, socat TLS -b 131072,
+#			ssh with its default cipher; CPU s/GiB per side
+#	2 setup		100 sequential xmig list -H (TCP + mutual TLS +
+#			request + reply through both relocds) vs ssh HOST true
+#	3 live		256 MiB and 1 GiB at 0, 2000, 20000 dirty pages/s
+#	4 concurrency	1, 2, 4, 8 simultaneous migrations of 2 GiB in all
+#	5 memory	relocd RSS idle, with 1 and with 8 migrations
+#
+# Everything stays on 127.0.7.1-3 (BENCH_PORT, default 18700, and the few
+# ports after it); every process started here is ended by its PID.
+# Output: a table on stdout, build/bench/bench.csv (every sample),
+# build/bench/summary.csv, build/bench/table.md, build/bench/bench.png.
+# BENCH_REPS (default 3) repetitions of each case; BENCH_QUICK=1 shrinks
+# the sizes for a smoke run.
+set -u
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=${BENCH_BIN:-$ROOT/build/bench-opt}
+HB=$ROOT/build/bench
+W=$HB/work
+PKI=$HB/pki
+PORT=${BENCH_PORT:-18700}
+P_TCP=$((PORT + 1))
+P_TLS=$((PORT + 2))
+P_SOCAT=$((PORT + 3))
+P_SSH=$((PORT + 4))
+L=127.0.7.1
+HA=127.0.7.2
+HBADDR=127.0.7.3
+REPS=${BENCH_REPS:-3}
+STREAM_MB=2048
+SETUP_N=100
+SSH_SETUP_N=30
+SIZES="256 1024"
+RATES="0 2000 20000"
+CONC="1 2 4 8"
+if [ -n "${BENCH_QUICK:-}" ]; then
+	STREAM_MB=256 SETUP_N=20 SSH_SETUP_N=5 SIZES=256 RATES="0 2000"
+	CONC="1 2"
+fi
+STREAM_BYTES=$((STREAM_MB * 1048576))
+CSV=$HB/bench.csv
+SUM=$HB/summary.csv
+TAB=$HB/table.md
+PIDS=()
+HZ=$(getconf CLK_TCK)
+T0=$SECONDS
+
+die() { echo "bench: $*" >&2; exit 1; }
+note() { printf '[%3ds] %s\n' $((SECONDS - T0)) "$*" >&2; }
+
+for p in "$BIN/relocd" "$BIN/xmig" "$HB/tlsloop"; do
+	[ -x "$p" ] || die "$p missing: run make bench"
+done
+for c in socat ssh ssh-keygen /usr/sbin/sshd gnuplot; do
+	command -v "$c" >/dev/null || die "$c missing: sh scripts/deps.sh bench"
+done
+
+rm -rf "$W"
+mkdir -p "$W" "$PKI"
+: > "$CSV"
+echo "case,variant,metric,rep,value" > "$CSV"
+
+cleanup() {
+	local p f
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	[ -f "$W/ssh/sshd.pid" ] && kill "$(cat "$W/ssh/sshd.pid")" 2>/dev/null
+	sleep 0.3
+	# Guests are processes our relocds started: end them by the PIDs
+	# the sim backend recorded.
+	for f in "$W"/*/state/sim/dom/*/pid; do
+		[ -f "$f" ] || continue
+		p=$(head -n 1 "$f" | cut -d' ' -f1)
+		case $p in ''|*[!0-9]*) continue;; esac
+		kill -9 "$p" 2>/dev/null
+	done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# record CASE VARIANT METRIC REP VALUE
+record() { echo "$1,$2,$3,$4,$5" >> "$CSV"; }
+
+# -- setup -------------------------------------------------------------
+
+sh "$ROOT/tests/pki/mkcerts.sh" "$PKI" >/dev/null || die "PKI"
+sh "$ROOT/tests/pki/mkcerts.sh" "$PKI" bencha $HA >/dev/null || die "PKI"
+sh "$ROOT/tests/pki/mkcerts.sh" "$PKI" benchb $HBADDR >/dev/null || die "PKI"
+cat "$PKI/bencha.key" "$PKI/bencha.pem" > "$W/socat.pem"
+chmod 600 "$W/socat.pem"
+
+for h in a:$HA b:$HBADDR; do
+	n=${h%%:*}
+	mkdir -p "$W/$n/state"
+	cat > "$W/$n/relocd.conf" <<EOC
+# make bench: host $n
+relocation_address = "${h#*:}"
+relocation_port = $PORT
+relocation_hosts_allow = [ "bencha", "benchb" ]
+tls_ca_file = "$PKI/ca.pem"
+tls_cert_file = "$PKI/bench$n.pem"
+tls_key_file = "$PKI/bench$n.key"
+control_socket = "$W/$n/control.sock"
+state_dir = "$W/$n/state"
+backend = "sim"
+sim_hostname = "bench$n"
+sim_memory_mb = 16384
+max_migrations = 8
+EOC
+	"$BIN/relocd" -d -f "$W/$n/relocd.conf" 2>"$W/$n/relocd.log" &
+	PIDS+=($!)
+	echo $! > "$W/$n/relocd.pid"
+done
+for i in $(seq 1 100); do
+	[ -S "$W/a/control.sock" ] && [ -S "$W/b/control.sock" ] && break
+	sleep 0.05
+done
+[ -S "$W/a/control.sock" ] && [ -S "$W/b/control.sock" ] ||
+    die "relocd did not start: $(cat "$W"/*/relocd.log)"
+RA=$(cat "$W/a/relocd.pid")
+RB=$(cat "$W/b/relocd.pid")
+xa() { XMIG_CONFIG=$W/a/relocd.conf "$BIN/xmig" "$@"; }
+xb() { XMIG_CONFIG=$W/b/relocd.conf "$BIN/xmig" "$@"; }
+
+# A throw-away sshd on loopback with its own host key and one authorized
+# key: xl's default transport, as a user would run it.
+mkdir -p "$W/ssh"
+ssh-keygen -q -t ed25519 -N '' -f "$W/ssh/host_key" || die ssh-keygen
+ssh-keygen -q -t ed25519 -N '' -f "$W/ssh/id" || die ssh-keygen
+cp "$W/ssh/id.pub" "$W/ssh/authorized_keys"
+cat > "$W/ssh/sshd_config" <<EOC
+ListenAddress $L:$P_SSH
+HostKey $W/ssh/host_key
+PidFile $W/ssh/sshd.pid
+AuthorizedKeysFile $W/ssh/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+UseDNS no
+EOC
+# sshd insists on its privilege separation directory.
+[ -d /run/sshd ] || mkdir -p -m 755 /run/sshd
+/usr/sbin/sshd -f "$W/ssh/sshd_config" -E "$W/ssh/sshd.log" ||
+    die "sshd did not start: $(cat "$W/ssh/sshd.log")"
+SSHO=(-p "$P_SSH" -i "$W/ssh/id" -o StrictHostKeyChecking=no
+    -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR)
+for i in $(seq 1 50); do
+	ssh "${SSHO[@]}" $L true 2>/dev/null && break
+	sleep 0.1
+done
+ssh "${SSHO[@]}" $L true || die "ssh to the bench sshd failed"
+
+# -- helpers -----------------------------------------------------------
+
+# CPU ticks of a relocd and of the workers it has reaped.
+cpu_ticks() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat"; }
+
+# now_us: wall clock in microseconds.
+now_us() { local t=${EPOCHREALTIME/./}; echo "$t"; }
+
+# Parse xmig migrate's last line: "... migrated to H: M MiB in R rounds,
+# T ms total, downtime D ms" -> "M R T D".
+parse_result() {
+	sed -n 's/.* migrated to [^:]*: \([0-9.]*\) MiB in \([0-9]*\) rounds\{0,1\}, \([0-9.]*\) ms total, downtime \([0-9.]*\) ms.*/\1 \2 \3 \4/p' "$1" | tail -n 1
+}
+
+# domain_cfg FILE NAME MB RATE
+domain_cfg() {
+	printf 'name = "%s"\nmemory = %s\nvcpus = 1\nsim_dirty_rate = %s\nsim_tick_ms = 100\n' \
+	    "$2" "$3" "$4" > "$1"
+}
+
+# wait_verified NAME MB: the destination guest checked all its pages.
+wait_verified() {
+	local log=$W/b/state/console/$1.log i
+	for i in $(seq 1 300); do
+		grep -q 'verified\|CORRUPT' "$log" 2>/dev/null && break
+		sleep 0.1
+	done
+	if grep -q CORRUPT "$log" 2>/dev/null; then
+		echo "bench: $1: MEMORY CORRUPT after migration" >&2
+		FAILS=$((FAILS + 1))
+		return 1
+	fi
+	grep -q "verified $(($2 * 256)) pages" "$log" 2>/dev/null || {
+		echo "bench: $1: no 'verified' line at the destination" >&2
+		FAILS=$((FAILS + 1))
+		return 1
+	}
+}
+FAILS=0
+
+destroy_b() { xb destroy "$1" >/dev/null 2>&1; rm -f "$W/b/state/console/$1.log"*; }
+destroy_a() { xa destroy "$1" >/dev/null 2>&1; rm -f "$W/a/state/console/$1"*.log*; }
+
+# Sum over a relocd and its workers of its own memory (anonymous + file
+# pages; guest memory it maps is the guest's, reported apart): "RSS PSS".
+relocd_mem_kb() {
+	local p rss=0 pss=0 a f
+	for p in $1 $(pgrep -P "$1" 2>/dev/null); do
+		a=$(awk '/^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 }
+		    END { print a + f }' "/proc/$p/status" 2>/dev/null) || continue
+		f=$(awk '/^Pss_Anon:/ { a = $2 } /^Pss_File:/ { f = $2 }
+		    END { print a + f }' "/proc/$p/smaps_rollup" 2>/dev/null) ||
+		    continue
+		rss=$((rss + ${a:-0}))
+		pss=$((pss + ${f:-0}))
+	done
+	echo "$rss $pss"
+}
+
+# Sample both relocds' memory every 50 ms into FILE until FILE.stop.
+mem_sampler() {
+	local out=$1 i
+	for i in $(seq 1 2400); do
+		[ -f "$out.stop" ] && break
+		echo "$(relocd_mem_kb "$RA") $(relocd_mem_kb "$RB")" >> "$out"
+		sleep 0.05
+	done
+}
+
+# -- case 1: stream throughput -----------------------------------------
+
+stream_tcp() {
+	local rep=$1 s c
+	"$HB/tlsloop" -s -a $L -p $P_TCP > "$W/srv.out" &
+	s=$!
+	sleep 0.2
+	c=$("$HB/tlsloop" -c -a $L -p $P_TCP -n $STREAM_BYTES)
+	wait $s
+	record_loop tcp "$rep" "$c" "$(cat "$W/srv.out")"
+}
+
+stream_tls() {
+	local rep=$1 s c
+	"$HB/tlsloop" -s -t -C "$PKI/bencha.pem" -K "$PKI/bencha.key" \
+	    -a $L -p $P_TLS > "$W/srv.out" &
+	s=$!
+	sleep 0.2
+	c=$("$HB/tlsloop" -c -t -a $L -p $P_TLS -n $STREAM_BYTES)
+	wait $s
+	record_loop tls-loop "$rep" "$c" "$(cat "$W/srv.out")"
+}
+
+# record_loop VARIANT REP CLIENT_LINE SERVER_LINE
+record_loop() {
+	local secs cs cr
+	secs=$(echo "$3" | sed -n 's/.*secs=\([0-9.]*\).*/\1/p')
+	cs=$(echo "$3" | sed -n 's/.*cpu=\([0-9.]*\).*/\1/p')
+	cr=$(echo "$4" | sed -n 's/.*cpu=\([0-9.]*\).*/\1/p')
+	record stream "$1" gbps "$2" "$(awk -v b=$STREAM_BYTES -v s="$secs" \
+	    'BEGIN { printf "%.3f", b / s / 1e9 }')"
+	record stream "$1" cpu_send "$2" "$(awk -v g=$STREAM_MB -v c="$cs" \
+	    'BEGIN { printf "%.3f", c / (g / 1024) }')"
+	record stream "$1" cpu_recv "$2" "$(awk -v g=$STREAM_MB -v c="$cr" \
+	    'BEGIN { printf "%.3f", c / (g / 1024) }')"
+}
+
+stream_socat() {
+	local rep=$1 s t0 t1
+	/usr/bin/time -f '%U %S' -o "$W/socat.srv.time" \
+	    socat -b 131072 -u OPENSSL-LISTEN:$P_SOCAT,bind=$L,reuseaddr,cert="$W/socat.pem",verify=0 \
+	    OPEN:/dev/null &
+	s=$!
+	sleep 0.3
+	t0=$(now_us)
+	dd if=/dev/zero bs=1M count=$STREAM_MB status=none |
+	    /usr/bin/time -f '%U %S' -o "$W/socat.cli.time" \
+	    socat -b 131072 -u - OPENSSL:$L:$P_SOCAT,verify=0
+	t1=$(now_us)
+	wait $s
+	record_times socat-tls-128k "$rep" $((t1 - t0)) \
+	    "$(awk '{ print $1 + $2 }' "$W/socat.cli.time")" \
+	    "$(awk '{ print $1 + $2 }' "$W/socat.srv.time")"
+}
+
+# record_times VARIANT REP WALL_US CPU_SEND CPU_RECV
+record_times() {
+	record stream "$1" gbps "$2" "$(awk -v b=$STREAM_BYTES -v u="$3" \
+	    'BEGIN { printf "%.3f", b / u / 1e3 }')"
+	record stream "$1" cpu_send "$2" "$(awk -v g=$STREAM_MB -v c="$4" \
+	    'BEGIN { printf "%.3f", c / (g / 1024) }')"
+	record stream "$1" cpu_recv "$2" "$(awk -v g=$STREAM_MB -v c="$5" \
+	    'BEGIN { printf "%.3f", c / (g / 1024) }')"
+}
+
+stream_ssh() {
+	local rep=$1 t0 t1 r
+	t0=$(now_us)
+	# The receiving side reports the CPU of its sshd session process
+	# (the one doing the crypto), the parent of its shell.
+	r=$(dd if=/dev/zero bs=1M count=$STREAM_MB status=none |
+	    /usr/bin/time -f '%U %S' -o "$W/ssh.cli.time" \
+	    ssh "${SSHO[@]}" $L \
+	    'cat > /dev/null; awk "{ print \$14 + \$15 }" /proc/$PPID/stat')
+	t1=$(now_us)
+	record_times ssh-default "$rep" $((t1 - t0)) \
+	    "$(awk '{ print $1 + $2 }' "$W/ssh.cli.time")" \
+	    "$(awk -v t="$r" -v hz=$HZ 'BEGIN { print t / hz }')"
+}
+
+stream_relocd() {
+	local rep=$1 name=s$1 ca0 cb0 ca1 cb1 r
+	domain_cfg "$W/$name.cfg" "$name" $STREAM_MB 0
+	xa create "$W/$name.cfg" >/dev/null || { FAILS=$((FAILS + 1)); return; }
+	sleep 0.3
+	ca0=$(cpu_ticks "$RA")
+	cb0=$(cpu_ticks "$RB")
+	xa migrate "$name" $HBADDR > "$W/$name.out" 2>&1 ||
+	    { echo "bench: stream migration failed: $(cat "$W/$name.out")" >&2
+	      FAILS=$((FAILS + 1)); destroy_a "$name"; return; }
+	sleep 0.3	# the workers are reaped: their CPU is in cutime
+	ca1=$(cpu_ticks "$RA")
+	cb1=$(cpu_ticks "$RB")
+	r=($(parse_result "$W/$name.out"))
+	wait_verified "$name" $STREAM_MB
+	destroy_b "$name"
+	record stream relocd gbps "$rep" "$(awk -v m="${r[0]}" -v t="${r[2]}" \
+	    'BEGIN { printf "%.3f", m * 1048576 / t / 1e6 }')"
+	record stream relocd cpu_send "$rep" "$(awk -v d=$((ca1 - ca0)) \
+	    -v hz=$HZ -v m="${r[0]}" 'BEGIN { printf "%.3f", d / hz / (m / 1024) }')"
+	record stream relocd cpu_recv "$rep" "$(awk -v d=$((cb1 - cb0)) \
+	    -v hz=$HZ -v m="${r[0]}" 'BEGIN { printf "%.3f", d / hz / (m / 1024) }')"
+}
+
+# -- case 2: connection setup -------------------------------------------
+
+setup_relocd() {
+	local rep=$1 i t0 t1
+	for i in $(seq 1 $SETUP_N); do
+		t0=$(now_us)
+		xa list -H $HBADDR >/dev/null ||
+		    { FAILS=$((FAILS + 1)); echo "bench: list -H failed" >&2; }
+		t1=$(now_us)
+		record setup relocd ms "$rep" "$(awk -v d=$((t1 - t0)) \
+		    'BEGIN { printf "%.3f", d / 1000 }')"
+	done
+}
+
+setup_ssh() {
+	local rep=$1 i t0 t1
+	for i in $(seq 1 $SSH_SETUP_N); do
+		t0=$(now_us)
+		ssh "${SSHO[@]}" $L true ||
+		    { FAILS=$((FAILS + 1)); echo "bench: ssh true failed" >&2; }
+		t1=$(now_us)
+		record setup ssh-true ms "$rep" "$(awk -v d=$((t1 - t0)) \
+		    'BEGIN { printf "%.3f", d / 1000 }')"
+	done
+}
+
+# -- case 3: live migration ---------------------------------------------
+
+live_one() {
+	local rep=$1 mb=$2 rate=$3 name=l$2r$3n$1 r v
+	v="${mb}MiB@${rate}"
+	domain_cfg "$W/$name.cfg" "$name" "$mb" "$rate"
+	xa create "$W/$name.cfg" >/dev/null || { FAILS=$((FAILS + 1)); return; }
+	sleep 1		# let it run and dirty memory
+	xa migrate -l "$name" $HBADDR > "$W/$name.out" 2>&1 ||
+	    { echo "bench: live migration failed: $(tail -n 1 "$W/$name.out")" >&2
+	      FAILS=$((FAILS + 1)); destroy_a "$name"; return; }
+	r=($(parse_result "$W/$name.out"))
+	wait_verified "$name" "$mb"
+	destroy_b "$name"
+	record live "$v" total_ms "$rep" "${r[2]}"
+	record live "$v" downtime_ms "$rep" "${r[3]}"
+	record live "$v" rounds "$rep" "${r[1]}"
+	record live "$v" sent_per_mem "$rep" "$(awk -v m="${r[0]}" -v s="$mb" \
+	    'BEGIN { printf "%.3f", m / s }')"
+}
+
+# -- case 4 and 5: concurrency and memory --------------------------------
+
+conc_one() {
+	local rep=$1 n=$2 mb=$(($STREAM_MB / $2)) i t0 t1 pids=() rates=() r
+	for i in $(seq 1 "$n"); do
+		domain_cfg "$W/c$i.cfg" "c$i" "$mb" 0
+		xa create "$W/c$i.cfg" >/dev/null || FAILS=$((FAILS + 1))
+	done
+	sleep 0.3
+	rm -f "$W/mem.$n.$rep" "$W/mem.$n.$rep.stop"
+	mem_sampler "$W/mem.$n.$rep" &
+	local sampler=$!
+	t0=$(now_us)
+	for i in $(seq 1 "$n"); do
+		xa migrate "c$i" $HBADDR > "$W/c$i.out" 2>&1 &
+		pids+=($!)
+	done
+	for i in $(seq 1 "$n"); do
+		wait "${pids[$((i - 1))]}" || { FAILS=$((FAILS + 1))
+		    echo "bench: concurrent migration c$i failed: $(tail -n 1 "$W/c$i.out")" >&2; }
+	done
+	t1=$(now_us)
+	touch "$W/mem.$n.$rep.stop"
+	wait $sampler
+	for i in $(seq 1 "$n"); do
+		r=($(parse_result "$W/c$i.out"))
+		[ -n "${r[2]:-}" ] && rates+=("$(awk -v m="${r[0]}" -v t="${r[2]}" \
+		    'BEGIN { printf "%.4f", m * 1048576 / t / 1e6 }')")
+		wait_verified "c$i" "$mb"
+		destroy_b "c$i"
+	done
+	record conc "n=$n" aggregate_gbps "$rep" "$(awk -v b=$STREAM_BYTES \
+	    -v u=$((t1 - t0)) 'BEGIN { printf "%.3f", b / u / 1e3 }')"
+	record conc "n=$n" fairness "$rep" "$(printf '%s\n' "${rates[@]}" |
+	    sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 }
+	    END { printf "%.3f", (hi > 0 ? lo / hi : 0) }')"
+	record conc "n=$n" failures "$rep" $((n - ${#rates[@]}))
+	# Peak own memory of each relocd (with its workers) while in flight.
+	if [ "$n" = 1 ] || [ "$n" = 8 ]; then
+		record mem "inflight=$n" rss_src_kb "$rep" "$(sort -k1,1g "$W/mem.$n.$rep" | tail -n 1 | cut -d' ' -f1)"
+		record mem "inflight=$n" pss_src_kb "$rep" "$(sort -k2,2g "$W/mem.$n.$rep" | tail -n 1 | cut -d' ' -f2)"
+		record mem "inflight=$n" rss_dst_kb "$rep" "$(sort -k3,3g "$W/mem.$n.$rep" | tail -n 1 | cut -d' ' -f3)"
+		record mem "inflight=$n" pss_dst_kb "$rep" "$(sort -k4,4g "$W/mem.$n.$rep" | tail -n 1 | cut -d' ' -f4)"
+	fi
+}
+
+# -- run ---------------------------------------------------------------
+
+note "machine: $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(uname -r)"
+for rep in $(seq 1 "$REPS"); do
+	m=($(relocd_mem_kb "$RA") $(relocd_mem_kb "$RB"))
+	record mem idle rss_src_kb "$rep" "${m[0]}"
+	record mem idle pss_src_kb "$rep" "${m[1]}"
+	record mem idle rss_dst_kb "$rep" "${m[2]}"
+	record mem idle pss_dst_kb "$rep" "${m[3]}"
+	note "stream rep $rep/$REPS"
+	stream_relocd "$rep"
+	stream_tcp "$rep"
+	stream_tls "$rep"
+	stream_socat "$rep"
+	stream_ssh "$rep"
+	note "setup rep $rep/$REPS"
+	setup_relocd "$rep"
+	setup_ssh "$rep"
+	note "live rep $rep/$REPS"
+	for mb in $SIZES; do
+		for rate in $RATES; do
+			live_one "$rep" "$mb" "$rate"
+		done
+	done
+	note "concurrency rep $rep/$REPS"
+	for n in $CONC; do
+		conc_one "$rep" "$n"
+	done
+done
+
+# -- report -------------------------------------------------------------
+
+# min, median, max of every (case, variant, metric).
+awk -F, 'NR > 1 { k = $1 "," $2 "," $3; v[k] = v[k] " " $5 }
+    END { for (k in v) print k "," v[k] }' "$CSV" | sort |
+while IFS=, read -r c v m vals; do
+	echo "$c,$v,$m,$(echo $vals | tr ' ' '\n' | sort -g | awk '
+	    { a[NR] = $1 } END { printf "%s,%s,%s", a[1],
+	    (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2,
+	    a[NR] }')"
+done > "$SUM.body"
+{ echo "case,variant,metric,min,median,max"; cat "$SUM.body"; } > "$SUM"
+rm -f "$SUM.body"
+
+med() { awk -F, -v c="$1" -v v="$2" -v m="$3" \
+    '$1 == c && $2 == v && $3 == m { print $5 }' "$SUM"; }
+p99() { awk -F, -v c="$1" -v v="$2" -v m="$3" \
+    '$1 == c && $2 == v && $3 == m { print $5 }' "$CSV" | sort -g |
+    awk '{ a[NR] = $1 } END { i = int(NR * 0.99 + 0.999); print a[i] }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+verdict() { awk -v x="$1" -v op="$2" -v t="$3" 'BEGIN {
+    ok = (op == ">=") ? (x >= t) : (x <= t); print ok ? "met" : "MISSED" }'; }
+
+{
+echo "| case | variant | metric | min | median | max |"
+echo "|---|---|---|---|---|---|"
+tail -n +2 "$SUM" | awk -F, '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }'
+echo
+echo "| target | measured (medians, same run) | |"
+echo "|---|---|---|"
+rg=$(med stream relocd gbps)
+x=$(ratio "$rg" "$(med stream socat-tls-128k gbps)")
+echo "| data path >= 0.95x socat TLS -b 131072 | ${x}x ($rg GB/s) | $(verdict "$x" '>=' 0.95) |"
+x=$(ratio "$rg" "$(med stream ssh-default gbps)")
+echo "| data path >= 3x ssh default cipher | ${x}x | $(verdict "$x" '>=' 3) |"
+echo "| (reference) data path / raw TCP, / C TLS loop | $(ratio "$rg" "$(med stream tcp gbps)")x, $(ratio "$rg" "$(med stream tls-loop gbps)")x | |"
+x=$(med stream relocd cpu_send)
+echo "| CPU <= 0.9 s/GiB, source side | $x s/GiB | $(verdict "$x" '<=' 0.9) |"
+x=$(med stream relocd cpu_recv)
+echo "| CPU <= 0.9 s/GiB, destination side | $x s/GiB | $(verdict "$x" '<=' 0.9) |"
+x=$(med setup relocd ms)
+echo "| setup p50 <= 10 ms | $x ms | $(verdict "$x" '<=' 10) |"
+x=$(ratio "$(med setup ssh-true ms)" "$x")
+echo "| setup >= 20x faster than ssh HOST true | ${x}x | $(verdict "$x" '>=' 20) |"
+echo "| (reference) setup p99: relocd, ssh HOST true | $(p99 setup relocd ms) ms, $(p99 setup ssh-true ms) ms | |"
+x=$(med live 256MiB@2000 downtime_ms)
+echo "| 256 MiB @ 2000 pages/s: downtime <= 20 ms (source's figure) | $x ms | $(verdict "$x" '<=' 20) |"
+x=$(med live 256MiB@2000 sent_per_mem)
+echo "| 256 MiB @ 2000 pages/s: bytes sent <= 1.2x memory | ${x}x | $(verdict "$x" '<=' 1.2) |"
+if [ -n "$(med conc n=8 aggregate_gbps)" ]; then
+	x=$(ratio "$(med conc n=8 aggregate_gbps)" "$(med conc n=2 aggregate_gbps)")
+	echo "| 8 concurrent: aggregate >= 0.85x 2-stream | ${x}x | $(verdict "$x" '>=' 0.85) |"
+	x=$(med conc n=8 fairness)
+	echo "| 8 concurrent: fairness (slowest/fastest) >= 0.8 | $x | $(verdict "$x" '>=' 0.8) |"
+	x=$(awk -F, '$1 == "conc" && $3 == "failures" { s += $5 } END { print s + 0 }' "$CSV")
+	echo "| concurrent: no failures | $x failed | $(verdict "$x" '<=' 0) |"
+	# RSS counts every shared-library page a process has touched, once
+	# per process; PSS shares them out, so it is what a worker adds.
+	x=$(med mem idle rss_src_kb)
+	echo "| RSS idle <= 8 MB (VmRSS; PSS $(med mem idle pss_src_kb) kB) | $x kB | $(verdict "$x" '<=' 8192) |"
+	for k in rss pss; do
+		x=$(awk -v a="$(med mem inflight=8 ${k}_src_kb)" -v b="$(med mem idle ${k}_src_kb)" 'BEGIN { printf "%d", (a - b) / 8 }')
+		y=$(awk -v a="$(med mem inflight=8 ${k}_dst_kb)" -v b="$(med mem idle ${k}_dst_kb)" 'BEGIN { printf "%d", (a - b) / 8 }')
+		echo "| <= 1.5 MB more per migration in flight, $k (source / destination) | $x / $y kB | $(verdict "$((x > y ? x : y))" '<=' 1536) |"
+	done
+fi
+echo
+echo "integrity: $FAILS failed or corrupt migrations"
+} > "$TAB"
+
+# The plot: stream throughput per transport, and live-migration downtime.
+awk -F, '$1 == "stream" && $3 == "gbps" { print $2, $4, $5, $6 }' "$SUM" |
+    sort -k3,3g > "$HB/stream.dat"
+for mb in $SIZES; do
+	for rate in $RATES; do
+		awk -F, -v v="${mb}MiB@$rate" '$1 == "live" && $2 == v &&
+		    $3 == "downtime_ms" { print $2, $4, $5, $6 }' "$SUM"
+	done
+done > "$HB/downtime.dat"
+awk -F, '$1 == "conc" && $3 == "aggregate_gbps" { print $2, $4, $5, $6 }' "$SUM" \
+    > "$HB/conc.dat"
+gnuplot <<EOG 2>"$HB/gnuplot.err" || echo "bench: gnuplot failed: $(cat "$HB/gnuplot.err")" >&2
+set terminal pngcairo size 1200,420 noenhanced
+set output "$HB/bench.png"
+set multiplot layout 1,3 title "make bench, $(date -u +%Y-%m-%d), $(nproc) CPUs (min/median/max of $REPS runs)"
+set style data histogram
+set style fill solid 0.6
+set boxwidth 0.6
+set grid ytics
+set xtics rotate by -30
+set yrange [0:*]
+set title "stream throughput (GB/s)"
+plot "$HB/stream.dat" using 0:3:2:4:xticlabels(1) with yerrorbars notitle lc rgb "black", \
+     "" using 0:3 with boxes notitle lc rgb "#4477aa"
+set title "live migration downtime (ms, source's figure)"
+plot "$HB/downtime.dat" using 0:3:2:4:xticlabels(1) with yerrorbars notitle lc rgb "black", \
+     "" using 0:3 with boxes notitle lc rgb "#cc6677"
+set title "concurrent migrations: aggregate (GB/s)"
+plot "$HB/conc.dat" using 0:3:2:4:xticlabels(1) with yerrorbars notitle lc rgb "black", \
+     "" using 0:3 with boxes notitle lc rgb "#228833"
+unset multiplot
+EOG
+
+echo "make bench: $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r), $((SECONDS - T0)) s"
+cat "$TAB"
+echo
+echo "samples: $CSV; summary: $SUM; plot: $HB/bench.png"
+[ "$FAILS" -eq 0 ]

@@ -1,0 +1,104 @@
+#!/bin/bash
+#
+# Build the two initramfs images of a check-xen run from the unpacked
+# Debian packages (fetch.sh) and this tree's build:
+#
+#   DIR/dom0.cpio.gz   a Xen dom0: busybox, Xen's tools at Debian's paths
+#                      (libxl hardcodes them), this project's relocd and
+#                      xmig, every shared library they load, the test PKI
+#                      and the guest's kernel and initramfs
+#   DIR/guest.cpio.gz  a guest whose init prints "HB N" on hvc0 every
+#                      second: its counter proves the guest kept its state
+#
+# Usage: bash tests/xen/mkinitrd.sh DIR TREE   (TREE: the source tree)
+
+set -eu
+
+dir=$1
+tree=$2
+root=$dir/root
+kver=$(ls "$root/lib/modules" | head -n 1)
+xenbin=/usr/lib/xen-4.17/bin
+libpath=$root/usr/lib/x86_64-linux-gnu:$root/lib/x86_64-linux-gnu
+
+# copy_bin SRC DEST: a program and every library ldd says it loads,
+# preferring the unpacked Debian libraries to the build machine's.
+copy_bin() {
+	local src=$1 dst=$2 lib
+	mkdir -p "$(dirname "$dst")"
+	cp -L "$src" "$dst"
+	LD_LIBRARY_PATH=$libpath ldd "$src" | awk '/=> \// { print $3 }
+	    /^\t\/lib64\// { print $1 }' | while read -r lib; do
+		case $lib in
+		/lib64/*) mkdir -p "$img/lib64"; cp -L "$lib" "$img/lib64/" ;;
+		*) cp -L "$lib" "$img/lib/x86_64-linux-gnu/" ;;
+		esac
+	done
+	if LD_LIBRARY_PATH=$libpath ldd "$src" | grep -q 'not found'; then
+		echo "mkinitrd.sh: $src: libraries not found:" >&2
+		LD_LIBRARY_PATH=$libpath ldd "$src" | grep 'not found' >&2
+		exit 1
+	fi
+}
+
+# ---- the guest ----
+img=$dir/guest.d
+rm -rf "$img"
+mkdir -p "$img/bin" "$img/sbin" "$img/proc" "$img/sys" "$img/dev"
+cp "$root/bin/busybox" "$img/bin/busybox"
+# Xen's shutdown requests reach init as the kernel's orderly poweroff
+# (/sbin/poweroff) and Ctrl-Alt-Del (SIGINT): so on_poweroff/on_reboot
+# can be seen to work after a migration.
+printf '#!/bin/busybox sh\n/bin/busybox poweroff -f\n' > "$img/sbin/poweroff"
+chmod 755 "$img/sbin/poweroff"
+cat > "$img/init" <<'EOF'
+#!/bin/busybox sh
+trap '/bin/busybox reboot -f' INT
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t devtmpfs dev /dev 2>/dev/null
+n=0
+while :; do
+	n=$((n + 1))
+	echo "HB $n"
+	/bin/busybox sleep 1
+done
+EOF
+chmod 755 "$img/init"
+(cd "$img" && find . | cpio -o -H newc --quiet) | gzip -1 > "$dir/guest.cpio.gz"
+
+# ---- dom0 ----
+img=$dir/dom0.d
+rm -rf "$img"
+mkdir -p "$img"/{bin,sbin,etc,proc,sys,dev,run,tmp,root,guest} \
+    "$img"/lib/x86_64-linux-gnu "$img"/usr/{bin,sbin} "$img$xenbin" \
+    "$img"/var/{lib,log} "$img"/etc/xen/relocd
+ln -s /run "$img/var/run"
+cp "$root/bin/busybox" "$img/bin/busybox"
+for p in xl xenstored xenconsoled xenconsole libxl-save-helper \
+    xen-init-dom0; do
+	copy_bin "$root$xenbin/$p" "$img$xenbin/$p"
+done
+ln -s "$xenbin/xl" "$img/usr/sbin/xl"
+copy_bin "$tree/build/relocd" "$img/usr/sbin/relocd"
+copy_bin "$tree/build/xmig" "$img/usr/bin/xmig"
+# glibc dlopens it for pthread_cancel; xl aborts without it.
+cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$img/lib/x86_64-linux-gnu/"
+for m in drivers/xen/xen-evtchn.ko drivers/xen/xen-gntdev.ko \
+    drivers/xen/xen-gntalloc.ko drivers/xen/xen-privcmd.ko \
+    drivers/xen/xenfs/xenfs.ko drivers/net/ethernet/intel/e1000/e1000.ko; do
+	mkdir -p "$img/lib/modules/$kver/$(dirname "$m")"
+	cp "$root/lib/modules/$kver/kernel/$m" "$img/lib/modules/$kver/$m"
+done
+cp "$root/boot/vmlinuz-$kver" "$img/guest/vmlinuz"
+cp "$dir/guest.cpio.gz" "$img/guest/guest.cpio.gz"
+cp "$dir"/pki/{ca.pem,foreign-ca.pem,xena.pem,xena.key,xenb.pem,xenb.key,foreign.pem,foreign.key} \
+    "$img/etc/xen/relocd/"
+chmod 600 "$img"/etc/xen/relocd/*.key
+printf '10.99.0.1\txena\n10.99.0.2\txenb\n127.0.0.1\tlocalhost\n' \
+    > "$img/etc/hosts"
+echo 'root:x:0:0:root:/root:/bin/sh' > "$img/etc/passwd"
+echo 'root:x:0:' > "$img/etc/group"
+: > "$img/etc/xen/xl.conf"
+cp "$tree/tests/xen/dom0-init" "$img/init"
+chmod 755 "$img/init"
+(cd "$img" && find . | cpio -o -H newc --quiet) | gzip -1 > "$dir/dom0.cpio.gz"

@@ -1,0 +1,91 @@
+/*
+ * xmig jobs: the migration journal of the local relocd (running, ended,
+ * and the ones waiting for an operator).  xmig recover DOM [HOST]: make
+ * exactly one copy of DOM run, asking this host and HOST.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "proto.h"
+#include "xmig.h"
+
+int
+main_jobs(int argc, char **argv)
+{
+	struct json_object *reply = NULL, *jobs, *o;
+	const char *phase, *msg, *state;
+	size_t i, n;
+	int rc = EXIT_FAILED, unknown = 0;
+
+	if (argc != 1)
+		return xmig_usage("jobs");
+	if (ctl_call(PT_CTL_JOBS, NULL, &reply) == -1)
+		goto out;
+	if (!json_object_object_get_ex(reply, "jobs", &jobs) ||
+	    !json_object_is_type(jobs, json_type_array)) {
+		xmig_err("relocd sent no job list");
+		goto out;
+	}
+	n = json_object_array_length(jobs);
+	printf("%-28s %-11s %-20s %-16s %-9s %s\n", "ID", "Role", "Domain",
+	    "Peer", "Phase", "State");
+	for (i = 0; i < n; i++) {
+		o = json_object_array_get_idx(jobs, i);
+		phase = proto_get_str(o, "phase");
+		msg = proto_get_str(o, "message");
+		if (proto_get_int(o, "alive", 0))
+			state = "running";
+		else if (phase != NULL && (strcmp(phase, "done") == 0 ||
+		    strcmp(phase, "failed") == 0 ||
+		    strcmp(phase, "recovered") == 0))
+			state = "ended";
+		else {
+			state = "NEEDS ATTENTION";
+			unknown = 1;
+		}
+		printf("%-28s %-11s %-20s %-16s %-9s %s%s%s\n",
+		    proto_get_str(o, "id") ? proto_get_str(o, "id") : "?",
+		    proto_get_str(o, "role") ? proto_get_str(o, "role") : "?",
+		    proto_get_str(o, "domain") ? proto_get_str(o, "domain") :
+		    "?", proto_get_str(o, "peer") ? proto_get_str(o, "peer") :
+		    "", phase ? phase : "?", state, msg ? ": " : "",
+		    msg ? msg : "");
+	}
+	if (unknown)
+		printf("Migrations marked NEEDS ATTENTION: run "
+		    "\"xmig recover DOMAIN\" to settle them.\n");
+	rc = EXIT_OK;
+out:
+	json_object_put(reply);
+	return rc;
+}
+
+int
+main_recover(int argc, char **argv)
+{
+	struct json_object *req, *reply = NULL;
+	const char *msg;
+	int rc = EXIT_FAILED;
+
+	if (argc < 2 || argc > 3 || argv[1][0] == '-' ||
+	    (argc == 3 && argv[2][0] == '-'))
+		return xmig_usage("recover");
+	req = json_object_new_object();
+	json_object_object_add(req, "domain", json_object_new_string(argv[1]));
+	if (argc == 3)
+		json_object_object_add(req, "host",
+		    json_object_new_string(argv[2]));
+	if (ctl_call(PT_CTL_RECOVER, req, &reply) == -1)
+		goto out;
+	rc = (int)proto_get_int(reply, "exit", EXIT_FAILED);
+	msg = proto_get_str(reply, "message");
+	if (rc == EXIT_OK)
+		printf("%s\n", msg ? msg : "recovered");
+	else
+		xmig_err("%s", msg ? msg : "recover failed");
+out:
+	json_object_put(req);
+	json_object_put(reply);
+	return rc;
+}
