@@ -31,7 +31,11 @@ void	xmig_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The control socket to the local relocd. */
 int	ctl_open(struct iochan *);
 void	ctl_close(struct iochan *);
-/* One request, one reply: 0 and *reply on PT_OK; -1 after printing why. */
+/* One request, one reply: 0 and *reply on PT_OK; -1 after printing why.
+ * ctl_request works on an open channel (which stays open), ctl_call opens
+ * and closes one around it. */
+int	ctl_request(struct iochan *, int type, struct json_object *req,
+	    struct json_object **reply);
 int	ctl_call(int type, struct json_object *req, struct json_object **reply);
 
 /* Interactive console of dom, on host (NULL: here); the exit status. */

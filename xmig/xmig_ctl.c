@@ -52,23 +52,22 @@ ctl_close(struct iochan *ioc)
 	ioc->fd = -1;
 }
 
+/* One request and its answer on an open control channel. */
 int
-ctl_call(int type, struct json_object *req, struct json_object **reply)
+ctl_request(struct iochan *ioc, int type, struct json_object *req,
+    struct json_object **reply)
 {
-	struct iochan ioc;
 	struct proto_hdr h;
 	struct json_object *body = NULL;
 	char err[512];
 	int rc = -1;
 
 	*reply = NULL;
-	if (ctl_open(&ioc) == -1)
-		return -1;
-	if (proto_send(&ioc, type, req) == -1) {
-		xmig_err("sending the request to relocd: %s", ioc.err);
+	if (proto_send(ioc, type, req) == -1) {
+		xmig_err("sending the request to relocd: %s", ioc->err);
 		goto out;
 	}
-	if (proto_recv(&ioc, &h, &body, PROTO_MAX_CONFIG_FRAME, err,
+	if (proto_recv(ioc, &h, &body, PROTO_MAX_CONFIG_FRAME, err,
 	    sizeof(err)) == -1) {
 		xmig_err("no answer from relocd: %s", err);
 		goto out;
@@ -88,6 +87,19 @@ ctl_call(int type, struct json_object *req, struct json_object **reply)
 	rc = 0;
 out:
 	json_object_put(body);
+	return rc;
+}
+
+int
+ctl_call(int type, struct json_object *req, struct json_object **reply)
+{
+	struct iochan ioc;
+	int rc;
+
+	*reply = NULL;
+	if (ctl_open(&ioc) == -1)
+		return -1;
+	rc = ctl_request(&ioc, type, req, reply);
 	ctl_close(&ioc);
 	return rc;
 }

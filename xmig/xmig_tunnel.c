@@ -154,9 +154,7 @@ int
 main_tunnel(int argc, char **argv)
 {
 	struct json_object *req = NULL, *body = NULL;
-	struct proto_hdr h;
 	struct iochan ctl;
-	char err[512];
 	int paused, rc = EXIT_FAILED, opened = 0;
 
 	if (argc < 2 || argv[1][0] == '-')
@@ -169,26 +167,10 @@ main_tunnel(int argc, char **argv)
 	req = json_object_new_object();
 	json_object_object_add(req, "host", json_object_new_string(argv[1]));
 	json_object_object_add(req, "paused", json_object_new_int(paused));
-	if (proto_send(&ctl, PT_CTL_TUNNEL, req) == -1) {
-		xmig_err("sending the request to relocd: %s", ctl.err);
+	/* A refusal is printed on our stderr, which xl shows; the domain
+	 * stays at the source. */
+	if (ctl_request(&ctl, PT_CTL_TUNNEL, req, &body) == -1)
 		goto out;
-	}
-	if (proto_recv(&ctl, &h, &body, PROTO_MAX_FRAME, err,
-	    sizeof(err)) == -1) {
-		xmig_err("no answer from relocd: %s", err);
-		goto out;
-	}
-	if (h.type == PT_ERROR) {
-		/* xl prints our stderr; the domain stays at the source. */
-		xmig_err("%s", proto_get_str(body, "message") ?
-		    proto_get_str(body, "message") : "relocd refused");
-		goto out;
-	}
-	if (h.type != PT_OK) {
-		xmig_err("unexpected %s answer from relocd",
-		    proto_type_name(h.type));
-		goto out;
-	}
 	if (tunnel_relay(&ctl) == 0)
 		rc = EXIT_OK;
 out:
