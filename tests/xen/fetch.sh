@@ -44,7 +44,11 @@ for p in "${names[@]}"; do
 	[ -e "$dir/debs/.$p.done" ] || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
-	(cd "$dir/debs" && apt-get -q download "${need[@]}" </dev/null)
+	# A fresh machine may have no package lists yet: update once (root).
+	if ! (cd "$dir/debs" && apt-get -q download "${need[@]}" </dev/null); then
+		[ "$(id -u)" -eq 0 ] && apt-get -q update </dev/null || exit 1
+		(cd "$dir/debs" && apt-get -q download "${need[@]}" </dev/null)
+	fi
 	for p in "${need[@]}"; do
 		touch "$dir/debs/.$p.done"
 	done
