@@ -111,6 +111,6 @@ for f in live offline; do
 done
 grep -q CORRUPT "$D"/host*/state/console/web1.log* &&
     { echo "MEMORY CORRUPTION REPORTED"; exit 1; }
-echo "guest self-checks: $(grep -ho "verified [0-9]* pages" "$D"/host*/state/console/web1*.log | tr '\n' ';' | sed 's/;$//')"
+echo "guest self-checks: $(grep -ho "verified [0-9]* pages" "$D"/host*/state/console/web1*.log | paste -sd ',' - | sed 's/,/, /g')"
 A destroy web1
 echo "demo finished; logs under $D"
