@@ -24,8 +24,6 @@
 #include "tls.h"
 
 #define RELOCD_VERSION		"0.1"
-#define RELOCD_MAX_UNAUTH	64	/* handshakes in flight, total */
-#define RELOCD_MAX_UNAUTH_SRC	8	/* ... per source address */
 #define RELOCD_MAX_WORKERS	128	/* sessions being served */
 
 struct relocd;
