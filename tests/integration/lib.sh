@@ -113,14 +113,16 @@ xmig_on() {
 }
 
 # Guests are processes our relocd started for us: end them by the PIDs the
-# sim backend recorded, after the daemons are gone.
+# sim backend recorded, after the daemons are gone.  The sim writes "PID
+# STARTTIME"; a PID whose start time differs was reused: not ours.
 kill_guests() {
-	local f pid
+	local f pid start now
 	for f in "$W"/*/state/sim/dom/*/pid; do
 		[ -f "$f" ] || continue
-		# The sim writes "PID STARTTIME"; the pid is the first field.
-		pid=$(awk 'NR == 1 { print $1 }' "$f")
+		read -r pid start < "$f"
 		case $pid in ''|*[!0-9]*) continue;; esac
+		now=$(cut -d' ' -f22 /proc/"$pid"/stat 2>/dev/null)
+		[ -n "$start" ] && [ "$now" != "$start" ] && continue
 		kill -9 "$pid" 2>/dev/null
 	done
 }

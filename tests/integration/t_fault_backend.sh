@@ -10,17 +10,9 @@
 D=db
 domain_conf "$W/$D.cfg" $D 16 500 50
 
-setup() {
-	fault_hosts
-	start_fault a "${1:-}" || return 1
-	start_fault b "${2:-}" || return 1
-	xmig_on a create "$W/$D.cfg" >/dev/null || return 1
-	wait_for "$(console_log a $D)" "tick 3" 10
-}
-
 # fails FAULTS_A FAULTS_B EXPECTED_EXIT WHERE MESSAGE_PATTERN
 fails() {
-	setup "$1" "$2"
+	fault_setup "$1" "$2"
 	xmig_on a migrate $D 127.0.0.3 > "$W/mig.out" 2>&1
 	MIG_RC=$?
 	sed 's/^/    | /' "$W/mig.out"
@@ -51,7 +43,7 @@ fails "" "restore=hang:6" 1 a "resumed at the source"
 # recover says so and changes nothing; relocd restarted with a working
 # backend resumes it (the reconciliation table).
 scenario_begin "resume at the source fails"
-setup "resume=fail" "restore=fail"
+fault_setup "resume=fail" "restore=fail"
 xmig_on a migrate $D 127.0.0.3 > "$W/mig.out" 2>&1
 MIG_RC=$?
 sed 's/^/    | /' "$W/mig.out"
@@ -71,7 +63,7 @@ scenario_end
 
 # The unknown window from a hang: past report_timeout at the destination.
 scenario_begin "unpause hangs past report_timeout"
-setup "" "unpause=hang:5"
+fault_setup "" "unpause=hang:5"
 xmig_on a migrate $D 127.0.0.3 > "$W/mig.out" 2>&1
 MIG_RC=$?
 sed 's/^/    | /' "$W/mig.out"
@@ -88,7 +80,7 @@ scenario_end
 
 # Rename at the source hangs past go_timeout: the destination gave up.
 scenario_begin "rename hangs past go_timeout"
-setup "rename=hang:5"
+fault_setup "rename=hang:5"
 xmig_on a migrate $D 127.0.0.3 > "$W/mig.out" 2>&1
 MIG_RC=$?
 sed 's/^/    | /' "$W/mig.out"
@@ -105,7 +97,7 @@ scenario_end
 # The guest crashes while being saved: the migration fails with a clear
 # message and leaves nothing behind on the destination.
 scenario_begin "guest crashes at suspend"
-setup "suspend=crash"
+fault_setup "suspend=crash"
 xmig_on a migrate $D 127.0.0.3 > "$W/mig.out" 2>&1
 MIG_RC=$?
 sed 's/^/    | /' "$W/mig.out"

@@ -12,18 +12,9 @@
 D=web
 domain_conf "$W/$D.cfg" $D 16 500 50
 
-# setup [FAULTS_A] [FAULTS_B]: fresh hosts, the domain running on a.
-setup() {
-	fault_hosts
-	start_fault a "${1:-}" || return 1
-	start_fault b "${2:-}" || return 1
-	xmig_on a create "$W/$D.cfg" >/dev/null || return 1
-	wait_for "$(console_log a $D)" "tick 3" 10
-}
-
 # 1. Sender, parent and workers, killed before the stream.
 scenario_begin "sender killed before the stream"
-setup "suspend=hang:30"
+fault_setup "suspend=hang:30"
 migrate_bg $D 127.0.0.3
 check "$SCEN: phase stream reached" wait_phase a stream 10
 kill9_host a all
@@ -58,7 +49,7 @@ scenario_end
 # 2b. Sender's parent killed and restarted; then its orphaned worker is
 # killed too: the running parent's periodic sweep settles the record.
 scenario_begin "orphaned sender worker killed after a parent restart"
-setup "rename=hang:30"
+fault_setup "rename=hang:30"
 migrate_bg $D 127.0.0.3
 check "$SCEN: a journaled rename" wait_phase a rename 10
 kill9_host a parent
@@ -73,7 +64,7 @@ scenario_end
 
 # 3. Receiver killed (all) before its restore starts.
 scenario_begin "receiver killed before the stream"
-setup "" "restore=hang:30"
+fault_setup "" "restore=hang:30"
 migrate_bg $D 127.0.0.3
 check "$SCEN: b journaled receive" wait_phase b receive 10
 kill9_host b all
@@ -85,7 +76,7 @@ scenario_end
 
 # 4. Receiver killed mid-stream (a slow stream: -r limits it).
 scenario_begin "receiver killed mid-stream"
-setup
+fault_setup
 migrate_bg $D 127.0.0.3 -r 40
 check "$SCEN: b journaled receive" wait_phase b receive 10
 sleep 1
@@ -100,7 +91,7 @@ scenario_end
 
 # 5. Sender killed (all) mid-stream.
 scenario_begin "sender killed mid-stream"
-setup
+fault_setup
 migrate_bg $D 127.0.0.3 -r 40
 check "$SCEN: b journaled receive" wait_phase b receive 10
 sleep 1
@@ -115,7 +106,7 @@ scenario_end
 
 # 6. Sender killed (all) after ready, before go.
 scenario_begin "sender killed after ready"
-setup "rename=hang:30"
+fault_setup "rename=hang:30"
 migrate_bg $D 127.0.0.3
 check "$SCEN: a journaled rename" wait_phase a rename 10
 kill9_host a all
@@ -128,7 +119,7 @@ scenario_end
 # 7. Receiver killed (all) after ready: go goes nowhere -> unknown (3),
 # then xmig recover (HOST from the journal) resumes it at the source.
 scenario_begin "receiver killed after ready"
-setup "rename=hang:2"
+fault_setup "rename=hang:2"
 migrate_bg $D 127.0.0.3
 check "$SCEN: a journaled rename" wait_phase a rename 10
 kill9_host b all
@@ -152,7 +143,7 @@ scenario_end
 # cannot know (exit 3); b's restart finishes starting it (it owns it
 # after go); xmig recover first refuses while b is down, then settles.
 scenario_begin "receiver killed after go"
-setup "" "unpause=hang:30"
+fault_setup "" "unpause=hang:30"
 migrate_bg $D 127.0.0.3
 check "$SCEN: b journaled go" wait_phase b go 10
 kill9_host b all
@@ -178,7 +169,7 @@ scenario_end
 # 9. Sender killed (all) after go: b starts it; a's restart finds go
 # journaled without a report, leaves it, shows it; recover settles.
 scenario_begin "sender killed after go"
-setup "" "unpause=hang:2"
+fault_setup "" "unpause=hang:2"
 migrate_bg $D 127.0.0.3
 check "$SCEN: b journaled go" wait_phase b go 10
 kill9_host a all
@@ -198,7 +189,7 @@ scenario_end
 
 # 10. Sender killed (all) after the report, before it destroyed its copy.
 scenario_begin "sender killed after the report"
-setup "destroy=hang:30"
+fault_setup "destroy=hang:30"
 migrate_bg $D 127.0.0.3
 check "$SCEN: a journaled reported" wait_phase a reported 10
 kill9_host a all
@@ -211,7 +202,7 @@ scenario_end
 
 # 11. Receiver killed (all) after the report.
 scenario_begin "receiver killed after the report"
-setup
+fault_setup
 xmig_on a migrate $D 127.0.0.3 >/dev/null 2>&1
 rc=$?
 check "$SCEN: migrated (exit $rc)" [ $rc -eq 0 ]
@@ -225,16 +216,16 @@ scenario_end
 for phase in before mid after; do
 	case $phase in
 	before) scenario_begin "xmig killed before the stream"
-		setup "suspend=hang:2"
+		fault_setup "suspend=hang:2"
 		migrate_bg $D 127.0.0.3
 		wait_phase a stream 10;;
 	mid)	scenario_begin "xmig killed mid-stream"
-		setup
+		fault_setup
 		migrate_bg $D 127.0.0.3 -r 60
 		wait_phase b receive 10
 		sleep 0.5;;
 	after)	scenario_begin "xmig killed after go"
-		setup "" "unpause=hang:2"
+		fault_setup "" "unpause=hang:2"
 		migrate_bg $D 127.0.0.3
 		wait_phase b go 10;;
 	esac

@@ -15,12 +15,8 @@ B_ADDR=127.0.5.3
 
 # setup PROXY_ARGS FAULTS_A FAULTS_B
 setup() {
-	fault_hosts
-	start_fault a "${2:-}" || return 1
-	start_fault b "${3:-}" || return 1
-	start_proxy -l 127.0.0.3:$PORT -t $B_ADDR:$PORT ${1:-} || return 1
-	xmig_on a create "$W/$D.cfg" >/dev/null || return 1
-	wait_for "$(console_log a $D)" "tick 3" 10
+	fault_setup "${2:-}" "${3:-}" || return 1
+	start_proxy -l 127.0.0.3:$PORT -t $B_ADDR:$PORT ${1:-}
 }
 
 # recover_via_proxy [DOM]: a clean link again, then xmig recover.

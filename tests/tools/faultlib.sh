@@ -126,18 +126,14 @@ scenario_begin() {
 	echo "  -- scenario $SCEN_RUN: $SCEN"
 }
 
-# The guests of this test, by the PIDs the sim backend recorded ("PID
-# START" per file: the start time guards against a reused PID).
-fault_kill_guests() {
-	local f pid start now
-	for f in "$W"/*/state/sim/dom/*/pid; do
-		[ -f "$f" ] || continue
-		read -r pid start < "$f"
-		case $pid in ''|*[!0-9]*) continue;; esac
-		now=$(cut -d' ' -f22 /proc/"$pid"/stat 2>/dev/null)
-		[ -n "$start" ] && [ "$now" != "$start" ] && continue
-		kill -9 "$pid" 2>/dev/null
-	done
+# fault_setup [FAULTS_A] [FAULTS_B]: fresh hosts a and b (with those
+# RELOCD_SIM_FAULT settings) and the test's domain $D running on a.
+fault_setup() {
+	fault_hosts
+	start_fault a "${1:-}" || return 1
+	start_fault b "${2:-}" || return 1
+	xmig_on a create "$W/$D.cfg" >/dev/null || return 1
+	wait_for "$(console_log a "$D")" "tick 3" 10
 }
 
 fault_cleanup() {
@@ -147,7 +143,6 @@ fault_cleanup() {
 		for w in $(workers_of "$h"); do kill -9 "$w" 2>/dev/null; done
 	done
 	cleanup
-	fault_kill_guests
 }
 trap fault_cleanup EXIT INT TERM
 
@@ -159,7 +154,7 @@ scenario_end() {
 		for w in $(workers_of "$h"); do kill -9 "$w" 2>/dev/null; done
 		stop_host "$h"
 	done
-	fault_kill_guests
+	kill_guests
 	if [ "$FAILS" -eq "$SCEN_FAILS0" ]; then
 		SCEN_HELD=$((SCEN_HELD + 1))
 	else
