@@ -13,9 +13,27 @@
 #include <sys/types.h>
 
 typedef struct ssl_st SSL;
+struct iochan;
+
+/*
+ * The TLS half lives in iochan_tls.c, reached only through this table, so
+ * that a program that never opens TLS (xmig talks to the local relocd
+ * over a Unix socket) does not link OpenSSL: loading libssl and libcrypto
+ * costs about 1.3 ms at every exec here, a tenth of a remote query.
+ */
+struct ioc_tls_ops {
+	/* >0 bytes, 0 close_notify, -1 error, -2 wait for POLLIN or
+	 * POLLOUT (in *events). */
+	ssize_t	(*read)(struct iochan *, void *, size_t, short *events);
+	ssize_t	(*write)(struct iochan *, const void *, size_t,
+		    short *events);
+	void	(*read_ahead)(struct iochan *);
+	void	(*shutdown)(struct iochan *);
+};
 
 struct iochan {
 	SSL		*ssl;		/* NULL: plain fd */
+	const struct ioc_tls_ops *tls;	/* set with ssl */
 	int		 fd;
 	int		 timeout_ms;	/* per wait; <= 0 waits forever */
 	uint64_t	 nread;
@@ -26,7 +44,12 @@ struct iochan {
 	char		 err[256];	/* why the last call failed */
 };
 
-void	ioc_init(struct iochan *, int fd, SSL *ssl, int timeout_ms);
+/* A plain fd (Unix socket, pipe, socketpair). */
+void	ioc_init(struct iochan *, int fd, int timeout_ms);
+/* A TLS session on fd; ssl NULL is the same as ioc_init. */
+void	ioc_init_tls(struct iochan *, int fd, SSL *ssl, int timeout_ms);
+/* Waits for events on the fd within the timeout; -1 with ioc->err. */
+int	ioc_wait(struct iochan *, short events);
 /* 0: all len bytes; -1: error or EOF, reason in ioc->err ("peer closed
  * the connection", "timed out after 30 s", "TLS: ..."). */
 int	ioc_read_full(struct iochan *, void *, size_t);

@@ -192,7 +192,7 @@ peer_connect(struct relocd_conf *conf, SSL_CTX *ctx, const char *host,
 		peer_conn_dispose(pc);
 		return -1;
 	}
-	ioc_init(&pc->ioc, pc->fd, pc->ssl, conf->io_timeout * 1000);
+	ioc_init_tls(&pc->ioc, pc->fd, pc->ssl, conf->io_timeout * 1000);
 	return 0;
 }
 

@@ -49,7 +49,7 @@ worker_spawn(struct relocd *env, struct session *s, struct peer_ctx *pc)
 	log_procinit(s->s_ssl != NULL ? "peer" : "control");
 	prctl(PR_SET_NAME, s->s_ssl != NULL ? "relocd-peer" : "relocd-ctl");
 
-	ioc_init(&ioc, s->s_fd, s->s_ssl, env->sc_conf.io_timeout * 1000);
+	ioc_init_tls(&ioc, s->s_fd, s->s_ssl, env->sc_conf.io_timeout * 1000);
 	if (s->s_ssl != NULL)
 		serve_peer(&env->sc_conf, &ioc, pc);
 	else

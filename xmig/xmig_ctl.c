@@ -40,7 +40,7 @@ ctl_open(struct iochan *ioc)
 	}
 	/* No idle limit: a migration may take long between two frames
 	 * only if relocd is stuck, and relocd has its own timeouts. */
-	ioc_init(ioc, fd, NULL, 0);
+	ioc_init(ioc, fd, 0);
 	return 0;
 }
 

@@ -427,7 +427,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(pc.addr, sizeof(pc.addr), "192.0.2.1");
 	snprintf(pc.id.subject, sizeof(pc.id.subject), "/CN=fuzzpeer");
 	snprintf(pc.id.fingerprint, sizeof(pc.id.fingerprint), "-");
-	ioc_init(&ioc, sv[0], NULL, 1000);
+	ioc_init(&ioc, sv[0], 1000);
 	serve_peer(&fuzz_conf, &ioc, &pc);
 	close(sv[0]);
 	close(sv[1]);

@@ -145,8 +145,8 @@ START_TEST(test_recv_truncated)
 	int sv[2];
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	ioc_init(&a, sv[0], NULL, 1000);
-	ioc_init(&b, sv[1], NULL, 1000);
+	ioc_init(&a, sv[0], 1000);
+	ioc_init(&b, sv[1], 1000);
 	proto_hdr_encode(buf, PT_LIST, 0, 10);
 	memcpy(buf + PROTO_HDR_LEN, "{\"a\"", 4);
 	ck_assert_int_eq(ioc_write_full(&a, buf, sizeof(buf)), 0);
@@ -168,8 +168,8 @@ START_TEST(test_send_recv)
 	int sv[2];
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	ioc_init(&a, sv[0], NULL, 1000);
-	ioc_init(&b, sv[1], NULL, 1000);
+	ioc_init(&a, sv[0], 1000);
+	ioc_init(&b, sv[1], 1000);
 	o = json_object_new_object();
 	json_object_object_add(o, "domain", json_object_new_string("web1"));
 	ck_assert_int_eq(proto_send(&a, PT_CTL_MIGRATE, o), 0);

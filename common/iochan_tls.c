@@ -1,0 +1,146 @@
+/*
+ * The TLS half of iochan: OpenSSL's want-read/want-write answers turned
+ * into "wait for this event", so iochan.c keeps one loop for both kinds
+ * of channel and never names an OpenSSL symbol.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "iochan.h"
+
+static ssize_t	ioc_tls_read(struct iochan *, void *, size_t, short *);
+static ssize_t	ioc_tls_write(struct iochan *, const void *, size_t,
+		    short *);
+static void	ioc_tls_read_ahead(struct iochan *);
+static void	ioc_tls_shutdown(struct iochan *);
+static void	ioc_tls_err(struct iochan *, const char *);
+
+static const struct ioc_tls_ops ioc_tls_ops = {
+	.read = ioc_tls_read,
+	.write = ioc_tls_write,
+	.read_ahead = ioc_tls_read_ahead,
+	.shutdown = ioc_tls_shutdown,
+};
+
+void
+ioc_init_tls(struct iochan *ioc, int fd, SSL *ssl, int timeout_ms)
+{
+	ioc_init(ioc, fd, timeout_ms);
+	if (ssl != NULL) {
+		ioc->ssl = ssl;
+		ioc->tls = &ioc_tls_ops;
+	}
+}
+
+static void
+ioc_tls_err(struct iochan *ioc, const char *what)
+{
+	unsigned long e = ERR_get_error();
+	char buf[200];
+
+	if (e != 0) {
+		ERR_error_string_n(e, buf, sizeof(buf));
+		snprintf(ioc->err, sizeof(ioc->err), "TLS %s: %s", what, buf);
+	} else if (errno != 0)
+		snprintf(ioc->err, sizeof(ioc->err), "TLS %s: %s", what,
+		    strerror(errno));
+	else
+		snprintf(ioc->err, sizeof(ioc->err),
+		    "peer closed the connection without TLS close_notify "
+		    "(stream truncated)");
+	ERR_clear_error();
+}
+
+/*
+ * Several TLS records per read(2) instead of two reads per record, for a
+ * bulk receive.  Only for a session whose every later read goes through
+ * ioc_read_some (SSL_read first, poll only on WANT_READ, which OpenSSL
+ * returns only with no whole record buffered): code that polls the socket
+ * and trusts SSL_pending would miss records read ahead.
+ */
+static void
+ioc_tls_read_ahead(struct iochan *ioc)
+{
+	SSL_set_read_ahead(ioc->ssl, 1);
+}
+
+static ssize_t
+ioc_tls_read(struct iochan *ioc, void *buf, size_t len, short *events)
+{
+	int r;
+
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_read(ioc->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
+	if (r > 0)
+		return r;
+	switch (SSL_get_error(ioc->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		*events = POLLIN;
+		return -2;
+	case SSL_ERROR_WANT_WRITE:
+		*events = POLLOUT;
+		return -2;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	default:
+		ioc_tls_err(ioc, "read");
+		return -1;
+	}
+}
+
+static ssize_t
+ioc_tls_write(struct iochan *ioc, const void *buf, size_t len,
+    short *events)
+{
+	int r;
+
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_write(ioc->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
+	if (r > 0)
+		return r;
+	switch (SSL_get_error(ioc->ssl, r)) {
+	case SSL_ERROR_WANT_WRITE:
+		*events = POLLOUT;
+		return -2;
+	case SSL_ERROR_WANT_READ:
+		*events = POLLIN;
+		return -2;
+	default:
+		ioc_tls_err(ioc, "write");
+		return -1;
+	}
+}
+
+static void
+ioc_tls_shutdown(struct iochan *ioc)
+{
+	int r, tries;
+
+	/* Bounded: a peer that never answers close_notify costs at most
+	 * a few waits, not a hang. */
+	for (tries = 0; tries < 4; tries++) {
+		ERR_clear_error();
+		r = SSL_shutdown(ioc->ssl);
+		if (r == 1)
+			break;
+		if (r == 0)
+			continue;
+		r = SSL_get_error(ioc->ssl, r);
+		if (r == SSL_ERROR_WANT_READ) {
+			if (ioc_wait(ioc, POLLIN) == -1)
+				break;
+		} else if (r == SSL_ERROR_WANT_WRITE) {
+			if (ioc_wait(ioc, POLLOUT) == -1)
+				break;
+		} else
+			break;
+	}
+	ERR_clear_error();
+}
