@@ -55,7 +55,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -92,35 +91,6 @@
 /* Pages the receiver moves per read + pwrite: 256 KiB stays in cache
  * between the decrypt and the copy into guest memory. */
 #define SIM_RECV_RUN		64
-/* Runs decrypted but not yet stored: enough to ride out a slow pwrite,
- * small enough to stay a bounded cost per migration (3 x 256 KiB). */
-#define SIM_STORE_SLOTS		3
-
-/*
- * The receiver's page store.  Xen's restore helper stores guest pages in
- * its own process while relocd decrypts the next bytes; here a thread
- * does the same, so decryption and the copy into guest memory (about a
- * third of the receiver's work) overlap instead of adding up.  One
- * thread taking slots in order keeps the stream's order: a page resent in
- * a later round lands after its older copy.
- */
-struct sim_store {
-	pthread_t	 tid;
-	int		 running;
-	pthread_mutex_t	 mu;
-	pthread_cond_t	 cv;
-	int		 memfd;
-	uint8_t		*buf;		/* SIM_STORE_SLOTS runs */
-	uint64_t	 pfn[SIM_STORE_SLOTS];
-	size_t		 len[SIM_STORE_SLOTS];
-	uint64_t	 posted;	/* runs handed over so far */
-	uint64_t	 stored;	/* runs written (or dropped) */
-	int		 stop;
-	int		 err;		/* errno of the first failed write */
-	uint64_t	 err_pfn;
-	uint64_t	 fail_at;	/* RELOCD_SIM_FAULT store=fail: EIO
-					   at this run (1-based), 0 never */
-};
 
 struct sim_host {
 	char		*root;		/* <state_dir>/sim */
@@ -183,8 +153,6 @@ struct sim_xfer {
 	int		 ext_hole;	/* this pass */
 	uint64_t	*pfn;		/* SIM_BATCH_PAGES */
 	unsigned	 count;
-	/* receiver only */
-	struct sim_store store;
 };
 
 static int	sim_open(struct xo_ctx *, const struct relocd_conf *);
@@ -262,10 +230,6 @@ static void	sim_dirty_take(uint64_t *, uint64_t *, size_t);
 static uint64_t	sim_dirty_count(uint64_t *, size_t);
 static int	sim_recv(struct sim_xfer *, void *, size_t, const char *);
 static int	sim_recv_pages(struct sim_xfer *, uint32_t);
-static void	*sim_store_run(void *);
-static int	sim_store_start(struct sim_xfer *);
-static int	sim_store_wait(struct sim_xfer *, uint64_t);
-static void	sim_store_stop(struct sim_xfer *);
 static int	sim_recv_stream(struct sim_xfer *, const struct sim_domcfg *,
 		    struct sim_vcpu *);
 
@@ -1982,7 +1946,6 @@ sim_xfer_init(struct sim_xfer *x, struct xo_ctx *ctx, struct iochan *ioc,
 static void
 sim_xfer_dispose(struct sim_xfer *x)
 {
-	sim_store_stop(x);
 	free(x->buf);
 	free(x->pfn);
 	if (x->zero != NULL)
@@ -2376,139 +2339,21 @@ sim_recv(struct sim_xfer *x, void *p, size_t len, const char *what)
 	return 0;
 }
 
-static void *
-sim_store_run(void *arg)
-{
-	struct sim_store *st = arg;
-	uint8_t *b;
-	uint64_t pfn;
-	size_t len, done;
-	ssize_t n;
-	int err;
-
-	pthread_mutex_lock(&st->mu);
-	for (;;) {
-		while (!st->stop && st->stored == st->posted)
-			pthread_cond_wait(&st->cv, &st->mu);
-		if (st->stop)
-			break;
-		b = st->buf + (st->stored % SIM_STORE_SLOTS) *
-		    (SIM_RECV_RUN << SIM_PAGE_SHIFT);
-		pfn = st->pfn[st->stored % SIM_STORE_SLOTS];
-		len = st->len[st->stored % SIM_STORE_SLOTS];
-		err = st->err;
-		if (st->fail_at != 0 && st->stored + 1 == st->fail_at)
-			err = EIO;
-		pthread_mutex_unlock(&st->mu);
-
-		/* After a failure the rest is dropped: the restore fails
-		 * and the domain is removed, so nothing may wait on it. */
-		for (done = 0; err == 0 && done < len; done += n) {
-			n = pwrite(st->memfd, b + done, len - done,
-			    (off_t)((pfn << SIM_PAGE_SHIFT) + done));
-			if (n == -1 && errno == EINTR)
-				n = 0;
-			else if (n <= 0)
-				err = n == 0 ? ENOSPC : errno;
-		}
-
-		pthread_mutex_lock(&st->mu);
-		if (err != 0 && st->err == 0) {
-			st->err = err;
-			st->err_pfn = pfn;
-		}
-		st->stored++;
-		pthread_cond_broadcast(&st->cv);
-	}
-	pthread_mutex_unlock(&st->mu);
-	return NULL;
-}
-
-static int
-sim_store_start(struct sim_xfer *x)
-{
-	struct sim_store *st = &x->store;
-	int r;
-
-	memset(st, 0, sizeof(*st));
-	st->memfd = x->memfd;
-	/* Mid-stream, past the first MiBs, as a failing disk or memory
-	 * would: the receiver must notice it from the other thread. */
-	if (sim_fault(x->ctx, "store", 0) != 0)
-		st->fail_at = 16;
-	if ((st->buf = malloc((size_t)SIM_STORE_SLOTS *
-	    (SIM_RECV_RUN << SIM_PAGE_SHIFT))) == NULL)
-		return xo_fail(x->ctx, XO_E_FAIL, "out of memory");
-	pthread_mutex_init(&st->mu, NULL);
-	pthread_cond_init(&st->cv, NULL);
-	if ((r = pthread_create(&st->tid, NULL, sim_store_run, st)) != 0) {
-		pthread_cond_destroy(&st->cv);
-		pthread_mutex_destroy(&st->mu);
-		free(st->buf);
-		st->buf = NULL;
-		return xo_fail(x->ctx, XO_E_FAIL, "starting the page store: "
-		    "%s", strerror(r));
-	}
-	st->running = 1;
-	return 0;
-}
-
-/* Until at most `inflight` runs are left to store; the store's failure,
- * if any, as a backend error. */
-static int
-sim_store_wait(struct sim_xfer *x, uint64_t inflight)
-{
-	struct sim_store *st = &x->store;
-	int err;
-	uint64_t pfn;
-
-	pthread_mutex_lock(&st->mu);
-	while (st->err == 0 && st->posted - st->stored > inflight)
-		pthread_cond_wait(&st->cv, &st->mu);
-	err = st->err;
-	pfn = st->err_pfn;
-	pthread_mutex_unlock(&st->mu);
-	if (err != 0)
-		return xo_fail(x->ctx, XO_E_FAIL, "writing guest memory "
-		    "(pfn %#" PRIx64 "): %s", pfn, strerror(err));
-	return 0;
-}
-
-/* Idempotent; runs not yet stored are dropped (a failed restore). */
-static void
-sim_store_stop(struct sim_xfer *x)
-{
-	struct sim_store *st = &x->store;
-
-	if (!st->running)
-		return;
-	pthread_mutex_lock(&st->mu);
-	st->stop = 1;
-	pthread_cond_broadcast(&st->cv);
-	pthread_mutex_unlock(&st->mu);
-	pthread_join(st->tid, NULL);
-	pthread_cond_destroy(&st->cv);
-	pthread_mutex_destroy(&st->mu);
-	free(st->buf);
-	st->buf = NULL;
-	st->running = 0;
-}
-
 /*
  * The body of a PAGE_DATA record of count pages, pfns checked before a
- * byte lands in memory.  Runs of consecutive pages are read into a free
- * slot of the page store, which pwrites them into the guest's memfd.
- * Not through a mapping: a write fault per page allocated, zeroed and
- * mapped every page (that was most of the receiver's CPU), and unmapping
- * guest memory again sat on the downtime path; a whole-page pwrite
- * allocates without zeroing and leaves relocd's RSS its own.
+ * byte lands in memory.  Runs of consecutive pages are read into a small
+ * buffer and pwritten into the guest's memfd.  Not through a mapping: a
+ * write fault per page allocated, zeroed and mapped every page (that was
+ * most of the receiver's CPU), and unmapping guest memory again sat on
+ * the downtime path; a whole-page pwrite allocates without zeroing and
+ * leaves relocd's RSS its own.
  */
 static int
 sim_recv_pages(struct sim_xfer *x, uint32_t count)
 {
-	struct sim_store *st = &x->store;
 	uint8_t *b = x->buf;
-	size_t i, run, slot;
+	size_t i, run, len, done;
+	ssize_t n;
 	int rc;
 
 	if ((rc = sim_recv(x, b, (size_t)count * 8, "PAGE_DATA pfns")) != 0)
@@ -2524,21 +2369,20 @@ sim_recv_pages(struct sim_xfer *x, uint32_t count)
 		for (run = 1; i + run < count && run < SIM_RECV_RUN &&
 		    x->pfn[i + run] == x->pfn[i] + run; run++)
 			;
-		/* A free slot: only this thread posts, so once fewer than
-		 * SIM_STORE_SLOTS are in flight the next one stays free. */
-		if ((rc = sim_store_wait(x, SIM_STORE_SLOTS - 1)) != 0)
+		len = run << SIM_PAGE_SHIFT;
+		if ((rc = sim_recv(x, b, len, "PAGE_DATA pages")) != 0)
 			return rc;
-		slot = st->posted % SIM_STORE_SLOTS;
-		if ((rc = sim_recv(x, st->buf + slot * (SIM_RECV_RUN <<
-		    SIM_PAGE_SHIFT), run << SIM_PAGE_SHIFT,
-		    "PAGE_DATA pages")) != 0)
-			return rc;
-		pthread_mutex_lock(&st->mu);
-		st->pfn[slot] = x->pfn[i];
-		st->len[slot] = run << SIM_PAGE_SHIFT;
-		st->posted++;
-		pthread_cond_broadcast(&st->cv);
-		pthread_mutex_unlock(&st->mu);
+		for (done = 0; done < len; done += n) {
+			n = pwrite(x->memfd, b + done, len - done,
+			    (off_t)((x->pfn[i] << SIM_PAGE_SHIFT) + done));
+			if (n == -1 && errno == EINTR)
+				n = 0;
+			else if (n <= 0)
+				return xo_fail(x->ctx, XO_E_FAIL, "writing "
+				    "guest memory (pfn %#" PRIx64 "): %s",
+				    x->pfn[i], n == 0 ? "no progress" :
+				    strerror(errno));
+		}
 	}
 	return 0;
 }
@@ -2657,9 +2501,6 @@ sim_recv_stream(struct sim_xfer *x, const struct sim_domcfg *dc,
 			if (!have_vcpu)
 				return xo_fail(x->ctx, XO_E_BADSTREAM,
 				    "END before the VCPU record");
-			/* Every page in memory before the guest may run. */
-			if ((rc = sim_store_wait(x, 0)) != 0)
-				return rc;
 			x->prog.round = round;
 			x->prog.paused = 1;
 			sim_progress(x, 1);
@@ -2721,14 +2562,9 @@ sim_restore_from(struct xo_ctx *ctx, struct json_object *cfg,
 	if ((rc = sim_xfer_init(&x, ctx, ioc, dc.nr_pages, fn, arg)) != 0)
 		goto out;
 	x.memfd = memfd;
-	if ((rc = sim_store_start(&x)) != 0)
-		goto out;
 	/* The rest of this session is ours and relocd's ioc reads. */
 	ioc_read_ahead(ioc);
-	rc = sim_recv_stream(&x, &dc, &vcpu);
-	/* No thread but this one from here on: the guest is forked. */
-	sim_store_stop(&x);
-	if (rc != 0)
+	if ((rc = sim_recv_stream(&x, &dc, &vcpu)) != 0)
 		goto out;
 
 	if ((rc = sim_lock(ctx, &lockfd)) != 0)
