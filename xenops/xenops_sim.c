@@ -153,6 +153,10 @@ struct sim_xfer {
 	int		 ext_hole;	/* this pass */
 	uint64_t	*pfn;		/* SIM_BATCH_PAGES */
 	unsigned	 count;
+	/* receiver only: RELOCD_SIM_FAULT store=fail fails the pwrite of
+	 * this run (1-based) with EIO; 0 never */
+	uint64_t	 store_fail_at;
+	uint64_t	 store_runs;
 };
 
 static int	sim_open(struct xo_ctx *, const struct relocd_conf *);
@@ -2372,6 +2376,9 @@ sim_recv_pages(struct sim_xfer *x, uint32_t count)
 		len = run << SIM_PAGE_SHIFT;
 		if ((rc = sim_recv(x, b, len, "PAGE_DATA pages")) != 0)
 			return rc;
+		if (++x->store_runs == x->store_fail_at)
+			return xo_fail(x->ctx, XO_E_FAIL, "writing guest memory "
+			    "(pfn %#" PRIx64 "): %s", x->pfn[i], strerror(EIO));
 		for (done = 0; done < len; done += n) {
 			n = pwrite(x->memfd, b + done, len - done,
 			    (off_t)((x->pfn[i] << SIM_PAGE_SHIFT) + done));
@@ -2562,6 +2569,9 @@ sim_restore_from(struct xo_ctx *ctx, struct json_object *cfg,
 	if ((rc = sim_xfer_init(&x, ctx, ioc, dc.nr_pages, fn, arg)) != 0)
 		goto out;
 	x.memfd = memfd;
+	/* Mid-stream, a few MiB in, as a failing memory store would. */
+	if (sim_fault(ctx, "store", 0) != 0)
+		x.store_fail_at = 16;
 	/* The rest of this session is ours and relocd's ioc reads. */
 	ioc_read_ahead(ioc);
 	if ((rc = sim_recv_stream(&x, &dc, &vcpu)) != 0)
