@@ -43,6 +43,10 @@ proto_type_name(int type)
 		return "jobs";
 	case PT_CTL_RECOVER:
 		return "recover-control";
+	case PT_SPEEDTEST:
+		return "speedtest";
+	case PT_CTL_SPEEDTEST:
+		return "speedtest-control";
 	case PT_OK:
 		return "ok";
 	case PT_ERROR:

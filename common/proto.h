@@ -29,7 +29,7 @@ struct iochan;
  * Type numbers are allocated in ranges per feature so that features can
  * grow independently: console 0x05, 0x08-0x0f, 0x24, 0x28-0x2f, 0x84-0x87;
  * recovery/jobs 0x06-0x07, 0x10-0x17, 0x25-0x27, 0x30-0x37, 0x88-0x8b;
- * tunnel 0x23, 0x38-0x3f.
+ * tunnel 0x23, 0x38-0x3f; speedtest 0x40-0x47.
  */
 
 /* Requests between hosts (TLS port). */
@@ -51,6 +51,7 @@ struct iochan;
 #define PT_CONSOLE_END		0x0b	/* {"domain", "message"}: gone */
 #define PT_CONSOLE_DETACH	0x0c	/* the client leaves */
 #define PT_RECOVER		0x10	/* recovery: query or settle copies */
+#define PT_SPEEDTEST		0x40	/* {"bytes"}; after PT_OK, raw bytes */
 /* Requests on the local control socket only. */
 #define PT_CTL_MIGRATE		0x20
 #define PT_CTL_CREATE		0x21
@@ -58,6 +59,7 @@ struct iochan;
 #define PT_CTL_TUNNEL		0x23
 #define PT_CTL_JOBS		0x30	/* the migration journal */
 #define PT_CTL_RECOVER		0x31	/* xmig recover DOM [HOST] */
+#define PT_CTL_SPEEDTEST	0x41	/* xmig speedtest HOST */
 /* Replies. */
 #define PT_OK			0x80
 #define PT_ERROR		0x81

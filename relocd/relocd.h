@@ -118,6 +118,13 @@ void	recover_serve_peer(struct relocd_conf *, struct iochan *,
 void	tunnel_serve(struct relocd_conf *, SSL_CTX *, struct iochan *ctl,
 	    struct peer_ctx *, struct json_object *req);
 
+/* speedtest.c: "xmig speedtest HOST", a stream with no domain behind it */
+#define SPEEDTEST_MAX_BYTES	(64ULL << 30)
+void	speedtest_serve_peer(struct relocd_conf *, struct iochan *,
+	    struct peer_ctx *, struct json_object *req);
+void	speedtest_serve_control(struct relocd_conf *, SSL_CTX *,
+	    struct iochan *ctl, struct json_object *req);
+
 /* peer.c: connections this host opens to another relocd */
 struct peer_conn {
 	int		 fd;

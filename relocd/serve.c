@@ -128,6 +128,9 @@ serve_peer(struct relocd_conf *conf, struct iochan *ioc, struct peer_ctx *pc)
 	case PT_CONSOLE:
 		console_serve(conf, ioc, pc, req);
 		break;
+	case PT_SPEEDTEST:
+		speedtest_serve_peer(conf, ioc, pc, req);
+		break;
 	default:
 		log_warnx("%s: refused %s request: not served over the "
 		    "network", pc->addr, proto_type_name(h.type));
@@ -258,6 +261,9 @@ serve_control(struct relocd_conf *conf, SSL_CTX *tls, struct iochan *ioc,
 		break;
 	case PT_CTL_RECOVER:
 		recover_serve_control(conf, tls, ioc, req);
+		break;
+	case PT_CTL_SPEEDTEST:
+		speedtest_serve_control(conf, tls, ioc, req);
 		break;
 	default:
 		proto_send_error(ioc, "proto", "%s is not a control request",

@@ -27,6 +27,8 @@ const struct cmd_spec *cmdtable_lookup(const char *name);
 /* Prints the command's usage from the table and returns EXIT_USAGE. */
 int	xmig_usage(const char *name);
 void	xmig_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A decimal option argument in [min, max]; -1 after saying why. */
+long	xmig_number(const char *what, const char *s, long min, long max);
 
 /* The control socket to the local relocd. */
 int	ctl_open(struct iochan *);
@@ -50,6 +52,7 @@ int	main_destroy(int, char **);
 int	main_jobs(int, char **);
 int	main_recover(int, char **);
 int	main_tunnel(int, char **);
+int	main_speedtest(int, char **);
 int	main_help(int, char **);
 
 #endif

@@ -65,6 +65,18 @@ const struct cmd_spec xmig_cmdtable[] = {
 	  "<Host>\nxl's stream goes over the local relocd's mutual-TLS "
 	  "session to <Host>;\n-p (from xl migrate -p) leaves the domain "
 	  "paused there." },
+	{ "speedtest", main_speedtest,
+	  "Measure the migration stream's speed to another host",
+	  "[-s <MiB>] [-r <Mbit/s>] [-p <port>] <Host>",
+	  "-s, --size <MiB>          Bytes to send (default 1024 MiB, at "
+	  "most 65536).\n"
+	  "-r, --resource <Mbit/s>   Limit the stream's bandwidth, as "
+	  "migrate -r does.\n"
+	  "-p, --port <port>         Port of the destination relocd "
+	  "(default 8003).\n"
+	  "The stream takes the path a migration takes (mutual TLS, the "
+	  "allow-list,\na migration slot on each host) and carries no "
+	  "domain: guest memory is\nneither read here nor stored there." },
 	{ "help", main_help,
 	  "Print help",
 	  "[<Command>]",

@@ -1,4 +1,3 @@
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,24 +7,7 @@
 #include "proto.h"
 #include "xmig.h"
 
-static long	migrate_number(const char *, const char *, long, long);
 static void	migrate_show(struct json_object *, int, int *);
-
-static long
-migrate_number(const char *what, const char *s, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *s == '\0' || *end != '\0' || v < min || v > max) {
-		xmig_err("%s: '%s' is not a number from %ld to %ld", what, s,
-		    min, max);
-		return -1;
-	}
-	return v;
-}
 
 /* On a terminal one line is redrawn; in a log, one line per round. */
 static void
@@ -103,19 +85,19 @@ main_migrate(int argc, char **argv)
 			live = 1;
 			break;
 		case 'p':
-			if ((port = migrate_number("port", optarg, 1, 65535)) <
+			if ((port = xmig_number("port", optarg, 1, 65535)) <
 			    0)
 				return EXIT_USAGE;
 			break;
 		case 'n':
-			if (migrate_number("node", optarg, 0, 1023) < 0)
+			if (xmig_number("node", optarg, 0, 1023) < 0)
 				return EXIT_USAGE;
 			break;
 		case 's':	/* TLS is always on */
 		case 'c':	/* xend-managed domains only */
 			break;
 		case 'r':
-			if ((mbit = migrate_number("resource (Mbit/s)", optarg,
+			if ((mbit = xmig_number("resource (Mbit/s)", optarg,
 			    1, 1000000)) < 0)
 				return EXIT_USAGE;
 			break;
