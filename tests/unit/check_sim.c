@@ -314,7 +314,7 @@ sender_main(void *arg)
 	struct sender *s = arg;
 	struct iochan ioc;
 
-	ioc_init(&ioc, s->fd, NULL, WAIT_MS);
+	ioc_init(&ioc, s->fd, WAIT_MS);
 	ioc.max_bw = s->max_bw;
 	s->start_us = now_us();
 	s->rc = xo_suspend_to(s->xo, s->domid, &ioc, s->flags, on_progress,
@@ -525,7 +525,7 @@ migrate(struct host *a, uint32_t domid, struct host *b, const char *name,
 	fl = fcntl(sp[1], F_GETFL);
 	fcntl(sp[1], F_SETFL, fl | O_NONBLOCK);
 	ck_assert_int_eq(pthread_create(&st, NULL, sender_main, s), 0);
-	ioc_init(&ioc, sp[1], NULL, WAIT_MS);
+	ioc_init(&ioc, sp[1], WAIT_MS);
 	rc = xo_restore_from(b->xo, cfg, &ioc, domid_b, on_progress, NULL);
 	close(sp[1]);
 	pthread_join(st, NULL);
@@ -791,7 +791,7 @@ START_TEST(test_duplicates)
 	/* A restore is refused before a byte of stream is read: the peer
 	 * here never sends one, and the call must not wait for it. */
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
-	ioc_init(&ioc, sp[1], NULL, 30000);
+	ioc_init(&ioc, sp[1], 30000);
 	t0 = now_us();
 	rc = xo_restore_from(a.xo, cfg, &ioc, &d, NULL, NULL);
 	ck_assert_int_eq(rc, XO_E_EXISTS);
@@ -830,7 +830,7 @@ START_TEST(test_nomem)
 	    strstr(xo_errmsg(a.xo), "16 MiB free") != NULL, "%s",
 	    xo_errmsg(a.xo));
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
-	ioc_init(&ioc, sp[1], NULL, 30000);
+	ioc_init(&ioc, sp[1], 30000);
 	ck_assert_int_eq(xo_restore_from(a.xo, cfg, &ioc, &d, NULL, NULL),
 	    XO_E_NOMEM);
 	close(sp[0]);
@@ -1102,7 +1102,7 @@ START_TEST(test_hostile_streams)
 		w.buf = buf;
 		w.len = p - buf;
 		ck_assert_int_eq(pthread_create(&t, NULL, writer_main, &w), 0);
-		ioc_init(&ioc, sp[1], NULL, WAIT_MS);
+		ioc_init(&ioc, sp[1], WAIT_MS);
 		rc = xo_restore_from(b.xo, cfg, &ioc, &db, NULL, NULL);
 		ck_assert_int_eq(rc, XO_E_BADSTREAM);
 		ck_assert_msg(strstr(xo_errmsg(b.xo), want[which]) != NULL,
