@@ -91,6 +91,14 @@
 /* Pages the receiver moves per read + pwrite: 256 KiB stays in cache
  * between the decrypt and the copy into guest memory. */
 #define SIM_RECV_RUN		64
+/* Scattered pages are gathered in pieces this size: 16 full TLS records
+ * a write, and a bounded buffer however large the batch. */
+#define SIM_GATHER_PAGES	64
+/* The transfer buffer: a record header, a batch's pfns, and a run (the
+ * receiver's) or a gathered piece (the sender's) of pages. */
+#define SIM_XFER_BUF_LEN	(16 + SIM_BATCH_PAGES * 8 + \
+				    (SIM_RECV_RUN > SIM_GATHER_PAGES ? \
+				    SIM_RECV_RUN : SIM_GATHER_PAGES) * SIM_PAGE_SIZE)
 
 struct sim_host {
 	char		*root;		/* <state_dir>/sim */
@@ -1932,7 +1940,7 @@ sim_xfer_init(struct sim_xfer *x, struct xo_ctx *ctx, struct iochan *ioc,
 	x->next_report = SIM_PROGRESS_BYTES;
 	x->memfd = -1;
 	x->ext_off = x->ext_end = 0;
-	x->buf = malloc(SIM_REC_HDR_LEN + SIM_PAGE_DATA_LEN(SIM_BATCH_PAGES));
+	x->buf = malloc(SIM_XFER_BUF_LEN);
 	x->pfn = calloc(SIM_BATCH_PAGES, sizeof(*x->pfn));
 	if (x->buf == NULL || x->pfn == NULL)
 		return xo_fail(ctx, XO_E_FAIL, "out of memory");
@@ -2072,13 +2080,23 @@ sim_send_flush(struct sim_xfer *x)
 		if (rc != 0)
 			return rc;
 	} else {
-		for (i = 0; i < x->count; i++)
-			memcpy(b + hlen + (i << SIM_PAGE_SHIFT),
-			    x->mem + (x->pfn[i] << SIM_PAGE_SHIFT),
-			    SIM_PAGE_SIZE);
-		if ((rc = sim_send(x, b, hlen +
-		    ((size_t)x->count << SIM_PAGE_SHIFT))) != 0)
-			return rc;
+		/* The header, then the pages in gathered pieces: the first
+		 * piece rides with the header. */
+		size_t off = hlen, n, k;
+
+		for (i = 0; i < x->count; i += n) {
+			n = x->count - i < SIM_GATHER_PAGES ? x->count - i :
+			    SIM_GATHER_PAGES;
+			for (k = 0; k < n; k++)
+				memcpy(b + off + (k << SIM_PAGE_SHIFT),
+				    x->mem + (x->pfn[i + k] << SIM_PAGE_SHIFT),
+				    SIM_PAGE_SIZE);
+			if ((rc = sim_send(x, b, off + (n << SIM_PAGE_SHIFT)))
+			    != 0)
+				return rc;
+			/* Later pieces reuse the buffer from its start. */
+			off = 0;
+		}
 	}
 	x->prog.pages_sent += x->count;
 	x->count = 0;
