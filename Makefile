@@ -7,6 +7,7 @@ PREFIX	?= /usr/local
 SBINDIR	?= $(PREFIX)/sbin
 BINDIR	?= $(PREFIX)/bin
 MANDIR	?= $(PREFIX)/share/man
+MODDIR	?= $(PREFIX)/lib/relocd
 SYSCONFDIR ?= /etc/xen
 ifneq ($(SANITIZE),)
 B	:= build-san
@@ -28,14 +29,34 @@ CFLAGS	+= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 
 # The libxl backend is built when libxenlight's headers are here (Debian:
-# libxen-dev); without them its table stays empty and relocd says at run
-# time that the backend is not available.  Only relocd and the unit tests
-# link libxl: xmig never talks to Xen.
+# libxen-dev); without them relocd says at run time that the backend is
+# not available.  xmig never talks to Xen.
+#
+# The backend is a module, $(B)/relocd-libxl.so, that relocd dlopens only
+# for backend = "libxl" (xenops/xenops.c), looking next to its own
+# executable, then in MODDIR (compiled in; make install puts it there).
+# Linked into relocd, libxenlight and some fifteen Xen and compression
+# libraries cost every relocd process, sim hosts included, about 1 MB of
+# resident memory.
+#
+# The module calls back into relocd (log_*, ioc_*, xo_fail).  relocd
+# exports exactly those, listed in xenops/libxl-module.dynlist
+# (--dynamic-list), rather than all its symbols (-rdynamic: any of them
+# could then interpose on a library's symbol of the same name), and the
+# module does not carry its own log.o and iochan.o (-fPIC copies: a
+# second log state, whose lines would not go where relocd's go).  The
+# module is compiled with hidden visibility, so it exports only its table
+# and its internal calls cannot be interposed on.
+# scripts/check-dynlist.sh holds the list to what the module calls.
 XENPKGS	:= xenlight xlutil xentoollog xenstore
 HAVE_LIBXL := $(shell pkg-config --exists $(XENPKGS) 2>/dev/null && echo yes)
 ifeq ($(HAVE_LIBXL),yes)
 CFLAGS	+= -DHAVE_LIBXL $(shell pkg-config --cflags $(XENPKGS))
 XENOPS_LIBS := $(shell pkg-config --libs $(XENPKGS))
+LIBXL_MOD := $(B)/relocd-libxl.so
+LIBXL_OBJ := $(O)/xenops/xenops_libxl.o
+LIBXL_DYNLIST := xenops/libxl-module.dynlist
+RELOCD_LDFLAGS := -Wl,--dynamic-list=$(LIBXL_DYNLIST)
 endif
 
 ifneq ($(SANITIZE),)
@@ -46,7 +67,7 @@ LDFLAGS	+= -fsanitize=$(SANITIZE)
 endif
 
 COMMON_SRCS := $(wildcard common/*.c)
-XENOPS_SRCS := $(wildcard xenops/*.c)
+XENOPS_SRCS := $(filter-out xenops/xenops_libxl.c,$(wildcard xenops/*.c))
 RELOCD_SRCS := $(wildcard relocd/*.c)
 XMIG_SRCS   := $(wildcard xmig/*.c)
 UNIT_SRCS   := $(wildcard tests/unit/check_*.c)
@@ -63,10 +84,10 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 TOOL_SRCS   := $(wildcard tests/tools/*.c)
 TOOL_BINS   := $(TOOL_SRCS:tests/tools/%.c=$(B)/tests/tools/%)
 
-PROGS	:= $(B)/relocd $(B)/xmig
+PROGS	:= $(B)/relocd $(B)/xmig $(LIBXL_MOD)
 
 .PHONY: all check unit integration demo bench bench-progs check-xen fuzz \
-	fuzz-progs itest-root \
+	fuzz-progs itest-root FORCE \
 	install deps clean lint man-lint format
 
 all: $(PROGS)
@@ -83,8 +104,28 @@ $(B)/libxenops.a: $(XENOPS_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(B)/relocd: $(RELOCD_OBJS) $(B)/libxenops.a $(B)/libcommon.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(XENOPS_LIBS)
+# The module directory is compiled into xenops.o: rebuild it when MODDIR
+# (or PREFIX) changes, or make install PREFIX=/usr after a plain make
+# would install a relocd that looks in /usr/local/lib/relocd.
+$(O)/xenops/xenops.o: CFLAGS += -DRELOCD_MODDIR='"$(MODDIR)"'
+$(O)/xenops/xenops.o: $(B)/moddir.stamp
+$(B)/moddir.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(MODDIR)' | cmp -s - $@ || echo '$(MODDIR)' > $@
+
+$(B)/relocd: $(RELOCD_OBJS) $(B)/libxenops.a $(B)/libcommon.a $(LIBXL_DYNLIST)
+	$(CC) $(LDFLAGS) $(RELOCD_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
+
+ifeq ($(HAVE_LIBXL),yes)
+$(LIBXL_OBJ): CFLAGS += -fPIC -fvisibility=hidden
+
+# Checked against the relocd that will load it (scripts/check-dynlist.sh).
+$(LIBXL_MOD): $(LIBXL_OBJ) $(B)/relocd $(LIBXL_DYNLIST) scripts/check-dynlist.sh
+	$(CC) $(LDFLAGS) -shared -o $@ $(LIBXL_OBJ) $(XENOPS_LIBS) \
+	    -Wl,--as-needed $(shell pkg-config --libs openssl json-c)
+	@sh scripts/check-dynlist.sh $@ $(B)/relocd $(LIBXL_DYNLIST) || \
+	    { rm -f $@; exit 1; }
+endif
 
 $(B)/xmig: $(XMIG_OBJS) $(B)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -93,8 +134,20 @@ $(O)/tests/unit/%.o: CFLAGS += $(shell pkg-config --cflags $(CHECKPKG) 2>/dev/nu
 
 $(B)/tests/%: $(O)/tests/unit/%.o $(B)/libxenops.a $(B)/libcommon.a
 	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
+	    $(shell pkg-config --libs $(CHECKPKG) 2>/dev/null)
+
+# check_libxl links the backend's object and libxenlight directly, not the
+# module: it calls the backend's internal functions (hidden in the
+# module), and it replaces libxenctrl's and libxenstore's openers with its
+# own, which a static link does plainly.
+ifeq ($(HAVE_LIBXL),yes)
+$(B)/tests/check_libxl: $(O)/tests/unit/check_libxl.o $(LIBXL_OBJ) \
+    $(B)/libxenops.a $(B)/libcommon.a
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(XENOPS_LIBS) \
 	    $(shell pkg-config --libs $(CHECKPKG) 2>/dev/null)
+endif
 
 $(B)/tests/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
@@ -230,6 +283,10 @@ install: all
 	install -m 644 man/xmig.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/relocd.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/relocd.8 $(DESTDIR)$(MANDIR)/man8/
+ifeq ($(HAVE_LIBXL),yes)
+	install -d $(DESTDIR)$(MODDIR)
+	install -m 644 $(LIBXL_MOD) $(DESTDIR)$(MODDIR)/relocd-libxl.so
+endif
 	test -e $(DESTDIR)$(SYSCONFDIR)/relocd.conf || \
 	    install -m 644 etc/relocd.conf $(DESTDIR)$(SYSCONFDIR)/relocd.conf
 

@@ -28,6 +28,7 @@ struct xo_backend {
 struct xo_ctx {
 	const struct xo_backend *be;
 	void	*priv;
+	void	*module;	/* dlopen handle of be's module, or NULL */
 	char	 err[512];
 };
 
@@ -36,6 +37,7 @@ int	xo_fail(struct xo_ctx *, int code, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
 extern const struct xo_backend xo_backend_sim;
-extern const struct xo_backend xo_backend_libxl;	/* NULL ops if not built */
+/* In relocd-libxl.so (xo_open loads it), and linked into its unit test. */
+extern const struct xo_backend xo_backend_libxl;
 
 #endif

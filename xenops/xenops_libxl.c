@@ -16,19 +16,12 @@
  * and carries out on_poweroff/on_reboot/on_crash: the xl that created the
  * domain on its first host saw it suspend and gave up watching it.
  *
- * Without libxenlight (no HAVE_LIBXL) the table is empty and xo_open()
- * says the backend is not available in this build.
+ * This file is the module relocd-libxl.so, which xo_open() loads (see the
+ * Makefile), built only when libxenlight is here (HAVE_LIBXL).  It is
+ * compiled with hidden visibility: its one entry point is the table
+ * xo_backend_libxl, and what it calls back in relocd (logging, the
+ * iochan, xo_fail) is the list in xenops/libxl-module.dynlist.
  */
-#include "xenops_impl.h"
-
-#ifndef HAVE_LIBXL
-
-const struct xo_backend xo_backend_libxl = {
-	.name = "libxl",
-};
-
-#else
-
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -54,6 +47,7 @@ const struct xo_backend xo_backend_libxl = {
 #include "conf.h"
 #include "iochan.h"
 #include "log.h"
+#include "xenops_impl.h"
 #include "xenops_libxl.h"
 
 #define LIBXLBE_RELAY_BUF	(256 * 1024)
@@ -128,6 +122,7 @@ static int	libxlbe_monitor_action(libxl_domain_config *, int);
 static void	libxlbe_close_fds(void);
 static uint64_t	libxlbe_now_us(void);
 
+__attribute__((visibility("default")))
 const struct xo_backend xo_backend_libxl = {
 	.name = "libxl",
 	.open = libxlbe_open,
@@ -1137,4 +1132,3 @@ out:
 	_exit(0);
 }
 
-#endif /* HAVE_LIBXL */
