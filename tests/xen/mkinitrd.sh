@@ -4,8 +4,9 @@
 # Debian packages (fetch.sh) and this tree's build:
 #
 #   DIR/dom0.cpio.gz   a Xen dom0: busybox, Xen's tools at Debian's paths
-#                      (libxl hardcodes them), this project's relocd and
-#                      xmig, every shared library they load, the test PKI
+#                      (libxl hardcodes them), this project's relocd, its
+#                      libxl module and xmig, every shared library they
+#                      load, the test PKI
 #                      and the guest's kernel and initramfs
 #   DIR/guest.cpio.gz  a guest whose init prints "HB N" on hvc0 every
 #                      second: its counter proves the guest kept its state
@@ -21,8 +22,8 @@ kver=$(ls "$root/lib/modules" | head -n 1)
 xenbin=/usr/lib/xen-4.17/bin
 libpath=$root/usr/lib/x86_64-linux-gnu:$root/lib/x86_64-linux-gnu
 
-# copy_bin SRC DEST: a program and every library ldd says it loads,
-# preferring the unpacked Debian libraries to the build machine's.
+# copy_bin SRC DEST: a program or a module and every library ldd says it
+# loads, preferring the unpacked Debian libraries to the build machine's.
 copy_bin() {
 	local src=$1 dst=$2 lib
 	mkdir -p "$(dirname "$dst")"
@@ -80,6 +81,9 @@ for p in xl xenstored xenconsoled xenconsole libxl-save-helper \
 done
 ln -s "$xenbin/xl" "$img/usr/sbin/xl"
 copy_bin "$tree/build/relocd" "$img/usr/sbin/relocd"
+# The libxl backend is a module relocd loads from its own directory first
+# (xenops/xenops.c); libxenlight and the rest come with it, by its ldd.
+copy_bin "$tree/build/relocd-libxl.so" "$img/usr/sbin/relocd-libxl.so"
 copy_bin "$tree/build/xmig" "$img/usr/bin/xmig"
 # glibc dlopens it for pthread_cancel; xl aborts without it.
 cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$img/lib/x86_64-linux-gnu/"

@@ -72,7 +72,7 @@ for c in apt-get dpkg gzip socat openssl awk; do
 done
 [ -x "$tree/build/relocd" ] && [ -x "$tree/build/xmig" ] ||
     skip "build relocd and xmig first (make)"
-if ! ldd "$tree/build/relocd" | grep -q libxenlight; then
+if [ ! -f "$tree/build/relocd-libxl.so" ]; then
 	skip "relocd was built without the libxl backend (install libxen-dev:" \
 	    "sudo sh scripts/deps.sh, then make)"
 fi
