@@ -80,9 +80,13 @@ XENOPS_OBJS := $(XENOPS_SRCS:%.c=$(O)/%.o)
 RELOCD_OBJS := $(RELOCD_SRCS:%.c=$(O)/%.o)
 XMIG_OBJS   := $(XMIG_SRCS:%.c=$(O)/%.o)
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
-# Helpers the integration scenarios run (the fault-injecting proxy).
-TOOL_SRCS   := $(wildcard tests/tools/*.c)
+# Helpers the integration scenarios run (the fault-injecting proxy), and
+# fakexen.so, preloaded to open a libxl ctx without Xen (libxl builds only).
+TOOL_SRCS   := $(filter-out tests/tools/fakexen.c,$(wildcard tests/tools/*.c))
 TOOL_BINS   := $(TOOL_SRCS:tests/tools/%.c=$(B)/tests/tools/%)
+ifeq ($(HAVE_LIBXL),yes)
+TOOL_BINS   += $(B)/tests/tools/fakexen.so
+endif
 
 PROGS	:= $(B)/relocd $(B)/xmig $(LIBXL_MOD)
 
@@ -140,7 +144,8 @@ $(B)/tests/%: $(O)/tests/unit/%.o $(B)/libxenops.a $(B)/libcommon.a
 # check_libxl links the backend's object and libxenlight directly, not the
 # module: it calls the backend's internal functions (hidden in the
 # module), and it replaces libxenctrl's and libxenstore's openers with its
-# own, which a static link does plainly.
+# own, which a static link does plainly.  The loading is checked by
+# tests/integration/t_backend_module.sh, against the real module.
 ifeq ($(HAVE_LIBXL),yes)
 $(B)/tests/check_libxl: $(O)/tests/unit/check_libxl.o $(LIBXL_OBJ) \
     $(B)/libxenops.a $(B)/libcommon.a
@@ -152,6 +157,10 @@ endif
 $(B)/tests/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+$(B)/tests/tools/%.so: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -fPIC -shared -o $@ $<
 
 deps:
 ifneq ($(DEPS),no)

@@ -229,7 +229,7 @@ END_TEST
 
 /* The backend's own open, as xo_open calls it once it has loaded the
  * module (here the backend is linked in; xo_open would look for
- * relocd-libxl.so). */
+ * relocd-libxl.so, which t_backend_module.sh checks). */
 START_TEST(open_without_xen)
 {
 	struct relocd_conf conf;
