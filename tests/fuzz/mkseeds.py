@@ -150,3 +150,7 @@ for k, v in BAD.items():
     write("fuzz_session", "migrate-" + k,
           frame(0x04, {"config": v}) + xlhdr(v) + stream + GO)
 write("fuzz_session", "control-only", frame(0x21, {"config": GOOD}))
+write("fuzz_session", "speedtest", frame(0x40, {"bytes": 4096}) + b"\0" * 4096)
+write("fuzz_session", "speedtest-short",
+      frame(0x40, {"bytes": 4096}) + b"\0" * 100)
+write("fuzz_session", "speedtest-huge", frame(0x40, {"bytes": 1 << 62}))
