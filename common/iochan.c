@@ -5,13 +5,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "iochan.h"
 
 /* Largest single write: over TLS a record holds 16 KiB, so a piece this
  * size fills records completely and never waits for more data. */
 #define IOC_CHUNK	(256 * 1024)
 
-static uint64_t	ioc_now_us(void);
 static void	ioc_throttle(struct iochan *);
 
 void
@@ -20,15 +20,6 @@ ioc_init(struct iochan *ioc, int fd, int timeout_ms)
 	memset(ioc, 0, sizeof(*ioc));
 	ioc->fd = fd;
 	ioc->timeout_ms = timeout_ms;
-}
-
-static uint64_t
-ioc_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 int
@@ -66,7 +57,7 @@ ioc_throttle(struct iochan *ioc)
 
 	if (ioc->max_bw == 0)
 		return;
-	now = ioc_now_us();
+	now = clock_mono_us();
 	if (ioc->bw_start_us == 0) {
 		ioc->bw_start_us = now;
 		ioc->bw_start_bytes = ioc->nwritten;

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "domcfg.h"
 #include "journal.h"
 #include "log.h"
@@ -41,7 +42,6 @@ struct send_state {
 	struct journal	 jr;		/* this migration's record */
 };
 
-static uint64_t	send_now_us(void);
 static void	send_progress(const struct xo_progress *, void *);
 static void	send_note(struct send_state *, const char *, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
@@ -49,15 +49,6 @@ static void	send_result(struct iochan *, struct send_state *, int,
 		    const char *, ...) __attribute__((format(printf, 4, 5)));
 static int	send_read_ready(struct peer_conn *, char *, size_t);
 static void	send_journal_end(struct send_state *, int, const char *);
-
-static uint64_t
-send_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* xmig is only a client: if it is gone or stuck, the migration goes on. */
 static void
@@ -92,7 +83,7 @@ send_progress(const struct xo_progress *p, void *arg)
 	st->pages_total = p->pages_total;
 	if (p->paused && st->paused_us == 0)
 		st->paused_us = p->paused_at_us ? p->paused_at_us :
-		    send_now_us();
+		    clock_mono_us();
 	if (st->ctl_gone)
 		return;
 	o = json_object_new_object();
@@ -117,7 +108,7 @@ send_result(struct iochan *ctl, struct send_state *st, int exitcode,
     const char *fmt, ...)
 {
 	struct json_object *o;
-	uint64_t end = send_now_us();
+	uint64_t end = clock_mono_us();
 	char msg[1024];
 	va_list ap;
 
@@ -319,7 +310,7 @@ send_migrate(struct relocd_conf *conf, SSL_CTX *tls, struct iochan *ctl,
 	journal_set_int(&st.jr, "live", live);
 	journal_set_int(&st.jr, "port", port);
 
-	st.start_us = send_now_us();
+	st.start_us = clock_mono_us();
 	send_note(&st, "connect", "migrating %s (%llu MiB, %s) to %s port %d",
 	    name, (unsigned long long)info.memory_kb / 1024,
 	    live ? "live" : "offline", host, port);
@@ -408,7 +399,7 @@ send_migrate(struct relocd_conf *conf, SSL_CTX *tls, struct iochan *ctl,
 		    pc.ioc.err[0] ? pc.ioc.err : "unexpected data");
 		goto failed_badly;
 	}
-	done_us = send_now_us();
+	done_us = clock_mono_us();
 	if (status == 0) {
 		/* "bang!": the destination runs it; ours goes.  Journaled
 		 * first: a restart then destroys the leftover copy. */

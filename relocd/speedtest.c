@@ -25,6 +25,7 @@
 
 #include <openssl/ssl.h>
 
+#include "clock.h"
 #include "log.h"
 #include "relocd.h"
 
@@ -34,17 +35,7 @@
 /* One read: what the sim receiver reads per run. */
 #define SPEED_READ	(256U << 10)
 
-static uint64_t	speed_now_us(void);
 static uint64_t	speed_cpu_us(void);
-
-static uint64_t
-speed_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* This worker's CPU (user + system): it has one thread. */
 static uint64_t
@@ -104,13 +95,13 @@ speedtest_serve_peer(struct relocd_conf *conf, struct iochan *ioc,
 			goto out;
 		}
 		if (got == 0)
-			t0 = speed_now_us();
+			t0 = clock_mono_us();
 		got += (uint64_t)n;
 	}
 	res = json_object_new_object();
 	json_object_object_add(res, "bytes", json_object_new_int64(got));
 	json_object_object_add(res, "us",
-	    json_object_new_int64(speed_now_us() - t0));
+	    json_object_new_int64(clock_mono_us() - t0));
 	json_object_object_add(res, "cpu_us",
 	    json_object_new_int64(speed_cpu_us() - c0));
 	proto_send(ioc, PT_OK, res);
@@ -173,7 +164,7 @@ speedtest_serve_control(struct relocd_conf *conf, SSL_CTX *tls,
 	}
 	if (bw > 0)
 		pc.ioc.max_bw = (uint64_t)bw * 1000000 / 8;
-	t0 = speed_now_us();
+	t0 = clock_mono_us();
 	c0 = speed_cpu_us();
 	for (left = (uint64_t)bytes; left > 0; left -= chunk) {
 		chunk = left < SPEED_CHUNK ? (size_t)left : SPEED_CHUNK;
@@ -193,7 +184,7 @@ speedtest_serve_control(struct relocd_conf *conf, SSL_CTX *tls,
 		    "message") : "(no reason)") : err);
 		goto out;
 	}
-	t1 = speed_now_us();
+	t1 = clock_mono_us();
 	c1 = speed_cpu_us();
 	json_object_object_add(res, "host", json_object_new_string(spec));
 	json_object_object_add(res, "send_us", json_object_new_int64(t1 - t0));

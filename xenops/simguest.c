@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "sim.h"
 
 #define SIM_NCLIENTS		4
@@ -75,7 +76,6 @@ static void	sim_guest_fds_keep(struct sim_guest_args *);
 static void	sim_guest_report(struct sim_guest_args *, int, const char *);
 static int	sim_guest_map(struct sim_guest *);
 static void	sim_guest_loop(struct sim_guest *) __attribute__((noreturn));
-static uint64_t	sim_guest_now_us(void);
 static uint64_t	sim_guest_rand(struct sim_guest *);
 static void	sim_guest_console(struct sim_guest *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
@@ -127,7 +127,7 @@ sim_guest_main(struct sim_guest_args *a)
 		/* Created paused, as libxl restores; the first unpause
 		 * checks that the stream brought all of memory. */
 		g.verify_pending = 1;
-		g.sh->stopped_at_us = sim_guest_now_us();
+		g.sh->stopped_at_us = clock_mono_us();
 		__atomic_store_n(&g.sh->state, SIM_ST_PAUSED,
 		    __ATOMIC_RELEASE);
 	} else {
@@ -268,15 +268,6 @@ fail:
 	snprintf(msg, sizeof(msg), "guest: mmap: %s", strerror(errno));
 	sim_guest_report(a, errno, msg);
 	return -1;
-}
-
-static uint64_t
-sim_guest_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* splitmix64: its whole state is one word of vCPU state. */
@@ -457,7 +448,7 @@ sim_guest_verify(struct sim_guest *g)
 static void
 sim_guest_stop(struct sim_guest *g, enum sim_run_state st)
 {
-	uint64_t now = sim_guest_now_us(), left;
+	uint64_t now = clock_mono_us(), left;
 
 	if (g->running) {
 		left = g->next_tick_us > now ? g->next_tick_us - now : 0;
@@ -473,7 +464,7 @@ sim_guest_stop(struct sim_guest *g, enum sim_run_state st)
 static void
 sim_guest_run(struct sim_guest *g, int verify)
 {
-	uint64_t now = sim_guest_now_us();
+	uint64_t now = clock_mono_us();
 
 	if (verify)
 		g->verify_now = 1;
@@ -496,9 +487,9 @@ sim_guest_loop(struct sim_guest *g)
 	struct stat st;
 	int i, n, timeout;
 
-	g->next_dircheck_us = sim_guest_now_us() + SIM_IDLE_MS * 1000;
+	g->next_dircheck_us = clock_mono_us() + SIM_IDLE_MS * 1000;
 	for (;;) {
-		now = sim_guest_now_us();
+		now = clock_mono_us();
 		next = now + SIM_IDLE_MS * 1000;
 		if (g->running) {
 			if (g->next_tick_us < next)
@@ -523,7 +514,7 @@ sim_guest_loop(struct sim_guest *g)
 		if (poll(pfd, n, timeout) == -1 && errno != EINTR)
 			_exit(1);
 
-		now = sim_guest_now_us();
+		now = clock_mono_us();
 		if (g->running && g->a->dirty_rate > 0 &&
 		    now >= g->next_dirty_us)
 			sim_guest_dirty_batch(g, now);

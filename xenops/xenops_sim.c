@@ -67,6 +67,7 @@
 
 #include <json-c/json.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "iochan.h"
 #include "log.h"
@@ -225,7 +226,6 @@ static int	sim_guest_start(struct xo_ctx *, uint32_t,
 		    const struct sim_domcfg *, int, const struct sim_vcpu *,
 		    int, int, int *);
 static int	sim_guest_wait(struct xo_ctx *, int, struct sim_guest_status *);
-static uint64_t	sim_now_us(void);
 static void	sim_progress(struct sim_xfer *, int);
 static int	sim_xfer_init(struct sim_xfer *, struct xo_ctx *,
 		    struct iochan *, uint64_t, xo_progress_fn, void *);
@@ -391,15 +391,6 @@ sim_name_ok(const char *name)
 		if (*p == '/' || (unsigned char)*p < 0x20 || *p == 0x7f)
 			return 0;
 	return 1;
-}
-
-static uint64_t
-sim_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* -- open, close, host -------------------------------------------------- */
@@ -1168,7 +1159,7 @@ sim_guest_cmd(struct xo_ctx *ctx, uint32_t domid, const char *cmd,
 
 	if ((rc = sim_ctl_addr(ctx, domid, &sun, &dfd)) != 0)
 		goto out;
-	deadline = sim_now_us() + SIM_CMD_TIMEOUT_MS * 1000ULL;
+	deadline = clock_mono_us() + SIM_CMD_TIMEOUT_MS * 1000ULL;
 	for (;;) {
 		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) ==
 		    -1) {
@@ -1180,7 +1171,7 @@ sim_guest_cmd(struct xo_ctx *ctx, uint32_t domid, const char *cmd,
 			break;
 		/* A full backlog is the only thing worth waiting for. */
 		if ((errno != EAGAIN && errno != EINTR) ||
-		    sim_now_us() >= deadline) {
+		    clock_mono_us() >= deadline) {
 			rc = xo_fail(ctx, XO_E_FAIL, "domain %u: cannot reach "
 			    "the guest to '%s': %s", domid, cmd,
 			    strerror(errno));
@@ -1200,7 +1191,7 @@ sim_guest_cmd(struct xo_ctx *ctx, uint32_t domid, const char *cmd,
 	pfd.fd = fd;
 	pfd.events = POLLIN;
 	while ((nl = memchr(reply, '\n', len)) == NULL) {
-		now = sim_now_us();
+		now = clock_mono_us();
 		if (now >= deadline || len == sizeof(reply)) {
 			rc = xo_fail(ctx, XO_E_FAIL, "domain %u: the guest did "
 			    "not answer '%s' within %d s", domid, cmd,
@@ -1469,9 +1460,9 @@ sim_guest_wait(struct xo_ctx *ctx, int fd, struct sim_guest_status *gs)
 	memset(gs, 0, sizeof(*gs));
 	pfd.fd = fd;
 	pfd.events = POLLIN;
-	deadline = sim_now_us() + SIM_CMD_TIMEOUT_MS * 1000ULL;
+	deadline = clock_mono_us() + SIM_CMD_TIMEOUT_MS * 1000ULL;
 	while (got < sizeof(*gs)) {
-		now = sim_now_us();
+		now = clock_mono_us();
 		if (now >= deadline)
 			return xo_fail(ctx, XO_E_FAIL, "the guest process did "
 			    "not report within %d s",
@@ -1626,7 +1617,7 @@ sim_create(struct xo_ctx *ctx, struct json_object *cfg, uint32_t *domid_r)
 	    &dirtyfd)) != 0)
 		goto out;
 	memset(&vcpu, 0, sizeof(vcpu));
-	vcpu.prng = sim_mix64(sim_now_us() ^ ((uint64_t)getpid() << 32) ^
+	vcpu.prng = sim_mix64(clock_mono_us() ^ ((uint64_t)getpid() << 32) ^
 	    domid);
 	if ((rc = sim_guest_start(ctx, domid, &dc, 0, &vcpu, memfd, dirtyfd,
 	    &log_created)) != 0)
@@ -2276,7 +2267,7 @@ sim_suspend_to(struct xo_ctx *ctx, uint32_t domid, struct iochan *ioc,
 		    "ok suspended", NULL, 0)) != 0)
 			goto out;
 		x.prog.paused = 1;
-		x.prog.paused_at_us = sim_now_us();
+		x.prog.paused_at_us = clock_mono_us();
 		if (sim_shared_read(h, domid, &sh) == 0)
 			x.prog.paused_at_us = sh.stopped_at_us;
 		x.full_pass = 1;
@@ -2314,7 +2305,7 @@ sim_suspend_to(struct xo_ctx *ctx, uint32_t domid, struct iochan *ioc,
 		    "ok suspended", NULL, 0)) != 0)
 			goto out;
 		x.prog.paused = 1;
-		x.prog.paused_at_us = sim_now_us();
+		x.prog.paused_at_us = clock_mono_us();
 		if (sim_shared_read(h, domid, &sh) == 0)
 			x.prog.paused_at_us = sh.stopped_at_us;
 		x.prog.round = ++round;
