@@ -173,6 +173,12 @@ ioc_write_full(struct iochan *ioc, const void *buf, size_t len)
 		len -= n;
 		ioc_throttle(ioc);
 	}
+	/* Never wait for more data to fill a write: the small messages of
+	 * the migration handshake sit on the downtime path. */
+	while (ioc->tls != NULL && (n = ioc->tls->flush(ioc, &events)) != 0) {
+		if (n == -1 || ioc_wait(ioc, events) == -1)
+			return -1;
+	}
 	return 0;
 }
 

@@ -27,6 +27,9 @@ struct ioc_tls_ops {
 	ssize_t	(*read)(struct iochan *, void *, size_t, short *events);
 	ssize_t	(*write)(struct iochan *, const void *, size_t,
 		    short *events);
+	/* Pushes out what the write path holds back: 0 done, -1 error, -2
+	 * wait for *events. */
+	int	(*flush)(struct iochan *, short *events);
 	void	(*read_ahead)(struct iochan *);
 	void	(*shutdown)(struct iochan *);
 };
@@ -53,6 +56,8 @@ int	ioc_wait(struct iochan *, short events);
 /* 0: all len bytes; -1: error or EOF, reason in ioc->err ("peer closed
  * the connection", "timed out after 30 s", "TLS: ..."). */
 int	ioc_read_full(struct iochan *, void *, size_t);
+/* All len bytes are on their way to the peer when it returns 0: nothing
+ * is held back for a later write. */
 int	ioc_write_full(struct iochan *, const void *, size_t);
 /* >0 bytes read, 0 clean EOF (TLS close_notify or fd EOF), -1 error. */
 ssize_t	ioc_read_some(struct iochan *, void *, size_t);

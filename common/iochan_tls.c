@@ -13,9 +13,21 @@
 
 #include "iochan.h"
 
+/*
+ * Outgoing TLS records are gathered into writes of this size.  OpenSSL
+ * writes every 16 KiB record with its own write(2), and each costs the
+ * kernel a TCP segment's work on both ends: on loopback, a 2 GiB stream
+ * took 0.93 CPU-s/GiB to send record by record and 0.53-0.61 gathered
+ * 256 KiB at a time (0.61-0.65 at 64 KiB), at 1.6 GB/s instead of 1.1.
+ * ioc_write_full flushes before it returns, so nothing waits here.
+ */
+#define IOC_TLS_WBUF	(128 * 1024)
+
 static ssize_t	ioc_tls_read(struct iochan *, void *, size_t, short *);
 static ssize_t	ioc_tls_write(struct iochan *, const void *, size_t,
 		    short *);
+static int	ioc_tls_flush(struct iochan *, short *);
+static void	ioc_tls_gather(SSL *);
 static void	ioc_tls_read_ahead(struct iochan *);
 static void	ioc_tls_shutdown(struct iochan *);
 static void	ioc_tls_err(struct iochan *, const char *);
@@ -23,6 +35,7 @@ static void	ioc_tls_err(struct iochan *, const char *);
 static const struct ioc_tls_ops ioc_tls_ops = {
 	.read = ioc_tls_read,
 	.write = ioc_tls_write,
+	.flush = ioc_tls_flush,
 	.read_ahead = ioc_tls_read_ahead,
 	.shutdown = ioc_tls_shutdown,
 };
@@ -34,7 +47,52 @@ ioc_init_tls(struct iochan *ioc, int fd, SSL *ssl, int timeout_ms)
 	if (ssl != NULL) {
 		ioc->ssl = ssl;
 		ioc->tls = &ioc_tls_ops;
+		ioc_tls_gather(ssl);
 	}
+}
+
+/*
+ * A buffering BIO in front of the socket for writes only (reads keep the
+ * socket BIO, with read-ahead).  After the handshake, whose flights
+ * OpenSSL flushes itself; alerts, close_notify included, it flushes too.
+ * Without memory for it the session simply stays record by record.
+ */
+static void
+ioc_tls_gather(SSL *ssl)
+{
+	BIO *sock = SSL_get_wbio(ssl), *buf;
+
+	if (sock == NULL || BIO_method_type(sock) == BIO_TYPE_BUFFER ||
+	    (buf = BIO_new(BIO_f_buffer())) == NULL)
+		return;
+	if (BIO_set_write_buffer_size(buf, IOC_TLS_WBUF) != 1 ||
+	    !BIO_up_ref(sock)) {
+		BIO_free(buf);
+		return;
+	}
+	/* The chain holds its own reference to the socket BIO; set0 drops
+	 * the one the SSL held as its wbio (it keeps the rbio's). */
+	BIO_push(buf, sock);
+	SSL_set0_wbio(ssl, buf);
+}
+
+static int
+ioc_tls_flush(struct iochan *ioc, short *events)
+{
+	BIO *wbio = SSL_get_wbio(ioc->ssl);
+
+	if (wbio == NULL || BIO_wpending(wbio) == 0)
+		return 0;
+	errno = 0;
+	if (BIO_flush(wbio) == 1)
+		return 0;
+	if (BIO_should_retry(wbio)) {
+		*events = POLLOUT;
+		return -2;
+	}
+	snprintf(ioc->err, sizeof(ioc->err), "TLS write: %s",
+	    errno != 0 ? strerror(errno) : "flush failed");
+	return -1;
 }
 
 static void

@@ -6,6 +6,7 @@
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <check.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 #include <openssl/ssl.h>
 
 #include "conf.h"
+#include "iochan.h"
 #include "tls.h"
 
 static char pki[256];
@@ -376,6 +378,100 @@ START_TEST(test_min_version)
 }
 END_TEST
 
+/* Socket writes under a TLS iochan, counted by a BIO callback. */
+static size_t gather_writes, gather_bytes;
+
+static long
+gather_count(BIO *b, int oper, const char *argp, size_t len, int argi,
+    long argl, int ret, size_t *processed)
+{
+	if (oper == (BIO_CB_WRITE | BIO_CB_RETURN) && ret > 0 &&
+	    processed != NULL) {
+		gather_writes++;
+		gather_bytes += *processed;
+	}
+	return ret;
+}
+
+/*
+ * iochan over TLS: a small ioc_write_full reaches the peer at once
+ * (nothing waits in the gathering buffer for more data: the migration
+ * handshake's messages are on the downtime path), and a bulk write goes
+ * out in socket writes of several records each, not one per record.
+ */
+START_TEST(test_ioc_tls_gather_and_flush)
+{
+	struct relocd_conf c;
+	struct iochan a, b;
+	SSL_CTX *sctx, *cctx;
+	SSL *s, *cl;
+	uint8_t *big;
+	char err[1024], msg[8];
+	size_t i, len = 4 << 20;
+	int sv[2], sdone = 0, cdone = 0, r, status;
+	pid_t pid;
+
+	conf_tls(&c, "hostb", NULL, NULL);
+	sctx = tls_ctx_new(&c, err, sizeof(err));
+	ck_assert_msg(sctx != NULL, "%s", err);
+	cctx = client_ctx("hosta");
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	fcntl(sv[1], F_SETFL, O_NONBLOCK);
+	s = SSL_new(sctx);
+	cl = SSL_new(cctx);
+	SSL_set_fd(s, sv[0]);
+	SSL_set_fd(cl, sv[1]);
+	SSL_set_accept_state(s);
+	SSL_set_connect_state(cl);
+	for (i = 0; i < 200 && !(sdone && cdone); i++) {
+		if (!cdone && (r = SSL_do_handshake(cl)) == 1)
+			cdone = 1;
+		if (!sdone && (r = SSL_do_handshake(s)) == 1)
+			sdone = 1;
+	}
+	ck_assert(sdone && cdone);
+	ioc_init_tls(&a, sv[1], cl, 2000);
+	ioc_init_tls(&b, sv[0], s, 2000);
+	ck_assert_int_eq(BIO_method_type(SSL_get_wbio(cl)), BIO_TYPE_BUFFER);
+
+	ck_assert_msg(ioc_write_full(&a, "hello", 5) == 0, "%s", a.err);
+	ck_assert_msg(ioc_read_full(&b, msg, 5) == 0, "the peer waited: %s",
+	    b.err);
+	ck_assert(memcmp(msg, "hello", 5) == 0);
+
+	ck_assert_ptr_nonnull(big = malloc(len));
+	for (i = 0; i < len; i++)
+		big[i] = (uint8_t)(i * 7 + i / 4096);
+	if ((pid = fork()) == 0) {
+		uint8_t *got = malloc(len);
+
+		if (got == NULL || ioc_read_full(&b, got, len) != 0 ||
+		    memcmp(got, big, len) != 0)
+			_exit(1);
+		_exit(0);
+	}
+	ck_assert_int_ne(pid, -1);
+	BIO_set_callback_ex(BIO_next(SSL_get_wbio(cl)), gather_count);
+	ck_assert_msg(ioc_write_full(&a, big, len) == 0, "%s", a.err);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the reader did not get the same 4 MiB");
+	/* One record is 16 KiB + 22 bytes: more per write means gathered. */
+	ck_assert_msg(gather_writes > 0 && gather_bytes / gather_writes >
+	    2 * 16 * 1024, "%zu socket writes for %zu bytes", gather_writes,
+	    gather_bytes);
+	free(big);
+	SSL_free(s);
+	SSL_free(cl);
+	close(sv[0]);
+	close(sv[1]);
+	SSL_CTX_free(cctx);
+	SSL_CTX_free(sctx);
+	conf_dispose(&c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -406,6 +502,7 @@ main(void)
 	tcase_add_test(tc, test_peer_accepted_and_names);
 	tcase_add_test(tc, test_destination_name);
 	tcase_add_test(tc, test_min_version);
+	tcase_add_test(tc, test_ioc_tls_gather_and_flush);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
