@@ -89,6 +89,9 @@ static const struct conf_key conf_keys[] = {
 	{ "handshake_timeout", CT_INT, OFF(handshake_timeout), NULL, 10, 1,
 	    300, NOLINE },
 	{ "io_timeout", CT_INT, OFF(io_timeout), NULL, 30, 1, 3600, NOLINE },
+	/* what is queued when the guest pauses is downtime: relocd.conf(5) */
+	{ "stream_buffer_kb", CT_INT, OFF(stream_buffer_kb), NULL, 1024, 64,
+	    65536, NOLINE },
 	/* each handshake in flight costs a TLS state and a descriptor */
 	{ "max_unauthenticated", CT_INT, OFF(max_unauthenticated), NULL, 64,
 	    1, 4096, NOLINE },

@@ -44,6 +44,9 @@ struct relocd_conf {
 	int		 handshake_timeout;
 	int		 io_timeout;
 
+	/* socket buffer of a migration stream, each direction, KiB */
+	int		 stream_buffer_kb;
+
 	/* TLS handshakes in flight (total, and from one source address) */
 	int		 max_unauthenticated;
 	int		 max_unauthenticated_per_source;

@@ -64,4 +64,28 @@ check "B names the cut stream in one line" \
     wait_for "$W/b/relocd.log" "speedtest ended after [0-9]* of 2147483648 bytes" 15
 out=$(xmig_on a speedtest -s 16 127.0.0.3 2>&1); rc=$?
 check "both relocds serve the next speedtest (got $rc)" [ $rc -eq 0 ]
+
+# stream_buffer_kb bounds a stream's socket buffers on both ends (the
+# kernel doubles what it is given; autotuning would show other sizes).
+stop_host a
+stop_host b
+conf_set a stream_buffer_kb 96
+conf_set b stream_buffer_kb 96
+start_host a || exit 1
+start_host b || exit 1
+xmig_on a speedtest -s 24 -r 100 127.0.0.3 > "$W/win.out" 2>&1 &
+XP=$!
+PIDS="$PIDS $XP"
+wait_for "$W/b/relocd.log" "speedtest request" 10
+sleep 1
+ss -tmn state established "( sport = :$PORT )" > "$W/ss.b" 2>&1
+ss -tmn state established "( dport = :$PORT )" > "$W/ss.a" 2>&1
+wait $XP
+sed 's/^/    | /' "$W/ss.b" "$W/ss.a"
+check "B's receiving socket has rb196608" grep -q 'rb196608,' "$W/ss.b"
+check "A's sending socket has tb196608" grep -q 'tb196608,' "$W/ss.a"
+conf_set a stream_buffer_kb 32
+out=$("$RELOCD" -n -f "$W/a/relocd.conf" 2>&1); rc=$?
+check "stream_buffer_kb = 32: relocd -n exits 1 (got $rc)" [ $rc -eq 1 ]
+check "... naming the file, line and range" sh -c "echo \"\$0\" | grep -q 'relocd.conf:[0-9]*: stream_buffer_kb: 32 is out of range (64..65536)'" "$out"
 finish
