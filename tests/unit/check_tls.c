@@ -27,6 +27,7 @@ static char pki[256];
 static void	conf_tls(struct relocd_conf *, const char *, const char *,
 		    const char *);
 static SSL_CTX	*client_ctx(const char *);
+static void	tls_pair(SSL_CTX *, SSL_CTX *, SSL **, SSL **, int[2]);
 static int	handshake(SSL_CTX *, SSL_CTX *, const char *, char *, size_t,
 		    char *, size_t, struct tls_peer *);
 
@@ -90,6 +91,22 @@ client_ctx(const char *cert)
 	return ctx;
 }
 
+/* A server and a client SSL on the two ends of a non-blocking
+ * socketpair (sv[0] the server's), not yet shaken hands. */
+static void
+tls_pair(SSL_CTX *sctx, SSL_CTX *cctx, SSL **s, SSL **c, int sv[2])
+{
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	fcntl(sv[1], F_SETFL, O_NONBLOCK);
+	*s = SSL_new(sctx);
+	*c = SSL_new(cctx);
+	SSL_set_fd(*s, sv[0]);
+	SSL_set_fd(*c, sv[1]);
+	SSL_set_accept_state(*s);
+	SSL_set_connect_state(*c);
+}
+
 /*
  * Drive both ends of a handshake (and one record each way, so that a
  * TLS 1.3 server's verdict on the client certificate reaches the
@@ -106,15 +123,7 @@ handshake(SSL_CTX *sctx, SSL_CTX *cctx, const char *expect_host,
 	int sv[2], sdone = 0, cdone = 0, sfail = 0, cfail = 0, i, r;
 	char buf[16];
 
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	fcntl(sv[0], F_SETFL, O_NONBLOCK);
-	fcntl(sv[1], F_SETFL, O_NONBLOCK);
-	s = SSL_new(sctx);
-	c = SSL_new(cctx);
-	SSL_set_fd(s, sv[0]);
-	SSL_set_fd(c, sv[1]);
-	SSL_set_accept_state(s);
-	SSL_set_connect_state(c);
+	tls_pair(sctx, cctx, &s, &c, sv);
 	if (expect_host != NULL)
 		ck_assert_int_eq(tls_client_expect_host(c, expect_host), 0);
 	*sreason = *creason = '\0';
@@ -415,15 +424,7 @@ START_TEST(test_ioc_tls_gather_and_flush)
 	sctx = tls_ctx_new(&c, err, sizeof(err));
 	ck_assert_msg(sctx != NULL, "%s", err);
 	cctx = client_ctx("hosta");
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	fcntl(sv[0], F_SETFL, O_NONBLOCK);
-	fcntl(sv[1], F_SETFL, O_NONBLOCK);
-	s = SSL_new(sctx);
-	cl = SSL_new(cctx);
-	SSL_set_fd(s, sv[0]);
-	SSL_set_fd(cl, sv[1]);
-	SSL_set_accept_state(s);
-	SSL_set_connect_state(cl);
+	tls_pair(sctx, cctx, &s, &cl, sv);
 	for (i = 0; i < 200 && !(sdone && cdone); i++) {
 		if (!cdone && (r = SSL_do_handshake(cl)) == 1)
 			cdone = 1;
