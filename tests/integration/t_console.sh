@@ -40,6 +40,18 @@ last_pane_tick() {
 	pane "$1" | sed -n "/${2:-^}/,\$p" | grep -o 'tick [0-9]*' |
 	    tail -n 1 | cut -d' ' -f2
 }
+# wait_pane_tick WIN AFTER SECS: the last tick printed after the line
+# matching AFTER, waiting up to SECS for one to come (a guest ticks every
+# sim_tick_ms, so right after another line there may be none yet).
+wait_pane_tick() {
+	local i t
+	for i in $(seq 1 $(($3 * 10))); do
+		t=$(last_pane_tick "$1" "$2")
+		[ -n "$t" ] && break
+		sleep 0.1
+	done
+	echo "$t"
+}
 run_in() {
 	local win=$1
 	shift
@@ -120,7 +132,7 @@ check "the same xmig process (pid $pid_a) still runs it" \
     [ "$(child_pid a)" = "$pid_a" ]
 check "B's guest verified its memory, shown after the move" \
     pane_wait a "verified [0-9]* pages" 10
-t2=$(last_pane_tick a "moved to")
+t2=$(wait_pane_tick a "moved to" 5)
 check "ticks continue after the move (at ${t2:-none})" [ -n "$t2" ]
 [ -n "$t2" ] || t2=0
 check "ticks advance on B's console" pane_wait a "tick $((t2 + 2))" 10
