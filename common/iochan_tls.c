@@ -31,6 +31,8 @@ static void	ioc_tls_gather(SSL *);
 static void	ioc_tls_read_ahead(struct iochan *);
 static void	ioc_tls_shutdown(struct iochan *);
 static void	ioc_tls_err(struct iochan *, const char *);
+static ssize_t	ioc_tls_answer(struct iochan *, int, const char *, int,
+		    short *);
 
 static const struct ioc_tls_ops ioc_tls_ops = {
 	.read = ioc_tls_read,
@@ -115,6 +117,32 @@ ioc_tls_err(struct iochan *ioc, const char *what)
 }
 
 /*
+ * What SSL_read's or SSL_write's answer r <= 0 means for the channel: -2
+ * and the event to wait for, -1 with the reason, and for the peer's
+ * close_notify 0 (end of stream) where eof_ok, an error otherwise.
+ */
+static ssize_t
+ioc_tls_answer(struct iochan *ioc, int r, const char *what, int eof_ok,
+    short *events)
+{
+	switch (SSL_get_error(ioc->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		*events = POLLIN;
+		return -2;
+	case SSL_ERROR_WANT_WRITE:
+		*events = POLLOUT;
+		return -2;
+	case SSL_ERROR_ZERO_RETURN:
+		if (eof_ok)
+			return 0;
+		/* FALLTHROUGH */
+	default:
+		ioc_tls_err(ioc, what);
+		return -1;
+	}
+}
+
+/*
  * Several TLS records per read(2) instead of two reads per record, for a
  * bulk receive.  Only for a session whose every later read goes through
  * ioc_read_some (SSL_read first, poll only on WANT_READ, which OpenSSL
@@ -135,21 +163,7 @@ ioc_tls_read(struct iochan *ioc, void *buf, size_t len, short *events)
 	ERR_clear_error();
 	errno = 0;
 	r = SSL_read(ioc->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
-	if (r > 0)
-		return r;
-	switch (SSL_get_error(ioc->ssl, r)) {
-	case SSL_ERROR_WANT_READ:
-		*events = POLLIN;
-		return -2;
-	case SSL_ERROR_WANT_WRITE:
-		*events = POLLOUT;
-		return -2;
-	case SSL_ERROR_ZERO_RETURN:
-		return 0;
-	default:
-		ioc_tls_err(ioc, "read");
-		return -1;
-	}
+	return r > 0 ? r : ioc_tls_answer(ioc, r, "read", 1, events);
 }
 
 static ssize_t
@@ -161,19 +175,7 @@ ioc_tls_write(struct iochan *ioc, const void *buf, size_t len,
 	ERR_clear_error();
 	errno = 0;
 	r = SSL_write(ioc->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
-	if (r > 0)
-		return r;
-	switch (SSL_get_error(ioc->ssl, r)) {
-	case SSL_ERROR_WANT_WRITE:
-		*events = POLLOUT;
-		return -2;
-	case SSL_ERROR_WANT_READ:
-		*events = POLLIN;
-		return -2;
-	default:
-		ioc_tls_err(ioc, "write");
-		return -1;
-	}
+	return r > 0 ? r : ioc_tls_answer(ioc, r, "write", 0, events);
 }
 
 static void
