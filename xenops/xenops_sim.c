@@ -89,17 +89,17 @@
 #define SIM_STREAM_SLACK	(1ULL << 20)
 /* A contiguous batch in more pieces than this is gathered instead. */
 #define SIM_MAX_SEGS		8
-/* Pages the receiver moves per read + pwrite: 256 KiB stays in cache
- * between the decrypt and the copy into guest memory. */
-#define SIM_RECV_RUN		64
-/* Scattered pages are gathered in pieces this size: 16 full TLS records
- * a write, and a bounded buffer however large the batch. */
-#define SIM_GATHER_PAGES	64
-/* The transfer buffer: a record header, a batch's pfns, and a run (the
- * receiver's) or a gathered piece (the sender's) of pages. */
-#define SIM_XFER_BUF_LEN	(16 + SIM_BATCH_PAGES * 8 + \
-				    (SIM_RECV_RUN > SIM_GATHER_PAGES ? \
-				    SIM_RECV_RUN : SIM_GATHER_PAGES) * SIM_PAGE_SIZE)
+/* Pages moved in one piece: the sender gathers scattered pages into
+ * pieces this size (16 full TLS records a write), the receiver reads and
+ * pwrites runs of at most this many (256 KiB stays in cache between the
+ * decrypt and the copy into guest memory).  Either way a bounded buffer,
+ * however large the batch. */
+#define SIM_PIECE_PAGES		64
+/* The transfer buffer: a PAGE_DATA record's header, a batch's pfns and
+ * one piece of pages. */
+#define SIM_XFER_BUF_LEN	(SIM_REC_HDR_LEN + SIM_PAGE_DATA_LEN(0) + \
+				    SIM_BATCH_PAGES * 8 + \
+				    SIM_PIECE_PAGES * SIM_PAGE_SIZE)
 
 struct sim_host {
 	char		*root;		/* <state_dir>/sim */
@@ -2076,8 +2076,8 @@ sim_send_flush(struct sim_xfer *x)
 		size_t off = hlen, n, k;
 
 		for (i = 0; i < x->count; i += n) {
-			n = x->count - i < SIM_GATHER_PAGES ? x->count - i :
-			    SIM_GATHER_PAGES;
+			n = x->count - i < SIM_PIECE_PAGES ? x->count - i :
+			    SIM_PIECE_PAGES;
 			for (k = 0; k < n; k++)
 				memcpy(b + off + (k << SIM_PAGE_SHIFT),
 				    x->mem + (x->pfn[i + k] << SIM_PAGE_SHIFT),
@@ -2379,7 +2379,7 @@ sim_recv_pages(struct sim_xfer *x, uint32_t count)
 			    " pages", x->pfn[i], x->npages);
 	}
 	for (i = 0; i < count; i += run) {
-		for (run = 1; i + run < count && run < SIM_RECV_RUN &&
+		for (run = 1; i + run < count && run < SIM_PIECE_PAGES &&
 		    x->pfn[i + run] == x->pfn[i] + run; run++)
 			;
 		len = run << SIM_PAGE_SHIFT;
