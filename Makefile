@@ -39,9 +39,10 @@ LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 # libraries cost every relocd process, sim hosts included, about 1 MB of
 # resident memory.
 #
-# The module calls back into relocd (log_*, ioc_*, xo_fail).  relocd
-# exports exactly those, listed in xenops/libxl-module.dynlist
-# (--dynamic-list), rather than all its symbols (-rdynamic: any of them
+# The module calls back into relocd (log_*, ioc_*, clock_mono_us,
+# xo_fail).  relocd exports exactly those, listed in
+# xenops/libxl-module.dynlist (--dynamic-list), rather than all its
+# symbols (-rdynamic: any of them
 # could then interpose on a library's symbol of the same name), and the
 # module does not carry its own log.o and iochan.o (-fPIC copies: a
 # second log state, whose lines would not go where relocd's go).  The

@@ -20,7 +20,7 @@
  * Makefile), built only when libxenlight is here (HAVE_LIBXL).  It is
  * compiled with hidden visibility: its one entry point is the table
  * xo_backend_libxl, and what it calls back in relocd (logging, the
- * iochan, xo_fail) is the list in xenops/libxl-module.dynlist.
+ * iochan, the clock, xo_fail) is the list in xenops/libxl-module.dynlist.
  */
 #include <sys/socket.h>
 #include <sys/utsname.h>
@@ -44,6 +44,7 @@
 #include <openssl/ssl.h>
 #include <xentoollog.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "iochan.h"
 #include "log.h"
@@ -120,7 +121,6 @@ static void	libxlbe_monitor_spawn(struct libxlbe *, uint32_t);
 static void	libxlbe_monitor_run(uint32_t) __attribute__((noreturn));
 static int	libxlbe_monitor_action(libxl_domain_config *, int);
 static void	libxlbe_close_fds(void);
-static uint64_t	libxlbe_now_us(void);
 
 __attribute__((visibility("default")))
 const struct xo_backend xo_backend_libxl = {
@@ -241,7 +241,7 @@ libxlbe_log_vmessage(struct xentoollog_logger *l, xentoollog_level level,
 	 * HVM: xc_domain_shutdown) before the last round. */
 	if (lg->suspend_us == 0 && (strstr(msg, "suspend request via") !=
 	    NULL || strstr(msg, "xc_domain_shutdown on HVM") != NULL))
-		lg->suspend_us = libxlbe_now_us();
+		lg->suspend_us = clock_mono_us();
 	if (errnoval >= 0) {
 		len = strlen(msg);
 		snprintf(msg + len, sizeof(msg) - len, ": %s",
@@ -545,15 +545,6 @@ out:
 	return rc;
 }
 
-static uint64_t
-libxlbe_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void *
 libxlbe_relay_run(void *arg)
 {
@@ -704,7 +695,7 @@ libxlbe_suspend_to(struct xo_ctx *xo, uint32_t domid, struct iochan *ioc,
 	 * downtime is the whole transfer, and the sender should say so. */
 	if (fn != NULL && !(flags & XO_SUSPEND_LIVE)) {
 		p.paused = 1;
-		p.paused_at_us = libxlbe_now_us();
+		p.paused_at_us = clock_mono_us();
 		fn(&p, arg);
 	}
 	*lb->lg.last = '\0';
@@ -732,7 +723,7 @@ libxlbe_suspend_to(struct xo_ctx *xo, uint32_t domid, struct iochan *ioc,
 		if (!p.paused) {
 			p.paused = 1;
 			p.paused_at_us = lb->lg.suspend_us ? lb->lg.suspend_us :
-			    libxlbe_now_us();
+			    clock_mono_us();
 		}
 		fn(&p, arg);
 	}
