@@ -42,12 +42,12 @@ LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 # The module calls back into relocd (log_*, ioc_*, clock_mono_us,
 # xo_fail).  relocd exports exactly those, listed in
 # xenops/libxl-module.dynlist (--dynamic-list), rather than all its
-# symbols (-rdynamic: any of them
-# could then interpose on a library's symbol of the same name), and the
-# module does not carry its own log.o and iochan.o (-fPIC copies: a
-# second log state, whose lines would not go where relocd's go).  The
-# module is compiled with hidden visibility, so it exports only its table
-# and its internal calls cannot be interposed on.
+# symbols (-rdynamic: any of them could then interpose on a library's
+# symbol of the same name), and the module does not carry its own log.o
+# and iochan.o (-fPIC copies: a second log state, whose lines would not
+# go where relocd's go).  The module is compiled with hidden visibility,
+# so it exports only its table and its internal calls cannot be
+# interposed on.
 # scripts/check-dynlist.sh holds the list to what the module calls.
 XENPKGS	:= xenlight xlutil xentoollog xenstore
 HAVE_LIBXL := $(shell pkg-config --exists $(XENPKGS) 2>/dev/null && echo yes)

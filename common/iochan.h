@@ -19,7 +19,7 @@ struct iochan;
  * The TLS half lives in iochan_tls.c, reached only through this table, so
  * that a program that never opens TLS (xmig talks to the local relocd
  * over a Unix socket) does not link OpenSSL: loading libssl and libcrypto
- * costs about 1.3 ms at every exec here, a tenth of a remote query.
+ * costs about 1.3 ms at every exec here, a seventh of a remote query.
  */
 struct ioc_tls_ops {
 	/* >0 bytes, 0 close_notify, -1 error, -2 wait for POLLIN or

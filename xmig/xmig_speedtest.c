@@ -66,7 +66,7 @@ main_speedtest(int argc, char **argv)
 	bytes = (double)proto_get_int(reply, "bytes", 0);
 	us = (double)proto_get_int(reply, "send_us", 0);
 	gib = bytes / (1 << 30);
-	if (bytes <= 0 || us <= 0 || gib <= 0) {
+	if (bytes <= 0 || us <= 0) {
 		xmig_err("speedtest: %s gave no usable result", argv[optind]);
 		goto out;
 	}

@@ -317,7 +317,7 @@ stream_ssh() {
 # the channel code a migration uses; zeros from a never-written mapping in,
 # dropped at the far end, as socat's /dev/zero -> /dev/null.
 stream_relocd() {
-	local rep=$1 ca0 cb0 ca1 cb1 out bytes us
+	local rep=$1 ca0 cb0 ca1 cb1 out us
 	ca0=$(cpu_ticks "$RA")
 	cb0=$(cpu_ticks "$RB")
 	out=$(xa speedtest -s $STREAM_MB $HBADDR 2>&1) ||
