@@ -44,7 +44,7 @@ struct relocd_conf {
 	int		 handshake_timeout;
 	int		 io_timeout;
 
-	/* socket buffer of a migration stream, each direction, KiB */
+	/* socket buffers of a connection between relocds, each way, KiB */
 	int		 stream_buffer_kb;
 
 	/* TLS handshakes in flight (total, and from one source address) */

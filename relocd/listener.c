@@ -178,6 +178,7 @@ listener_accept(evutil_socket_t lfd, short ev, void *arg)
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	peer_stream_window(conf, fd);
 
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->s_ssl = SSL_new(env->sc_tls)) == NULL) {

@@ -121,6 +121,7 @@ peer_tcp_connect(struct relocd_conf *conf, const char *host, int port,
 		    SOCK_CLOEXEC, 0);
 		if (fd == -1)
 			continue;
+		peer_stream_window(conf, fd);
 		if (src != NULL && bind(fd, src->ai_addr, src->ai_addrlen) ==
 		    -1) {
 			snprintf(err, errlen, "cannot bind to "
@@ -288,15 +289,17 @@ peer_request(struct peer_conn *pc, int type, struct json_object *req,
  * to autotuning, a receive queue grows to tens of MiB here (tcp_rmem), and
  * a source that sends faster than the destination stores runs that far
  * ahead: measured, 256 MiB live at 2000 pages/s paused 15 ms instead of
- * 10.  stream_buffer_kb bounds it on both ends; a long fat link wants
- * more (relocd.conf(5)).
+ * 10.  So every connection between relocds, from either end, gets buffers
+ * of stream_buffer_kb each way; a long fat link wants more
+ * (relocd.conf(5)).  The other sessions carry small messages, which fit.
  */
 void
-peer_stream_window(struct relocd_conf *conf, int fd, int optname)
+peer_stream_window(struct relocd_conf *conf, int fd)
 {
 	int bytes = conf->stream_buffer_kb * 1024;
 
-	if (setsockopt(fd, SOL_SOCKET, optname, &bytes, sizeof(bytes)) == -1)
-		log_warn("stream_buffer_kb: setsockopt %s",
-		    optname == SO_SNDBUF ? "SO_SNDBUF" : "SO_RCVBUF");
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes)) ==
+	    -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)) == -1)
+		log_warn("stream_buffer_kb: setsockopt");
 }

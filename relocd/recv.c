@@ -306,7 +306,6 @@ recv_migrate(struct relocd_conf *conf, struct iochan *ioc, struct peer_ctx *pc,
 	}
 	journal_set_int(&jr, "paused", paused);
 
-	peer_stream_window(conf, ioc->fd, SO_RCVBUF);
 	if ((r = xo_restore_from(xo, cfg, ioc, &domid, NULL, NULL)) != 0) {
 		snprintf(reason, sizeof(reason), "receiving %s failed: %s",
 		    name, xo_errmsg(xo));

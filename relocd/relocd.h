@@ -141,8 +141,8 @@ int	peer_connect(struct relocd_conf *, SSL_CTX *, const char *host,
 int	peer_request(struct peer_conn *, int type, struct json_object *req,
 	    struct json_object **reply, char *err, size_t errlen);
 void	peer_conn_dispose(struct peer_conn *);
-/* Bounds a migration stream's bytes in flight: SO_SNDBUF or SO_RCVBUF. */
-void	peer_stream_window(struct relocd_conf *, int fd, int optname);
+/* Bounds the bytes a connection to or from a relocd has in flight. */
+void	peer_stream_window(struct relocd_conf *, int fd);
 /* "host[:port]" and a default port into host and port; -1 if malformed. */
 int	peer_parse_hostport(const char *spec, int dflt_port, char *host,
 	    size_t hostlen, int *port);

@@ -319,7 +319,6 @@ send_migrate(struct relocd_conf *conf, SSL_CTX *tls, struct iochan *ctl,
 		    "running here", name, err);
 		goto out;
 	}
-	peer_stream_window(conf, pc.fd, SO_SNDBUF);
 	rq = json_object_new_object();
 	json_object_object_add(rq, "live", json_object_new_int(live));
 	json_object_object_add(rq, "paused", json_object_new_int(paused));

@@ -79,7 +79,6 @@ speedtest_serve_peer(struct relocd_conf *conf, struct iochan *ioc,
 		proto_send_error(ioc, "nomem", "out of memory");
 		return;
 	}
-	peer_stream_window(conf, ioc->fd, SO_RCVBUF);
 	if (proto_send(ioc, PT_OK, NULL) == -1)
 		goto out;
 	ioc_read_ahead(ioc);
@@ -164,7 +163,6 @@ speedtest_serve_control(struct relocd_conf *conf, SSL_CTX *tls,
 	}
 	if (bw > 0)
 		pc.ioc.max_bw = (uint64_t)bw * 1000000 / 8;
-	peer_stream_window(conf, pc.fd, SO_SNDBUF);
 	t0 = clock_mono_us();
 	c0 = speed_cpu_us();
 	for (left = (uint64_t)bytes; left > 0; left -= chunk) {

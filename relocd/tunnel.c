@@ -261,7 +261,6 @@ tunnel_serve(struct relocd_conf *conf, SSL_CTX *tls, struct iochan *ctl,
 		    "was not touched", spec, err);
 		goto out;
 	}
-	peer_stream_window(conf, pc.fd, SO_SNDBUF);
 	if (proto_send(ctl, PT_OK, NULL) == -1)
 		goto out;
 	tunnel_relay(conf, ctl, &pc, &tw);
