@@ -28,6 +28,18 @@ struct cfg;
 #define DOMCFG_NAME_MAX		63	/* xl rejects longer names too */
 #define DOMCFG_MAX_JSON		(1024 * 1024)
 
+/*
+ * xl's migration names (tools/xl/xl_migrate.c): the destination holds the
+ * domain as NAME--incoming until "go", the source renames its copy
+ * NAME--migratedaway before sending "go".  Recovery after a crash relies
+ * on these names, so a domain whose name cannot take the longer suffix
+ * within DOMCFG_NAME_MAX is refused before anything is touched.
+ */
+#define DOMCFG_SUFFIX_INCOMING	"--incoming"
+#define DOMCFG_SUFFIX_AWAY	"--migratedaway"
+#define DOMCFG_MIGRATE_NAME_MAX	(DOMCFG_NAME_MAX - \
+	(int)sizeof(DOMCFG_SUFFIX_AWAY) + 1)
+
 struct domcfg_info {
 	const char	*name;		/* points into the object */
 	const char	*uuid;		/* "" if none */
