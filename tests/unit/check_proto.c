@@ -1,4 +1,7 @@
-/* Frame decoding: truncated, oversized, unknown-version, bad bodies. */
+/*
+ * Frame decoding: truncated, oversized, unknown-version, bad bodies.
+ * Console records (conrec.h): round trip, short, oversized, unknown kind.
+ */
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -7,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conrec.h"
 #include "iochan.h"
 #include "proto.h"
 
@@ -190,6 +194,151 @@ START_TEST(test_send_recv)
 }
 END_TEST
 
+/* Every kind, payloads from none to the largest, back to back. */
+START_TEST(test_conrec_roundtrip)
+{
+	static const int kinds[] = { PT_CONSOLE_OUT, PT_CONSOLE_IN,
+	    PT_CONSOLE_MOVED, PT_CONSOLE_END, PT_CONSOLE_DETACH };
+	static const size_t lens[] = { 0, 1, 255, 256, CONSOLE_REC_MAX };
+	static uint8_t payload[CONSOLE_REC_MAX];
+	static uint8_t buf[2 * (CONSOLE_REC_HDR + CONSOLE_REC_MAX)];
+	struct conrec r;
+	char err[256];
+	ssize_t n1, n2;
+	size_t i, k, l;
+
+	for (i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)(i * 7 + 3);
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		for (l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+			n1 = conrec_encode(buf, sizeof(buf), kinds[k],
+			    lens[l] ? payload : NULL, lens[l]);
+			ck_assert_int_eq(n1, CONSOLE_REC_HDR + lens[l]);
+			ck_assert_uint_eq(buf[0], kinds[k]);
+			ck_assert_uint_eq(buf[1], lens[l] >> 8);
+			ck_assert_uint_eq(buf[2], lens[l] & 0xff);
+			/* A second record right behind the first. */
+			n2 = conrec_encode(buf + n1, sizeof(buf) - n1,
+			    PT_CONSOLE_OUT, "zz", 2);
+			ck_assert_int_eq(n2, CONSOLE_REC_HDR + 2);
+			ck_assert_int_eq(conrec_decode(buf, n1 + n2, &r, err,
+			    sizeof(err)), CONREC_OK);
+			ck_assert_int_eq(r.kind, kinds[k]);
+			ck_assert_uint_eq(r.len, lens[l]);
+			ck_assert_uint_eq(r.size, n1);
+			ck_assert_ptr_eq(r.payload, buf + CONSOLE_REC_HDR);
+			ck_assert_int_eq(memcmp(r.payload, payload, r.len), 0);
+			ck_assert_int_eq(conrec_decode(buf + r.size,
+			    n1 + n2 - r.size, &r, err, sizeof(err)),
+			    CONREC_OK);
+			ck_assert_int_eq(r.kind, PT_CONSOLE_OUT);
+			ck_assert_uint_eq(r.len, 2);
+			ck_assert_int_eq(memcmp(r.payload, "zz", 2), 0);
+		}
+	}
+}
+END_TEST
+
+/* A partial record is never a record, whatever its length. */
+START_TEST(test_conrec_short)
+{
+	static uint8_t buf[CONSOLE_REC_HDR + 300];
+	struct conrec r;
+	char err[256];
+	ssize_t n;
+	size_t i;
+
+	memset(buf + CONSOLE_REC_HDR, 'x', 300);
+	n = conrec_encode(buf, sizeof(buf), PT_CONSOLE_IN, buf +
+	    CONSOLE_REC_HDR, 300);
+	ck_assert_int_eq(n, sizeof(buf));
+	for (i = 0; i < (size_t)n; i++)
+		ck_assert_int_eq(conrec_decode(buf, i, &r, err, sizeof(err)),
+		    CONREC_MORE);
+	ck_assert_int_eq(conrec_decode(buf, n, &r, err, sizeof(err)),
+	    CONREC_OK);
+	/* The encoder refuses a buffer too small, rather than cutting. */
+	ck_assert_int_eq(conrec_encode(buf, sizeof(buf) - 1, PT_CONSOLE_IN,
+	    buf + CONSOLE_REC_HDR, 300), -1);
+}
+END_TEST
+
+START_TEST(test_conrec_oversized)
+{
+	static uint8_t big[CONSOLE_REC_MAX + 1];
+	static uint8_t buf[CONSOLE_REC_HDR + CONSOLE_REC_MAX + 1];
+	struct conrec r;
+	char err[256];
+
+	/* Refused from the header alone: no waiting for the payload. */
+	buf[0] = PT_CONSOLE_OUT;
+	buf[1] = (CONSOLE_REC_MAX + 1) >> 8;
+	buf[2] = (CONSOLE_REC_MAX + 1) & 0xff;
+	err[0] = '\0';
+	ck_assert_int_eq(conrec_decode(buf, CONSOLE_REC_HDR, &r, err,
+	    sizeof(err)), CONREC_BAD);
+	ck_assert_ptr_nonnull(strstr(err, "exceeds"));
+	ck_assert_int_eq(conrec_decode(buf, sizeof(buf), &r, err,
+	    sizeof(err)), CONREC_BAD);
+	buf[1] = buf[2] = 0xff;
+	ck_assert_int_eq(conrec_decode(buf, CONSOLE_REC_HDR, &r, err,
+	    sizeof(err)), CONREC_BAD);
+	ck_assert_int_eq(conrec_encode(buf, sizeof(buf), PT_CONSOLE_OUT, big,
+	    sizeof(big)), -1);
+}
+END_TEST
+
+START_TEST(test_conrec_unknown_kind)
+{
+	/* A frame where a record was due ('R' of "RLCD"), a reply type,
+	 * zero, and the console range's next unused number. */
+	static const int bad[] = { 0x52, PT_OK, 0x00, 0x0d, 0xff };
+	uint8_t buf[CONSOLE_REC_HDR + 4];
+	struct conrec r;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memcpy(buf, "\x00\x00\x04" "abcd", sizeof(buf));
+		buf[0] = (uint8_t)bad[i];
+		err[0] = '\0';
+		/* Refused from its first byte. */
+		ck_assert_int_eq(conrec_decode(buf, 1, &r, err, sizeof(err)),
+		    CONREC_BAD);
+		ck_assert_ptr_nonnull(strstr(err, "unknown"));
+		ck_assert_int_eq(conrec_decode(buf, sizeof(buf), &r, err,
+		    sizeof(err)), CONREC_BAD);
+		ck_assert_int_eq(conrec_encode(buf, sizeof(buf), bad[i], "abcd",
+		    4), -1);
+	}
+}
+END_TEST
+
+/* conrec_send: one record on the wire, as the decoder reads it. */
+START_TEST(test_conrec_send)
+{
+	struct iochan a, b;
+	struct conrec r;
+	uint8_t buf[CONSOLE_REC_HDR + 5];
+	char err[256];
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ioc_init(&a, sv[0], 1000);
+	ioc_init(&b, sv[1], 1000);
+	ck_assert_int_eq(conrec_send(&a, PT_CONSOLE_END, "{\"a\"}", 5), 0);
+	ck_assert_int_eq(ioc_read_full(&b, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(conrec_decode(buf, sizeof(buf), &r, err,
+	    sizeof(err)), CONREC_OK);
+	ck_assert_int_eq(r.kind, PT_CONSOLE_END);
+	ck_assert_int_eq(memcmp(r.payload, "{\"a\"}", 5), 0);
+	ck_assert_int_eq(conrec_send(&a, 0x52, "x", 1), -1);
+	ck_assert_ptr_nonnull(strstr(a.err, "cannot be encoded"));
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -205,6 +354,13 @@ main(void)
 	tcase_add_test(tc, test_body);
 	tcase_add_test(tc, test_recv_truncated);
 	tcase_add_test(tc, test_send_recv);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("console records");
+	tcase_add_test(tc, test_conrec_roundtrip);
+	tcase_add_test(tc, test_conrec_short);
+	tcase_add_test(tc, test_conrec_oversized);
+	tcase_add_test(tc, test_conrec_unknown_kind);
+	tcase_add_test(tc, test_conrec_send);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
