@@ -41,6 +41,7 @@
 
 #include <openssl/ssl.h>
 
+#include "conrec.h"
 #include "log.h"
 #include "relocd.h"
 #include "xenops.h"
@@ -123,20 +124,10 @@ console_name_ok(const char *name)
 	return *name != '\0' && *name != '.' && strchr(name, '/') == NULL;
 }
 
-/* One record in one write, so that over TLS it is one record too. */
 static int
 console_rec_send(struct iochan *ioc, int kind, const void *buf, size_t len)
 {
-	uint8_t rec[CONSOLE_REC_HDR + CONSOLE_REC_MAX];
-
-	if (len > CONSOLE_REC_MAX)
-		len = CONSOLE_REC_MAX;
-	rec[0] = (uint8_t)kind;
-	rec[1] = (uint8_t)(len >> 8);
-	rec[2] = (uint8_t)len;
-	if (len > 0)
-		memcpy(rec + CONSOLE_REC_HDR, buf, len);
-	return ioc_write_full(ioc, rec, CONSOLE_REC_HDR + len);
+	return conrec_send(ioc, kind, buf, len);
 }
 
 /* The log holds bare LFs; the client's terminal is raw and wants CR LF. */
@@ -271,33 +262,29 @@ console_tty_write(struct console *c, const uint8_t *buf, size_t len)
 static int
 console_client_read(struct console *c)
 {
+	struct conrec r;
 	ssize_t n;
-	size_t len;
-	int kind;
+	int dr;
 
 	n = ioc_read_some(c->ioc, c->in + c->inlen, sizeof(c->in) - c->inlen);
 	if (n <= 0)
 		return n;
 	c->inlen += n;
-	while (c->inlen >= CONSOLE_REC_HDR) {
-		kind = c->in[0];
-		len = (size_t)c->in[1] << 8 | c->in[2];
-		if (len > CONSOLE_REC_MAX)
-			return -1;
-		if (c->inlen < CONSOLE_REC_HDR + len)
-			break;
-		if (kind == PT_CONSOLE_DETACH)
+	/* c->in holds a record of the largest size: MORE never means a
+	 * full buffer. */
+	while ((dr = conrec_decode(c->in, c->inlen, &r, c->ioc->err,
+	    sizeof(c->ioc->err))) == CONREC_OK) {
+		if (r.kind == PT_CONSOLE_DETACH)
 			return 0;
-		if (kind == PT_CONSOLE_IN &&
-		    console_tty_write(c, c->in + CONSOLE_REC_HDR, len) == -1)
+		if (r.kind == PT_CONSOLE_IN &&
+		    console_tty_write(c, r.payload, r.len) == -1)
 			return -1;
-		/* Other kinds are the client's keepalives or from a newer
-		 * client: nothing to do. */
-		memmove(c->in, c->in + CONSOLE_REC_HDR + len,
-		    c->inlen - CONSOLE_REC_HDR - len);
-		c->inlen -= CONSOLE_REC_HDR + len;
+		/* Output and the last records go the other way: a client
+		 * that sends them anyway does no harm. */
+		memmove(c->in, c->in + r.size, c->inlen - r.size);
+		c->inlen -= r.size;
 	}
-	return 1;
+	return dr == CONREC_BAD ? -1 : 1;
 }
 
 static void
