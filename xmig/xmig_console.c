@@ -19,6 +19,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "conrec.h"
 #include "proto.h"
 #include "xmig.h"
 
@@ -190,17 +191,12 @@ out:
 static int
 con_send(struct con_state *c, int kind, const void *buf, size_t len)
 {
-	uint8_t rec[CONSOLE_REC_HDR + 4096];
+	uint8_t rec[CONSOLE_REC_HDR + 4096];	/* con_from_user's read */
+	ssize_t n;
 
-	if (len > sizeof(rec) - CONSOLE_REC_HDR)
-		len = sizeof(rec) - CONSOLE_REC_HDR;
-	rec[0] = (uint8_t)kind;
-	rec[1] = (uint8_t)(len >> 8);
-	rec[2] = (uint8_t)len;
-	/* Control records carry no payload (buf NULL, len 0). */
-	if (len > 0)
-		memcpy(rec + CONSOLE_REC_HDR, buf, len);
-	return con_write_all(c->ioc.fd, rec, CONSOLE_REC_HDR + len);
+	if ((n = conrec_encode(rec, sizeof(rec), kind, buf, len)) == -1)
+		return -1;
+	return con_write_all(c->ioc.fd, rec, n);
 }
 
 /*
@@ -211,9 +207,10 @@ con_send(struct con_state *c, int kind, const void *buf, size_t len)
 static int
 con_from_relocd(struct con_state *c, int *kind, char *msg, size_t msglen)
 {
+	struct conrec r;
+	char why[256];
 	ssize_t n;
-	size_t len;
-	int k;
+	int dr;
 
 	*kind = 0;
 	n = read(c->ioc.fd, c->buf + c->len, sizeof(c->buf) - c->len);
@@ -225,32 +222,31 @@ con_from_relocd(struct con_state *c, int *kind, char *msg, size_t msglen)
 		return 0;
 	}
 	c->len += n;
-	while (c->len >= CONSOLE_REC_HDR) {
-		k = c->buf[0];
-		len = (size_t)c->buf[1] << 8 | c->buf[2];
-		if (len > CONSOLE_REC_MAX) {
-			snprintf(msg, msglen, "malformed console record");
-			return 0;
-		}
-		if (c->len < CONSOLE_REC_HDR + len)
-			break;
-		if (k == PT_CONSOLE_OUT) {
-			if (con_write_all(STDOUT_FILENO, c->buf +
-			    CONSOLE_REC_HDR, len) == -1) {
+	/* c->buf holds a record of the largest size: MORE never means a
+	 * full buffer. */
+	while ((dr = conrec_decode(c->buf, c->len, &r, why, sizeof(why))) ==
+	    CONREC_OK) {
+		if (r.kind == PT_CONSOLE_OUT) {
+			if (con_write_all(STDOUT_FILENO, r.payload, r.len) ==
+			    -1) {
 				snprintf(msg, msglen, "writing to the "
 				    "terminal: %s", strerror(errno));
 				return 0;
 			}
 			c->shown = 1;
-		} else if (k == PT_CONSOLE_MOVED || k == PT_CONSOLE_END) {
-			*kind = k;
-			snprintf(msg, msglen, "%.*s", (int)len,
-			    (char *)c->buf + CONSOLE_REC_HDR);
+		} else if (r.kind == PT_CONSOLE_MOVED ||
+		    r.kind == PT_CONSOLE_END) {
+			*kind = r.kind;
+			snprintf(msg, msglen, "%.*s", (int)r.len,
+			    (const char *)r.payload);
 			return 0;
 		}
-		memmove(c->buf, c->buf + CONSOLE_REC_HDR + len,
-		    c->len - CONSOLE_REC_HDR - len);
-		c->len -= CONSOLE_REC_HDR + len;
+		memmove(c->buf, c->buf + r.size, c->len - r.size);
+		c->len -= r.size;
+	}
+	if (dr == CONREC_BAD) {
+		snprintf(msg, msglen, "malformed console record: %s", why);
+		return 0;
 	}
 	return 1;
 }
