@@ -41,6 +41,7 @@
 
 #include <openssl/ssl.h>
 
+#include "clock.h"
 #include "conrec.h"
 #include "log.h"
 #include "relocd.h"
@@ -96,10 +97,7 @@ static void	console_pipe(struct iochan *, struct iochan *);
 static uint64_t
 console_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_mono_us() / 1000;
 }
 
 /* A console session may be idle for hours; keepalives find a peer that
