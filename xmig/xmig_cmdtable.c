@@ -42,7 +42,7 @@ const struct cmd_spec xmig_cmdtable[] = {
 	  "[-H <Host>]",
 	  "-H, --host <host>  Ask another host." },
 	{ "create", main_create,
-	  "Create a domain from an xl config file (sim backend)",
+	  "Create and start a domain from an xl config file",
 	  "<ConfigFile>",
 	  NULL },
 	{ "destroy", main_destroy,
