@@ -17,7 +17,7 @@ endif
 O	:= $(B)/obj
 
 CC	?= cc
-PKGS	:= libevent openssl json-c
+PKGS	:= libevent openssl json-c libseccomp
 CHECKPKG := check
 
 CFLAGS	?= -O2 -g
@@ -84,12 +84,16 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 # Helpers the integration scenarios run (the fault-injecting proxy), and
 # fakexen.so, preloaded to open a libxl ctx without Xen (libxl builds only).
 TOOL_SRCS   := $(filter-out tests/tools/fakexen.c,$(wildcard tests/tools/*.c))
-TOOL_BINS   := $(TOOL_SRCS:tests/tools/%.c=$(B)/tests/tools/%)
+TOOL_BINS   := $(TOOL_SRCS:tests/tools/%.c=$(B)/tests/tools/%) \
+	       $(B)/tests/relocd-testing
 ifeq ($(HAVE_LIBXL),yes)
 TOOL_BINS   += $(B)/tests/tools/fakexen.so
 endif
 
 PROGS	:= $(B)/relocd $(B)/xmig $(LIBXL_MOD)
+# relocd with the test-only requests (RELOCD_TESTING), for make check; it
+# is never installed.
+TESTING_OBJS := $(RELOCD_SRCS:%.c=$(O)/testing/%.o)
 
 .PHONY: all check unit integration demo bench bench-progs check-xen fuzz \
 	fuzz-progs itest-root FORCE \
@@ -131,6 +135,15 @@ $(LIBXL_MOD): $(LIBXL_OBJ) $(B)/relocd $(LIBXL_DYNLIST) scripts/check-dynlist.sh
 	@sh scripts/check-dynlist.sh $@ $(B)/relocd $(LIBXL_DYNLIST) || \
 	    { rm -f $@; exit 1; }
 endif
+
+$(O)/testing/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DRELOCD_TESTING -c -o $@ $<
+
+$(B)/tests/relocd-testing: $(TESTING_OBJS) $(B)/libxenops.a $(B)/libcommon.a \
+    $(LIBXL_DYNLIST)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $(RELOCD_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
 
 $(B)/xmig: $(XMIG_OBJS) $(B)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -77,6 +77,8 @@ static const struct conf_key conf_keys[] = {
 	    "/run/relocd/control.sock", 0, 0, 0, OFF(line_control_socket) },
 	{ "state_dir", CT_PATH, OFF(state_dir), "/var/lib/relocd", 0, 0, 0,
 	    OFF(line_state_dir) },
+	/* the network-facing process runs as this user: relocd(8) */
+	{ "user", CT_STRING, OFF(user), "relocd", 0, 0, 0, OFF(line_user) },
 	{ "backend", CT_BACKEND, OFF(backend), NULL, BACKEND_LIBXL, 0, 0,
 	    NOLINE },
 	{ "max_migrations", CT_INT, OFF(max_migrations), NULL, 4, 1, 64,

@@ -33,6 +33,7 @@ struct relocd_conf {
 	char		*tls_crl_file;		/* "" = none */
 	int		 tls_min_version;	/* 12 or 13 */
 
+	char		*user;		/* of the network process */
 	char		*control_socket;
 	char		*state_dir;
 	enum conf_backend backend;
@@ -73,7 +74,7 @@ struct relocd_conf {
 	 * raised after parsing, e.g. by the TLS self-check */
 	int		 line_tls_ca_file, line_tls_cert_file, line_tls_key_file,
 			 line_tls_crl_file, line_control_socket, line_state_dir,
-			 line_relocation_address;
+			 line_relocation_address, line_user;
 };
 
 void	conf_init(struct relocd_conf *);	/* all defaults */

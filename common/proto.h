@@ -60,6 +60,8 @@ struct iochan;
 #define PT_CTL_JOBS		0x30	/* the migration journal */
 #define PT_CTL_RECOVER		0x31	/* xmig recover DOM [HOST] */
 #define PT_CTL_SPEEDTEST	0x41	/* xmig speedtest HOST */
+/* Served only by test builds of relocd (RELOCD_TESTING). */
+#define PT_TEST_FORBIDDEN	0x7e
 /* Replies. */
 #define PT_OK			0x80
 #define PT_ERROR		0x81

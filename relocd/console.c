@@ -43,6 +43,8 @@
 
 #include "clock.h"
 #include "conrec.h"
+#include "helper.h"
+#include "hx.h"
 #include "log.h"
 #include "relocd.h"
 #include "xenops.h"
@@ -55,24 +57,15 @@
 #define CONSOLE_MOVED_WAIT_MS	2000	/* for a record not yet written */
 #define CONSOLE_TTY_WAIT_MS	2000	/* a stuck tty loses keystrokes */
 
-struct console_rec_stamp {
-	int		present;
-	ino_t		ino;
-	struct timespec	mtime;
-	off_t		size;
-};
-
 struct console {
 	struct relocd_conf *conf;
 	struct iochan	*ioc;
-	struct xo_ctx	*xo;
-	uint32_t	 domid;
+	struct hx	*hx;
 	char		 name[64];
 	int		 tty_fd;
 	int		 log_fd;
 	off_t		 log_off;
 	int		 last_cr;	/* last byte sent was '\r' */
-	struct console_rec_stamp moved;	/* moved record at attach */
 	uint8_t		 in[CONSOLE_REC_MAX + CONSOLE_REC_HDR];
 	size_t		 inlen;
 };
@@ -88,11 +81,12 @@ static int	console_tty_write(struct console *, const uint8_t *, size_t);
 static int	console_client_read(struct console *);
 static void	console_moved_stamp(struct relocd_conf *, const char *,
 		    struct console_rec_stamp *);
-static int	console_moved_read(struct console *, char *, size_t);
-static void	console_gone(struct console *);
+static int	console_moved_read(struct helper *, char *, size_t);
+static void	console_gone(struct console *, const char *);
 static int	console_is_self(struct relocd_conf *, const char *, int);
 static int	console_name_ok(const char *);
 static void	console_pipe(struct iochan *, struct iochan *);
+static void	console_relay(struct worker *, struct json_object *);
 
 static uint64_t
 console_now_ms(void)
@@ -285,6 +279,7 @@ console_client_read(struct console *c)
 	return dr == CONREC_BAD ? -1 : 1;
 }
 
+/* (helper) The moved record's identity, to tell a new one from old. */
 static void
 console_moved_stamp(struct relocd_conf *conf, const char *name,
     struct console_rec_stamp *s)
@@ -304,22 +299,21 @@ console_moved_stamp(struct relocd_conf *conf, const char *name,
 	s->size = st.st_size;
 }
 
-/* The record, if it was (re)written since the client attached. */
+/* (helper) The record, if it was (re)written since the client attached. */
 static int
-console_moved_read(struct console *c, char *to, size_t tolen)
+console_moved_read(struct helper *h, char *to, size_t tolen)
 {
-	struct console_rec_stamp now;
+	struct console_rec_stamp now, *was = &h->con_moved;
 	char path[4096];
 	FILE *fp;
 
-	console_moved_stamp(c->conf, c->name, &now);
-	if (!now.present || (c->moved.present && now.ino == c->moved.ino &&
-	    now.size == c->moved.size &&
-	    now.mtime.tv_sec == c->moved.mtime.tv_sec &&
-	    now.mtime.tv_nsec == c->moved.mtime.tv_nsec))
+	console_moved_stamp(h->conf, h->con_name, &now);
+	if (!now.present || (was->present && now.ino == was->ino &&
+	    now.size == was->size && now.mtime.tv_sec == was->mtime.tv_sec &&
+	    now.mtime.tv_nsec == was->mtime.tv_nsec))
 		return -1;
-	snprintf(path, sizeof(path), "%s/moved/%s", c->conf->state_dir,
-	    c->name);
+	snprintf(path, sizeof(path), "%s/moved/%s", h->conf->state_dir,
+	    h->con_name);
 	if ((fp = fopen(path, "re")) == NULL)
 		return -1;
 	if (fgets(to, tolen, fp) == NULL) {
@@ -333,23 +327,17 @@ console_moved_read(struct console *c, char *to, size_t tolen)
 
 /* The domain left this host: say where to, or that it ended. */
 static void
-console_gone(struct console *c)
+console_gone(struct console *c, const char *to)
 {
 	struct json_object *o;
 	const char *s;
-	char to[300], msg[512];
-	uint64_t until;
-	int moved = -1;
+	char msg[512];
 
 	if (c->log_fd != -1)
 		console_log_pump(c);
-	until = console_now_ms() + CONSOLE_MOVED_WAIT_MS;
-	while ((moved = console_moved_read(c, to, sizeof(to))) == -1 &&
-	    console_now_ms() < until)
-		poll(NULL, 0, 50);
 	o = json_object_new_object();
 	json_object_object_add(o, "domain", json_object_new_string(c->name));
-	if (moved == 0) {
+	if (to != NULL) {
 		log_info("console %s: the domain moved to %s; client told",
 		    c->name, to);
 		json_object_object_add(o, "to", json_object_new_string(to));
@@ -360,81 +348,155 @@ console_gone(struct console *c)
 		    json_object_new_string(msg));
 	}
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	console_rec_send(c->ioc, moved == 0 ? PT_CONSOLE_MOVED :
+	console_rec_send(c->ioc, to != NULL ? PT_CONSOLE_MOVED :
 	    PT_CONSOLE_END, s, strlen(s));
 	json_object_put(o);
 }
 
+/*
+ * (helper) The console of the named domain: its tty, opened raw, and its
+ * log when there is one, passed to the network process.
+ */
+int
+helper_console_open(struct helper *h, struct json_object *args, int *fds,
+    int nfds)
+{
+	const char *dom = proto_get_str(args, "domain");
+	struct json_object *reply;
+	struct xo_dominfo di;
+	struct termios tio;
+	char tty[1024], path[4096];
+	int out[2] = { -1, -1 }, n = 1, r, rc;
+
+	if (dom == NULL || *dom == '\0')
+		return helper_error(h, "usage", "console: no domain named");
+	if (h->con_watch)
+		return helper_error(h, "proto", "a console is already open");
+	if (helper_backend(h) == NULL)
+		return 0;
+	/* Before the lookup: a migration that ends right after it must
+	 * leave a record that counts as new. */
+	console_moved_stamp(h->conf, dom, &h->con_moved);
+	if ((r = xo_lookup(h->xo, dom, &h->con_domid)) != 0 ||
+	    (r = xo_info(h->xo, h->con_domid, &di)) != 0)
+		return helper_error(h, r == XO_E_NOTFOUND ? "notfound" :
+		    "backend", "%s", xo_errmsg(h->xo));
+	snprintf(h->con_name, sizeof(h->con_name), "%s", di.name);
+	if (strcmp(h->con_name, dom) != 0)	/* named by its domid */
+		console_moved_stamp(h->conf, h->con_name, &h->con_moved);
+	if ((r = xo_console_path(h->xo, h->con_domid, tty, sizeof(tty))) != 0)
+		return helper_error(h, r == XO_E_NOTFOUND ? "notfound" :
+		    "backend", "%s: %s", h->con_name, xo_errmsg(h->xo));
+	if ((out[0] = open(tty, O_RDWR | O_NOCTTY | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
+		return helper_error(h, "backend", "%s: console %s: %s",
+		    h->con_name, tty, strerror(errno));
+	/* As xl console does: bytes pass unchanged both ways. */
+	if (tcgetattr(out[0], &tio) == 0) {
+		cfmakeraw(&tio);
+		tcsetattr(out[0], TCSANOW, &tio);
+	}
+	snprintf(path, sizeof(path), "%s/console/%s.log", h->conf->state_dir,
+	    h->con_name);
+	if (console_name_ok(h->con_name) &&
+	    (out[1] = open(path, O_RDONLY | O_CLOEXEC)) != -1)
+		n = 2;
+	h->con_watch = 1;
+	reply = json_object_new_object();
+	json_object_object_add(reply, "domain", json_object_new_string(
+	    h->con_name));
+	json_object_object_add(reply, "tty", json_object_new_string(tty));
+	json_object_object_add(reply, "output", json_object_new_string(
+	    n == 2 ? "log" : "tty"));
+	rc = helper_ok(h, reply, out, n);
+	json_object_put(reply);
+	close(out[0]);
+	if (out[1] != -1)
+		close(out[1]);
+	return rc;
+}
+
+/* (helper) Still here?  If not, where it went, if a migration said. */
+int
+helper_console_check(struct helper *h, struct json_object *args, int *fds,
+    int nfds)
+{
+	struct json_object *reply;
+	struct xo_dominfo di;
+	char to[300];
+	uint64_t until;
+	int rc, moved = -1;
+
+	if (!h->con_watch)
+		return helper_error(h, "proto", "no console is open");
+	reply = json_object_new_object();
+	if (xo_info(h->xo, h->con_domid, &di) != XO_E_NOTFOUND) {
+		json_object_object_add(reply, "here", json_object_new_int(1));
+		goto out;
+	}
+	/* The source destroys its copy right after writing the record:
+	 * wait a little for one not yet written. */
+	until = console_now_ms() + CONSOLE_MOVED_WAIT_MS;
+	while ((moved = console_moved_read(h, to, sizeof(to))) == -1 &&
+	    console_now_ms() < until)
+		poll(NULL, 0, 50);
+	json_object_object_add(reply, "here", json_object_new_int(0));
+	if (moved == 0)
+		json_object_object_add(reply, "to", json_object_new_string(to));
+out:
+	rc = helper_ok(h, reply, NULL, 0);
+	json_object_put(reply);
+	return rc;
+}
+
 void
-console_serve(struct relocd_conf *conf, struct iochan *ioc,
-    struct peer_ctx *pc, struct json_object *req)
+console_serve(struct worker *w, struct json_object *req)
 {
 	struct console c;
-	struct xo_dominfo di;
-	struct json_object *reply = NULL;
+	struct json_object *args = NULL, *reply = NULL;
+	struct iochan *ioc = &w->ioc;
 	struct pollfd pfd[2];
-	const char *dom = proto_get_str(req, "domain");
-	char tty[1024], path[4096], err[1024];
-	const char *who = pc->local ? "control" : pc->addr;
+	const char *dom = proto_get_str(req, "domain"), *code;
+	const char *who = w->peer.local ? "control" : w->peer.addr;
+	char err[1024];
 	uint64_t now, next_check = 0;
 	int tail = (int)proto_get_int(req, "tail_lines", 20);
-	int r, timeout;
-	struct termios tio;
+	int r, timeout, fds[HX_MAX_FDS], nfds = 0, i;
 
+	if (w->port == RQ_CONTROL && proto_get_str(req, "host") != NULL &&
+	    w->rq != NULL) {
+		console_relay(w, req);
+		return;
+	}
 	memset(&c, 0, sizeof(c));
-	c.conf = conf;
+	c.conf = w->conf;
 	c.ioc = ioc;
+	c.hx = &w->hx;
 	c.tty_fd = c.log_fd = -1;
 	if (dom == NULL || *dom == '\0') {
 		proto_send_error(ioc, "usage", "console: no domain named");
 		goto out;
 	}
-	if ((c.xo = xo_open(conf, err, sizeof(err))) == NULL) {
-		proto_send_error(ioc, "backend", "%s", err);
+	args = json_object_new_object();
+	json_object_object_add(args, "domain", json_object_new_string(dom));
+	if (hx_call(c.hx, HX_CONSOLE_OPEN, args, -1, &reply, fds, &nfds, &code,
+	    err, sizeof(err)) != 0) {
+		proto_send_error(ioc, code, "%s", err);
 		goto out;
 	}
-	/* Before the lookup: a migration that ends right after it must
-	 * leave a record that counts as new. */
-	console_moved_stamp(conf, dom, &c.moved);
-	if ((r = xo_lookup(c.xo, dom, &c.domid)) != 0 ||
-	    (r = xo_info(c.xo, c.domid, &di)) != 0) {
-		proto_send_error(ioc, r == XO_E_NOTFOUND ? "notfound" :
-		    "backend", "%s", xo_errmsg(c.xo));
+	if (nfds < 1) {
+		proto_send_error(ioc, "backend", "the helper passed no console");
 		goto out;
 	}
-	snprintf(c.name, sizeof(c.name), "%s", di.name);
-	if (strcmp(c.name, dom) != 0)		/* named by its domid */
-		console_moved_stamp(conf, c.name, &c.moved);
-	if ((r = xo_console_path(c.xo, c.domid, tty, sizeof(tty))) != 0) {
-		proto_send_error(ioc, r == XO_E_NOTFOUND ? "notfound" :
-		    "backend", "%s: %s", c.name, xo_errmsg(c.xo));
-		goto out;
-	}
-	if ((c.tty_fd = open(tty, O_RDWR | O_NOCTTY | O_NONBLOCK |
-	    O_CLOEXEC)) == -1) {
-		proto_send_error(ioc, "backend", "%s: console %s: %s", c.name,
-		    tty, strerror(errno));
-		goto out;
-	}
-	/* As xl console does: bytes pass unchanged both ways. */
-	if (tcgetattr(c.tty_fd, &tio) == 0) {
-		cfmakeraw(&tio);
-		tcsetattr(c.tty_fd, TCSANOW, &tio);
-	}
-	snprintf(path, sizeof(path), "%s/console/%s.log", conf->state_dir,
-	    c.name);
-	if (console_name_ok(c.name))
-		c.log_fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	reply = json_object_new_object();
-	json_object_object_add(reply, "domain", json_object_new_string(c.name));
-	json_object_object_add(reply, "tty", json_object_new_string(tty));
-	json_object_object_add(reply, "output", json_object_new_string(
-	    c.log_fd != -1 ? "log" : "tty"));
+	c.tty_fd = fds[0];
+	if (nfds > 1)
+		c.log_fd = fds[1];
+	snprintf(c.name, sizeof(c.name), "%s", proto_get_str(reply, "domain") ?
+	    proto_get_str(reply, "domain") : dom);
 	if (proto_send(ioc, PT_OK, reply) == -1)
 		goto out;
 	log_info("console %s: %s (%s) attached", c.name, who,
-	    pc->local ? pc->addr : pc->id.subject);
+	    w->peer.local ? w->peer.addr : w->peer.id.subject);
 	if (ioc->ssl != NULL)
 		console_keepalive(ioc->fd);
 	if (c.log_fd != -1 && console_tail(&c, tail) == -1)
@@ -469,19 +531,24 @@ console_serve(struct relocd_conf *conf, struct iochan *ioc,
 		if ((now = console_now_ms()) < next_check)
 			continue;
 		next_check = now + CONSOLE_CHECK_MS;
-		if (xo_info(c.xo, c.domid, &di) == XO_E_NOTFOUND) {
-			console_gone(&c);
+		json_object_put(reply);
+		reply = NULL;
+		if (hx_call(c.hx, HX_CONSOLE_CHECK, NULL, -1, &reply, NULL,
+		    NULL, &code, err, sizeof(err)) != 0) {
+			log_warnx("console %s: %s", c.name, err);
+			break;
+		}
+		if (!proto_get_int(reply, "here", 1)) {
+			console_gone(&c, proto_get_str(reply, "to"));
 			break;
 		}
 	}
 	log_info("console %s: %s detached", c.name, who);
 out:
+	json_object_put(args);
 	json_object_put(reply);
-	if (c.tty_fd != -1)
-		close(c.tty_fd);
-	if (c.log_fd != -1)
-		close(c.log_fd);
-	xo_close(c.xo);
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
 }
 
 /* Is host:port this relocd?  Then serve the console here rather than
@@ -537,10 +604,11 @@ console_pipe(struct iochan *a, struct iochan *b)
 	}
 }
 
-void
-console_relay(struct relocd_conf *conf, SSL_CTX *tls, struct iochan *ctl,
-    struct peer_ctx *pc, struct json_object *req)
+static void
+console_relay(struct worker *w, struct json_object *req)
 {
+	struct relocd_conf *conf = w->conf;
+	struct iochan *ctl = &w->ioc;
 	struct peer_conn peer;
 	struct json_object *rq = NULL, *reply = NULL;
 	const char *spec = proto_get_str(req, "host");
@@ -556,7 +624,8 @@ console_relay(struct relocd_conf *conf, SSL_CTX *tls, struct iochan *ctl,
 		goto out;
 	}
 	if (console_is_self(conf, host, port)) {
-		console_serve(conf, ctl, pc, req);
+		json_object_object_del(req, "host");
+		console_serve(w, req);
 		goto out;
 	}
 	rq = json_object_new_object();
@@ -564,7 +633,7 @@ console_relay(struct relocd_conf *conf, SSL_CTX *tls, struct iochan *ctl,
 	    dom ? dom : ""));
 	json_object_object_add(rq, "tail_lines", json_object_new_int64(
 	    proto_get_int(req, "tail_lines", 20)));
-	if (peer_connect(conf, tls, host, port, &peer, err, sizeof(err)) ==
+	if (peer_connect(conf, w->tls, host, port, &peer, err, sizeof(err)) ==
 	    -1 || peer_request(&peer, PT_CONSOLE, rq, &reply, err,
 	    sizeof(err)) == -1) {
 		log_warnx("console %s on %s: %s", dom ? dom : "?", spec, err);
@@ -575,12 +644,12 @@ console_relay(struct relocd_conf *conf, SSL_CTX *tls, struct iochan *ctl,
 	json_object_object_add(reply, "host", json_object_new_string(spec));
 	if (proto_send(ctl, PT_OK, reply) == -1)
 		goto out;
-	log_info("console %s: relaying %s to %s", dom ? dom : "?", pc->addr,
-	    spec);
+	log_info("console %s: relaying %s to %s", dom ? dom : "?",
+	    w->peer.addr, spec);
 	console_keepalive(peer.fd);
 	console_pipe(ctl, &peer.ioc);
 	log_info("console %s: relay from %s to %s ended", dom ? dom : "?",
-	    pc->addr, spec);
+	    w->peer.addr, spec);
 out:
 	json_object_put(rq);
 	json_object_put(reply);
@@ -588,7 +657,7 @@ out:
 }
 
 /*
- * Called by send.c once the destination runs the domain, before the copy
+ * (helper) Called by helper_send.c once the destination runs the domain, before the copy
  * here is destroyed: watchers of this console learn where it went.
  * Written whole or not at all (a temporary file renamed into place).
  */

@@ -110,7 +110,6 @@ static void
 control_accept(evutil_socket_t lfd, short ev, void *arg)
 {
 	struct relocd *env = arg;
-	struct session s;
 	struct peer_ctx pc;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -130,10 +129,6 @@ control_accept(evutil_socket_t lfd, short ev, void *arg)
 		    (unsigned)cred.uid, (long)cred.pid);
 	} else
 		snprintf(pc.addr, sizeof(pc.addr), "uid ?");
-	memset(&s, 0, sizeof(s));
-	s.s_fd = fd;
-	s.s_ssl = NULL;
-	snprintf(s.s_addr, sizeof(s.s_addr), "%s", pc.addr);
-	worker_spawn(env, &s, &pc);
+	worker_spawn(env, fd, RQ_CONTROL, &pc, -1);
 	close(fd);
 }

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helper.h"
 #include "relocd.h"
 #include "xenops.h"
 
@@ -86,4 +87,94 @@ hostinfo_host_json(struct xo_ctx *xo, struct relocd_conf *conf, char *err,
 	    json_object_new_string(RELOCD_VERSION));
 	xo_hostinfo_dispose(&hi);
 	return o;
+}
+
+/* Free memory, bridges and the domains' names and UUIDs: what an
+ * incoming config is judged against. */
+struct json_object *
+hostinfo_facts_json(struct xo_ctx *xo, char *err, size_t errlen)
+{
+	struct json_object *o, *arr, *d;
+	struct xo_dominfo *doms = NULL;
+	struct xo_hostinfo hi;
+	size_t n = 0, i;
+
+	memset(&hi, 0, sizeof(hi));
+	if (xo_host_info(xo, &hi) != 0 || xo_list(xo, &doms, &n) != 0) {
+		snprintf(err, errlen, "%s", xo_errmsg(xo));
+		xo_hostinfo_dispose(&hi);
+		return NULL;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "free_kb", json_object_new_int64(
+	    (int64_t)hi.free_kb));
+	arr = json_object_new_array();
+	for (i = 0; hi.bridges != NULL && hi.bridges[i] != NULL; i++)
+		json_object_array_add(arr, json_object_new_string(
+		    hi.bridges[i]));
+	json_object_object_add(o, "bridges", arr);
+	arr = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		d = json_object_new_object();
+		json_object_object_add(d, "name",
+		    json_object_new_string(doms[i].name));
+		json_object_object_add(d, "id",
+		    json_object_new_int64(doms[i].domid));
+		json_object_object_add(d, "uuid",
+		    json_object_new_string(doms[i].uuid));
+		json_object_array_add(arr, d);
+	}
+	json_object_object_add(o, "domains", arr);
+	free(doms);
+	xo_hostinfo_dispose(&hi);
+	return o;
+}
+
+int
+hostinfo_facts_parse(struct json_object *o, struct xo_hostinfo *hi,
+    struct xo_dominfo **domsp, size_t *np, char *err, size_t errlen)
+{
+	struct json_object *arr, *br, *d;
+	struct xo_dominfo *doms = NULL;
+	const char *s;
+	size_t n, nb, i;
+
+	memset(hi, 0, sizeof(*hi));
+	*domsp = NULL;
+	*np = 0;
+	if (!json_object_object_get_ex(o, "domains", &arr) ||
+	    !json_object_is_type(arr, json_type_array) ||
+	    !json_object_object_get_ex(o, "bridges", &br) ||
+	    !json_object_is_type(br, json_type_array)) {
+		snprintf(err, errlen, "the helper's host facts are malformed");
+		return -1;
+	}
+	hi->free_kb = (uint64_t)proto_get_int(o, "free_kb", 0);
+	nb = json_object_array_length(br);
+	if ((hi->bridges = calloc(nb + 1, sizeof(char *))) == NULL)
+		goto nomem;
+	for (i = 0; i < nb; i++) {
+		s = json_object_get_string(json_object_array_get_idx(br, i));
+		if ((hi->bridges[i] = strdup(s ? s : "")) == NULL)
+			goto nomem;
+	}
+	n = json_object_array_length(arr);
+	if ((doms = calloc(n + 1, sizeof(*doms))) == NULL)
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		d = json_object_array_get_idx(arr, i);
+		snprintf(doms[i].name, sizeof(doms[i].name), "%s",
+		    proto_get_str(d, "name") ? proto_get_str(d, "name") : "");
+		snprintf(doms[i].uuid, sizeof(doms[i].uuid), "%s",
+		    proto_get_str(d, "uuid") ? proto_get_str(d, "uuid") : "");
+		doms[i].domid = (uint32_t)proto_get_int(d, "id", 0);
+	}
+	*domsp = doms;
+	*np = n;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	free(doms);
+	xo_hostinfo_dispose(hi);
+	return -1;
 }

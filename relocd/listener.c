@@ -12,23 +12,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-
 #include "allow.h"
 #include "log.h"
 #include "relocd.h"
 
 static void	listener_accept(evutil_socket_t, short, void *);
 static void	listener_resume(evutil_socket_t, short, void *);
-static void	session_handshake(evutil_socket_t, short, void *);
-static void	session_timeout(evutil_socket_t, short, void *);
-static void	session_authenticated(struct session *);
-static void	session_refuse(struct session *, const char *, const char *);
+static void	session_status(evutil_socket_t, short, void *);
 static void	session_free(struct session *);
-static void	session_linger(struct session *);
-static void	session_drain(evutil_socket_t, short, void *);
 static int	session_count_source(struct relocd *, const char *);
 static int	listener_ratelimit(void);
+static void	listener_defer(struct relocd *);
 
 int
 listener_open(struct relocd *env, char *err, size_t errlen)
@@ -106,6 +100,19 @@ listener_ratelimit(void)
 	return ++n <= 5;
 }
 
+/* Out of descriptors: stop accepting for a second rather than spin on a
+ * listener that stays ready. */
+static void
+listener_defer(struct relocd *env)
+{
+	struct timeval tv = { 1, 0 };
+
+	errno = EMFILE;
+	log_warn("accept: deferring connections");
+	event_del(env->sc_tcp_ev);
+	evtimer_add(env->sc_pause_ev, &tv);
+}
+
 static void
 listener_resume(evutil_socket_t fd, short ev, void *arg)
 {
@@ -121,7 +128,7 @@ session_count_source(struct relocd *env, const char *addr)
 	int n = 0;
 
 	TAILQ_FOREACH(s, &env->sc_sessions, s_entry)
-		if (s->s_ssl != NULL && strcmp(s->s_addr, addr) == 0)
+		if (strcmp(s->s_addr, addr) == 0)
 			n++;
 	return n;
 }
@@ -134,21 +141,16 @@ listener_accept(evutil_socket_t lfd, short ev, void *arg)
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
 	struct session *s = NULL;
+	struct peer_ctx pc;
 	struct timeval tv;
 	char addr[64];
-	int fd, on = 1;
+	int fd, on = 1, sp[2] = { -1, -1 };
 
 	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &sslen,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
-		if (errno == EMFILE || errno == ENFILE) {
-			/* Out of descriptors: stop accepting for a second
-			 * rather than spin on a listener that stays ready. */
-			log_warn("accept: deferring connections");
-			event_del(env->sc_tcp_ev);
-			tv.tv_sec = 1;
-			tv.tv_usec = 0;
-			evtimer_add(env->sc_pause_ev, &tv);
-		} else if (errno != EAGAIN && errno != EINTR &&
+		if (errno == EMFILE || errno == ENFILE)
+			listener_defer(env);
+		else if (errno != EAGAIN && errno != EINTR &&
 		    errno != ECONNABORTED)
 			log_warn("accept");
 		return;
@@ -180,174 +182,67 @@ listener_accept(evutil_socket_t lfd, short ev, void *arg)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	peer_stream_window(conf, fd);
 
-	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->s_ssl = SSL_new(env->sc_tls)) == NULL) {
-		log_warnx("%s: out of memory", __func__);
-		free(s);
+	memset(&pc, 0, sizeof(pc));
+	snprintf(pc.addr, sizeof(pc.addr), "%s", addr);
+	if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) == -1 &&
+	    (errno == EMFILE || errno == ENFILE)) {
+		close(fd);
+		listener_defer(env);
+		return;
+	}
+	if (sp[0] == -1 || (s = calloc(1, sizeof(*s))) == NULL) {
+		log_warn("%s", __func__);
+		if (sp[0] != -1) {
+			close(sp[0]);
+			close(sp[1]);
+		}
 		close(fd);
 		return;
 	}
 	s->s_env = env;
-	s->s_fd = fd;
-	s->s_ss = ss;
+	s->s_status_fd = sp[0];
 	snprintf(s->s_addr, sizeof(s->s_addr), "%s", addr);
-	SSL_set_fd(s->s_ssl, fd);
-	SSL_set_accept_state(s->s_ssl);
-	s->s_ev = event_new(env->sc_evb, fd, EV_READ, session_handshake, s);
-	s->s_tmo = evtimer_new(env->sc_evb, session_timeout, s);
+	s->s_ev = event_new(env->sc_evb, sp[0], EV_READ | EV_PERSIST,
+	    session_status, s);
 	TAILQ_INSERT_TAIL(&env->sc_sessions, s, s_entry);
 	env->sc_nunauth++;
-	tv.tv_sec = conf->handshake_timeout;
+	tv.tv_sec = conf->handshake_timeout + 5;
 	tv.tv_usec = 0;
-	evtimer_add(s->s_tmo, &tv);
-	session_handshake(fd, EV_READ, s);
-}
-
-static void
-session_handshake(evutil_socket_t fd, short ev, void *arg)
-{
-	struct session *s = arg;
-	struct tls_peer id;
-	char reason[256];
-	int r, e;
-
-	ERR_clear_error();
-	r = SSL_do_handshake(s->s_ssl);
-	if (r == 1) {
-		session_authenticated(s);
-		return;
-	}
-	e = SSL_get_error(s->s_ssl, r);
-	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-		event_del(s->s_ev);
-		event_assign(s->s_ev, s->s_env->sc_evb, s->s_fd,
-		    e == SSL_ERROR_WANT_READ ? EV_READ : EV_WRITE,
-		    session_handshake, s);
-		event_add(s->s_ev, NULL);
-		return;
-	}
-	tls_failure_reason(s->s_ssl, reason, sizeof(reason));
-	tls_peer_get(s->s_ssl, &id);
-	if (listener_ratelimit())
-		log_warnx("refused %s: subject %s, SHA-256 %s: %s", s->s_addr,
-		    id.subject, id.fingerprint, reason);
-	tls_peer_dispose(&id);
-	session_linger(s);
-}
-
-static void
-session_timeout(evutil_socket_t fd, short ev, void *arg)
-{
-	struct session *s = arg;
-
-	if (listener_ratelimit())
-		log_warnx("refused %s: TLS handshake not completed within "
-		    "%d s (handshake_timeout)", s->s_addr,
-		    s->s_env->sc_conf.handshake_timeout);
-	session_free(s);
-}
-
-static void
-session_authenticated(struct session *s)
-{
-	struct relocd_conf *conf = &s->s_env->sc_conf;
-	struct peer_ctx pc;
-
-	memset(&pc, 0, sizeof(pc));
-	snprintf(pc.addr, sizeof(pc.addr), "%s", s->s_addr);
-	tls_peer_get(s->s_ssl, &pc.id);
-	/* Allowed by its address, or by the names of its verified
-	 * certificate: never by what reverse DNS says. */
-	if (!allow_match_addr(conf->allow, (struct sockaddr *)&s->s_ss) &&
-	    !allow_match_names(conf->allow, pc.id.names, pc.id.nnames)) {
-		char names[512] = "none";
-		size_t i, off = 0;
-
-		for (i = 0; i < pc.id.nnames && off < sizeof(names); i++)
-			off += snprintf(names + off, sizeof(names) - off,
-			    "%s%s", i > 0 ? ", " : "", pc.id.names[i]);
-		log_warnx("refused %s: subject %s, SHA-256 %s: certificate "
-		    "names (%s) not in relocation_hosts_allow", s->s_addr,
-		    pc.id.subject, pc.id.fingerprint, names);
-		session_refuse(s, "not-allowed", names);
-		tls_peer_dispose(&pc.id);
-		session_linger(s);
-		return;
-	}
-	log_debug("%s authenticated: subject %s, SHA-256 %s", s->s_addr,
-	    pc.id.subject, pc.id.fingerprint);
-	worker_spawn(s->s_env, s, &pc);
-	tls_peer_dispose(&pc.id);
-	session_free(s);
+	event_add(s->s_ev, &tv);
+	worker_spawn(env, fd, RQ_PEER, &pc, sp[1]);
+	close(sp[1]);
+	close(fd);
 }
 
 /*
- * Tell an authenticated but unwelcome peer why, in one small frame.  The
- * socket is fresh and the frame tiny, so a non-blocking write goes out
- * whole; if it does not, the peer sees the connection close.
+ * The network process's verdict on its peer, or the end of the process.
+ * Until then the connection counts against the unauthenticated limits.
  */
 static void
-session_refuse(struct session *s, const char *code, const char *names)
-{
-	struct json_object *o;
-	const char *text;
-	uint8_t buf[PROTO_HDR_LEN + 1024];
-	size_t len;
-	char msg[900];
-
-	snprintf(msg, sizeof(msg), "certificate of %s (names: %s) is not in "
-	    "this host's relocation_hosts_allow", s->s_addr, names);
-	o = json_object_new_object();
-	json_object_object_add(o, "code", json_object_new_string(code));
-	json_object_object_add(o, "message", json_object_new_string(msg));
-	text = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN,
-	    &len);
-	if (len <= sizeof(buf) - PROTO_HDR_LEN) {
-		proto_hdr_encode(buf, PT_ERROR, 0, (uint32_t)len);
-		memcpy(buf + PROTO_HDR_LEN, text, len);
-		ERR_clear_error();
-		if (SSL_write(s->s_ssl, buf, (int)(PROTO_HDR_LEN + len)) > 0)
-			SSL_shutdown(s->s_ssl);
-		ERR_clear_error();
-	}
-	json_object_put(o);
-}
-
-/*
- * Closing a socket with unread input makes the kernel send a RST, which
- * can destroy the TLS alert or the error frame we just sent before the
- * peer reads it; under TLS 1.3 the client has usually written its first
- * request by then.  So: half-close, read and discard for at most a
- * second, then close.  The session still counts against the
- * unauthenticated limits meanwhile.
- */
-static void
-session_linger(struct session *s)
-{
-	struct timeval tv = { 1, 0 };
-
-	shutdown(s->s_fd, SHUT_WR);
-	event_del(s->s_ev);
-	event_del(s->s_tmo);
-	event_assign(s->s_ev, s->s_env->sc_evb, s->s_fd, EV_READ | EV_PERSIST,
-	    session_drain, s);
-	event_add(s->s_ev, NULL);
-	event_assign(s->s_tmo, s->s_env->sc_evb, -1, 0, session_drain, s);
-	evtimer_add(s->s_tmo, &tv);
-}
-
-static void
-session_drain(evutil_socket_t fd, short ev, void *arg)
+session_status(evutil_socket_t fd, short ev, void *arg)
 {
 	struct session *s = arg;
-	char buf[4096];
 	ssize_t n;
 
-	if (ev & EV_READ) {
-		n = recv(s->s_fd, buf, sizeof(buf), 0);
-		if (n > 0 || (n == -1 && (errno == EAGAIN || errno == EINTR)))
+	if (ev & EV_TIMEOUT) {
+		/* The network process enforces the deadline itself; this
+		 * only keeps a stuck one from holding a place forever. */
+		session_free(s);
+		return;
+	}
+	n = read(s->s_status_fd, s->s_buf + s->s_len,
+	    sizeof(s->s_buf) - 1 - s->s_len);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0) {
+		s->s_len += (size_t)n;
+		if (s->s_len < sizeof(s->s_buf) - 1)
 			return;
 	}
+	s->s_buf[s->s_len] = '\0';
+	if (s->s_buf[0] == 'R' && listener_ratelimit())
+		log_warnx("refused %s: %s", s->s_addr, s->s_len > 2 ?
+		    s->s_buf + 2 : "(no reason)");
 	session_free(s);
 }
 
@@ -360,13 +255,7 @@ session_free(struct session *s)
 	env->sc_nunauth--;
 	if (s->s_ev != NULL)
 		event_free(s->s_ev);
-	if (s->s_tmo != NULL)
-		event_free(s->s_tmo);
-	/* SSL_free writes nothing: a worker that took over the session
-	 * keeps it intact. */
-	if (s->s_ssl != NULL)
-		SSL_free(s->s_ssl);
-	if (s->s_fd != -1)
-		close(s->s_fd);
+	if (s->s_status_fd != -1)
+		close(s->s_status_fd);
 	free(s);
 }

@@ -8,41 +8,53 @@
  *
  * Until "go" arrives the sender owns the domain: any failure here
  * destroys the incoming copy.  After "go" this host owns it.
+ *
+ * This is the network process's half: it reads and judges everything
+ * the sender says, and feeds the stream through a socketpair to the root
+ * helper, which restores it (helper_recv.c).  The helper never sees a
+ * byte of the TLS session, only the backend's stream.
  */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
+#include "clock.h"
 #include "domcfg.h"
-#include "journal.h"
+#include "helper.h"
+#include "hx.h"
 #include "log.h"
 #include "relocd.h"
 #include "xenops.h"
 #include "xlproto.h"
 
-#define RECV_SUFFIX	"--incoming"
+#define RECV_RELAY_BUF	(256 * 1024)
 
 static int	recv_read_config(struct iochan *, struct json_object **,
 		    char *, size_t);
 static void	recv_fail_early(struct iochan *, const char *, const char *);
 static int	recv_same_domain(struct json_object *, struct json_object *);
+static int	recv_check(struct worker *, struct json_object *,
+		    const char **, char *, size_t);
+static int	recv_relay(struct worker *, int, const char **, char *,
+		    size_t);
 
 int
-recv_precheck(struct relocd_conf *conf, struct xo_ctx *xo,
-    struct json_object *cfg, const char **code, char *reason,
-    size_t reasonlen)
+recv_precheck(const struct relocd_conf *conf, const struct xo_hostinfo *hi,
+    const struct xo_dominfo *doms, size_t n, struct json_object *cfg,
+    const char **code, char *reason, size_t reasonlen)
 {
 	struct domcfg_policy pol;
 	struct domcfg_info info;
-	struct xo_hostinfo hi;
-	struct xo_dominfo *doms = NULL;
 	char incoming[DOMCFG_NAME_MAX + 16];
-	size_t n = 0, i, len;
-	int rc = -1;
+	size_t i, len;
 
-	memset(&hi, 0, sizeof(hi));
 	*code = "refused";
 	if (!conf->accept_migrations) {
 		*code = "maintenance";
@@ -55,50 +67,51 @@ recv_precheck(struct relocd_conf *conf, struct xo_ctx *xo,
 		return -1;
 	}
 	len = strlen(info.name);
-	if ((len > strlen(RECV_SUFFIX) && strcmp(info.name + len -
-	    strlen(RECV_SUFFIX), RECV_SUFFIX) == 0) ||
-	    strstr(info.name, "--migratedaway") != NULL) {
+	if ((len > strlen(DOMCFG_SUFFIX_INCOMING) && strcmp(info.name + len -
+	    strlen(DOMCFG_SUFFIX_INCOMING), DOMCFG_SUFFIX_INCOMING) == 0) ||
+	    strstr(info.name, DOMCFG_SUFFIX_AWAY) != NULL) {
 		*code = "config";
 		snprintf(reason, reasonlen, "domain name '%s' is the name of "
 		    "a migration in progress", info.name);
 		return -1;
 	}
-	if (xo_host_info(xo, &hi) != 0) {
-		*code = "backend";
-		snprintf(reason, reasonlen, "%s", xo_errmsg(xo));
-		goto out;
+	if (len > DOMCFG_MIGRATE_NAME_MAX) {
+		*code = "config";
+		snprintf(reason, reasonlen, "domain name '%s' is %zu "
+		    "characters: a migration renames it %s%s, which would "
+		    "exceed Xen's limit of %d; rename the domain to at most "
+		    "%d characters", info.name, len, info.name,
+		    DOMCFG_SUFFIX_AWAY, DOMCFG_NAME_MAX,
+		    DOMCFG_MIGRATE_NAME_MAX);
+		return -1;
 	}
 	memset(&pol, 0, sizeof(pol));
 	pol.disk_paths = conf->incoming_disk_paths;
 	pol.bridges = conf->incoming_bridges;
-	pol.host_bridges = hi.bridges;
+	pol.host_bridges = hi->bridges;
 	pol.allow_bootloader = conf->incoming_allow_bootloader;
 	pol.allow_device_model = conf->incoming_allow_device_model;
 	pol.max_memory_kb = (uint64_t)conf->incoming_max_memory_mb * 1024;
 	pol.max_vcpus = (unsigned)conf->incoming_max_vcpus;
 	if (domcfg_policy_check(cfg, &pol, reason, reasonlen) == -1) {
 		*code = "policy";
-		goto out;
+		return -1;
 	}
-	if (xo_list(xo, &doms, &n) != 0) {
-		*code = "backend";
-		snprintf(reason, reasonlen, "%s", xo_errmsg(xo));
-		goto out;
-	}
-	snprintf(incoming, sizeof(incoming), "%s%s", info.name, RECV_SUFFIX);
+	snprintf(incoming, sizeof(incoming), "%s%s", info.name,
+	    DOMCFG_SUFFIX_INCOMING);
 	for (i = 0; i < n; i++) {
 		if (strcmp(doms[i].name, info.name) == 0) {
 			*code = "exists";
 			snprintf(reason, reasonlen, "a domain named '%s' "
 			    "already exists on this host (id %u)", info.name,
 			    doms[i].domid);
-			goto out;
+			return -1;
 		}
 		if (strcmp(doms[i].name, incoming) == 0) {
 			*code = "exists";
 			snprintf(reason, reasonlen, "a migration of '%s' into "
 			    "this host is already in progress", info.name);
-			goto out;
+			return -1;
 		}
 		if (*info.uuid != '\0' && strcasecmp(doms[i].uuid,
 		    info.uuid) == 0) {
@@ -106,28 +119,24 @@ recv_precheck(struct relocd_conf *conf, struct xo_ctx *xo,
 			snprintf(reason, reasonlen, "a domain with UUID %s "
 			    "already exists on this host ('%s', id %u)",
 			    info.uuid, doms[i].name, doms[i].domid);
-			goto out;
+			return -1;
 		}
 	}
-	if (hi.free_kb < info.memory_kb) {
+	if (hi->free_kb < info.memory_kb) {
 		*code = "nomem";
 		snprintf(reason, reasonlen, "not enough free memory: '%s' "
 		    "needs %llu MiB, this host has %llu MiB free", info.name,
 		    (unsigned long long)info.memory_kb / 1024,
-		    (unsigned long long)hi.free_kb / 1024);
-		goto out;
+		    (unsigned long long)hi->free_kb / 1024);
+		return -1;
 	}
 	if (conf->max_domains > 0 && n >= (size_t)conf->max_domains) {
 		*code = "full";
 		snprintf(reason, reasonlen, "this host already runs %zu "
 		    "domains (max_domains = %d)", n, conf->max_domains);
-		goto out;
+		return -1;
 	}
-	rc = 0;
-out:
-	free(doms);
-	xo_hostinfo_dispose(&hi);
-	return rc;
+	return 0;
 }
 
 static int
@@ -179,20 +188,13 @@ static void
 recv_fail_early(struct iochan *ioc, const char *code, const char *reason)
 {
 	static char sink[64 * 1024];
-	struct timespec t0, t;
-	ssize_t n;
+	uint64_t t0 = clock_mono_us();
 
 	proto_send_error(ioc, code, "%s", reason);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ioc->timeout_ms = 2000;
-	for (;;) {
-		n = ioc_read_some(ioc, sink, sizeof(sink));
-		if (n <= 0)
+	while (ioc_read_some(ioc, sink, sizeof(sink)) > 0)
+		if (clock_mono_us() - t0 > 30 * 1000000ULL)
 			break;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (t.tv_sec - t0.tv_sec > 30)
-			break;
-	}
 }
 
 /* The stream's config must be the one the preflight judged. */
@@ -209,46 +211,162 @@ recv_same_domain(struct json_object *a, struct json_object *b)
 	    strcasecmp(ia.uuid, ib.uuid) == 0 && ia.memory_kb == ib.memory_kb;
 }
 
+/* The pure precheck on facts the helper reports. */
+static int
+recv_check(struct worker *w, struct json_object *cfg, const char **code,
+    char *reason, size_t reasonlen)
+{
+	struct json_object *facts = NULL;
+	struct xo_hostinfo hi;
+	struct xo_dominfo *doms = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	memset(&hi, 0, sizeof(hi));
+	if (hx_call(&w->hx, HX_FACTS, NULL, -1, &facts, NULL, NULL, code,
+	    reason, reasonlen) != 0)
+		return -1;
+	*code = "backend";
+	if (hostinfo_facts_parse(facts, &hi, &doms, &n, reason,
+	    reasonlen) == -1)
+		goto out;
+	rc = recv_precheck(w->conf, &hi, doms, n, cfg, code, reason,
+	    reasonlen);
+out:
+	free(doms);
+	xo_hostinfo_dispose(&hi);
+	json_object_put(facts);
+	return rc;
+}
+
 void
-recv_migrate(struct relocd_conf *conf, struct iochan *ioc, struct peer_ctx *pc,
-    struct json_object *req)
+serve_preflight(struct worker *w, struct json_object *req)
+{
+	struct json_object *cfg;
+	const char *code = "refused";
+	char reason[1024];
+
+	if (!json_object_object_get_ex(req, "config", &cfg)) {
+		proto_send_error(&w->ioc, "proto", "preflight without a config");
+		return;
+	}
+	if (recv_check(w, cfg, &code, reason, sizeof(reason)) == -1)
+		proto_send_error(&w->ioc, code, "%s", reason);
+	else
+		proto_send(&w->ioc, PT_OK, NULL);
+}
+
+/*
+ * The stream, from the TLS session into the data socket, until the
+ * helper says how the restore ended.  The sender writes nothing after
+ * its stream until it has read "ready", so nothing read here belongs to
+ * the protocol that follows.  0: restored (domid in *reply), -1: failed,
+ * with the reason.
+ */
+static int
+recv_relay(struct worker *w, int data, const char **code, char *reason,
+    size_t reasonlen)
+{
+	struct json_object *body = NULL;
+	struct iochan *ioc = &w->ioc;
+	struct pollfd pfd[2];
+	uint8_t *buf;
+	size_t off, len;
+	ssize_t n, m;
+	int type, feeding = 1, pending, rc = -1;
+
+	*code = "stream";
+	if ((buf = malloc(RECV_RELAY_BUF)) == NULL) {
+		snprintf(reason, reasonlen, "out of memory");
+		return -1;
+	}
+	ioc_read_ahead(ioc);
+	for (;;) {
+		/* Records already read ahead are not on the socket. */
+		pending = feeding && ioc->ssl != NULL &&
+		    SSL_has_pending(ioc->ssl);
+		pfd[0].fd = feeding ? ioc->fd : -1;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = w->hx.fd;
+		pfd[1].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = 0;
+		if (!pending && poll(pfd, 2, ioc->timeout_ms) == 0) {
+			snprintf(reason, reasonlen, "no progress for %d s "
+			    "(timed out)", ioc->timeout_ms / 1000);
+			break;
+		}
+		if (pfd[1].revents != 0 && !pending) {
+			if (hx_recv(w->hx.fd, &type, &body, NULL, NULL, reason,
+			    reasonlen) == -1)
+				break;
+			if (type == PT_PROGRESS) {
+				json_object_put(body);
+				body = NULL;
+				continue;
+			}
+			if (type == PT_OK)
+				rc = 0;
+			else {
+				*code = hx_code(proto_get_str(body, "code"));
+				snprintf(reason, reasonlen, "%s",
+				    proto_get_str(body, "message") ?
+				    proto_get_str(body, "message") :
+				    "(no reason given)");
+			}
+			break;
+		}
+		if (!feeding || (pfd[0].revents == 0 && !pending))
+			continue;
+		if ((n = ioc_read_some(ioc, buf, RECV_RELAY_BUF)) <= 0) {
+			/* The sender is gone: the helper's restore fails on
+			 * the short stream and says so. */
+			feeding = 0;
+			shutdown(data, SHUT_WR);
+			continue;
+		}
+		for (off = 0, len = (size_t)n; off < len; off += (size_t)m) {
+			m = write(data, buf + off, len - off);
+			if (m == -1 && errno == EINTR) {
+				m = 0;
+				continue;
+			}
+			if (m <= 0) {
+				/* The helper stopped reading: its answer says
+				 * why. */
+				feeding = 0;
+				break;
+			}
+		}
+	}
+	json_object_put(body);
+	free(buf);
+	return rc;
+}
+
+void
+recv_migrate(struct worker *w, struct json_object *req)
 {
 	struct json_object *precfg = NULL, *cfg = NULL, *ok = NULL;
+	struct json_object *args = NULL, *reply = NULL;
+	struct iochan *ioc = &w->ioc;
 	struct domcfg_info info;
-	struct xo_ctx *xo = NULL;
-	struct journal jr;
-	const char *code = "refused";
-	char reason[1024], name[DOMCFG_NAME_MAX + 1], jerr[512];
-	char incoming[DOMCFG_NAME_MAX + 16];
+	const char *code = "refused", *addr = w->peer.addr;
+	char reason[1024], name[DOMCFG_NAME_MAX + 1];
 	uint8_t go[sizeof(XL_PERMISSION_TO_GO)], status;
-	uint32_t domid = 0;
-	int have_domain = 0, paused, r;
+	int sp[2] = { -1, -1 }, begun = 0, paused;
 
-	journal_init(&jr);
 	paused = proto_get_int(req, "paused", 0) != 0;
-	if (worker_migration_slot(conf, reason, sizeof(reason)) == -1) {
-		log_warnx("%s: refused migration: %s", pc->addr, reason);
-		proto_send_error(ioc, "busy", "%s", reason);
-		goto out;
-	}
-	if ((xo = xo_open(conf, reason, sizeof(reason))) == NULL) {
-		log_warnx("%s: refused migration: %s", pc->addr, reason);
-		proto_send_error(ioc, "backend", "%s", reason);
-		goto out;
-	}
 	/* Pre-flight on the config announced in the request, so refusals
 	 * come before the sender has suspended anything. */
 	if (json_object_object_get_ex(req, "config", &precfg) &&
-	    recv_precheck(conf, xo, precfg, &code, reason,
-	    sizeof(reason)) == -1) {
-		log_warnx("%s (%s): refused migration: %s", pc->addr,
-		    pc->id.subject, reason);
+	    recv_check(w, precfg, &code, reason, sizeof(reason)) == -1) {
+		log_warnx("%s (%s): refused migration: %s", addr,
+		    w->peer.id.subject, reason);
 		proto_send_error(ioc, code, "%s", reason);
 		goto out;
 	}
-	if (precfg == NULL && !conf->accept_migrations) {
-		log_warnx("%s: refused migration: accept_migrations = 0",
-		    pc->addr);
+	if (precfg == NULL && !w->conf->accept_migrations) {
+		log_warnx("%s: refused migration: accept_migrations = 0", addr);
 		proto_send_error(ioc, "maintenance", "this host is in "
 		    "maintenance and refuses incoming migrations "
 		    "(accept_migrations = 0)");
@@ -263,148 +381,124 @@ recv_migrate(struct relocd_conf *conf, struct iochan *ioc, struct peer_ctx *pc,
 	/* From here on the bytes are xl's. */
 	if (ioc_write_full(ioc, XL_RECEIVER_BANNER,
 	    sizeof(XL_RECEIVER_BANNER) - 1) == -1) {
-		log_warnx("%s: sending banner: %s", pc->addr, ioc->err);
+		log_warnx("%s: sending banner: %s", addr, ioc->err);
 		goto out;
 	}
 	if (recv_read_config(ioc, &cfg, reason, sizeof(reason)) == -1) {
-		log_warnx("%s: refused migration: %s", pc->addr, reason);
+		log_warnx("%s: refused migration: %s", addr, reason);
 		recv_fail_early(ioc, "config", reason);
 		goto out;
 	}
 	if (precfg != NULL && !recv_same_domain(precfg, cfg)) {
 		snprintf(reason, sizeof(reason), "the config in the stream "
 		    "is not the one announced in the request");
-		log_warnx("%s: refused migration: %s", pc->addr, reason);
+		log_warnx("%s: refused migration: %s", addr, reason);
 		recv_fail_early(ioc, "config", reason);
 		goto out;
 	}
 	/* The stream's config is authoritative: judge it again. */
-	if (recv_precheck(conf, xo, cfg, &code, reason, sizeof(reason)) ==
-	    -1) {
-		log_warnx("%s (%s): refused migration: %s", pc->addr,
-		    pc->id.subject, reason);
+	if (recv_check(w, cfg, &code, reason, sizeof(reason)) == -1) {
+		log_warnx("%s (%s): refused migration: %s", addr,
+		    w->peer.id.subject, reason);
 		recv_fail_early(ioc, code, reason);
 		goto out;
 	}
 	domcfg_info(cfg, &info, reason, sizeof(reason));
 	snprintf(name, sizeof(name), "%s", info.name);
-	snprintf(incoming, sizeof(incoming), "%s%s", name, RECV_SUFFIX);
-	domcfg_set_name(cfg, incoming);
-	log_info("%s (%s): receiving domain %s (%llu MiB) as %s", pc->addr,
-	    pc->id.subject, name, (unsigned long long)info.memory_kb / 1024,
-	    incoming);
-	/* Journaled before the domain exists here: a restart after a crash
-	 * from now on destroys NAME--incoming until "go" is recorded. */
-	if (journal_begin(&jr, conf, JOURNAL_DEST, name, info.uuid, 0,
-	    pc->addr, jerr, sizeof(jerr)) == -1) {
-		journal_dispose(&jr);
-		snprintf(reason, sizeof(reason), "cannot receive %s: %s", name,
-		    jerr);
-		log_warnx("%s: %s", pc->addr, reason);
-		recv_fail_early(ioc, "journal", reason);
-		goto out;
-	}
-	journal_set_int(&jr, "paused", paused);
 
-	if ((r = xo_restore_from(xo, cfg, ioc, &domid, NULL, NULL)) != 0) {
-		snprintf(reason, sizeof(reason), "receiving %s failed: %s",
-		    name, xo_errmsg(xo));
-		log_warnx("%s: %s", pc->addr, reason);
-		recv_fail_early(ioc, r == XO_E_NOMEM ? "nomem" : "stream",
-		    reason);
+	/* The helper judges the config once more on its own, journals,
+	 * and restores from the data socket that we feed. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
+		snprintf(reason, sizeof(reason), "socketpair: %s",
+		    strerror(errno));
+		recv_fail_early(ioc, "stream", reason);
 		goto out;
 	}
-	have_domain = 1;
-	journal_set_int(&jr, "domid", domid);
-	if (journal_phase(&jr, "ready", jerr, sizeof(jerr)) == -1) {
-		log_warnx("%s: %s; destroying %s", pc->addr, jerr, incoming);
-		recv_fail_early(ioc, "journal", jerr);
+	args = json_object_new_object();
+	json_object_object_add(args, "config", json_object_get(cfg));
+	json_object_object_add(args, "paused", json_object_new_int(paused));
+	if (hx_send(w->hx.fd, HX_RECV_BEGIN, args, &sp[1], 1, reason,
+	    sizeof(reason)) == -1) {
+		recv_fail_early(ioc, "stream", reason);
 		goto out;
 	}
+	close(sp[1]);
+	sp[1] = -1;
+	begun = 1;
+	if (recv_relay(w, sp[0], &code, reason, sizeof(reason)) == -1) {
+		log_warnx("%s: %s", addr, reason);
+		recv_fail_early(ioc, code, reason);
+		goto out;
+	}
+	close(sp[0]);
+	sp[0] = -1;
 	if (ioc_write_full(ioc, XL_RECEIVER_READY,
 	    sizeof(XL_RECEIVER_READY)) == -1) {
-		log_warnx("%s: sending ready: %s; destroying %s", pc->addr,
-		    ioc->err, incoming);
+		log_warnx("%s: sending ready: %s", addr, ioc->err);
 		goto out;
 	}
-	ioc->timeout_ms = conf->go_timeout * 1000;
+	ioc->timeout_ms = w->conf->go_timeout * 1000;
 	if (ioc_read_full(ioc, go, sizeof(go)) == -1) {
-		log_warnx("%s: no go from the sender (%s); destroying %s: the "
-		    "sender keeps the domain", pc->addr, ioc->err, incoming);
+		log_warnx("%s: no go from the sender (%s)", addr, ioc->err);
 		goto out;
 	}
 	if (memcmp(go, XL_PERMISSION_TO_GO, sizeof(go)) != 0) {
-		log_warnx("%s: expected go, got something else; destroying %s",
-		    pc->addr, incoming);
+		log_warnx("%s: expected go, got something else", addr);
 		goto out;
 	}
+	ioc->timeout_ms = w->conf->io_timeout * 1000;
 
-	ioc->timeout_ms = conf->io_timeout * 1000;
-
-	/* "go" received: the domain is ours now.  If that cannot be
-	 * recorded, a crash would make a restart destroy a running domain:
-	 * refuse it instead, and the sender resumes its copy. */
-	r = journal_phase(&jr, "go", jerr, sizeof(jerr)) == -1 ? XO_E_FAIL :
-	    0;
-	if (r != 0)
-		log_warnx("%s: %s", pc->addr, jerr);
-	if (r == 0)
-		r = xo_rename(xo, domid, incoming, name);
-	if (r == 0 && !paused)
-		r = xo_unpause(xo, domid);
-	if (r != 0)
-		log_warnx("%s: cannot start %s: %s", pc->addr, name,
-		    xo_errmsg(xo));
-	status = r == 0 ? 0 : (uint8_t)(-r);
+	/* "go": from here the domain is this host's. */
+	begun = 0;
+	if (hx_call(&w->hx, HX_RECV_GO, NULL, -1, &reply, NULL, NULL, &code,
+	    reason, sizeof(reason)) != 0) {
+		/* The helper is gone: nothing to report either way. */
+		log_crit("%s: starting %s: %s", addr, name, reason);
+		goto out;
+	}
+	status = (uint8_t)proto_get_int(reply, "status", 1);
+	json_object_put(args);
+	args = json_object_new_object();
 	if (ioc_write_full(ioc, XL_REPORT, sizeof(XL_REPORT)) == -1 ||
 	    ioc_write_full(ioc, &status, 1) == -1) {
-		/* The sender cannot learn the outcome; it keeps its copy
-		 * suspended and tells its operator to check both hosts. */
-		log_crit("%s: could not report the outcome for %s (%s); the "
-		    "sender will ask its operator to check both hosts",
-		    pc->addr, name, ioc->err);
-		if (r == 0) {
-			have_domain = 0;
-			journal_end(&jr, "done", 3, "started here; the report "
-			    "to the sender was lost");
-		}
+		json_object_object_add(args, "ok", json_object_new_int(0));
+		hx_call(&w->hx, HX_RECV_REPORTED, args, -1, &ok, NULL, NULL,
+		    &code, reason, sizeof(reason));
 		goto out;
 	}
-	if (r != 0) {
-		if (journal_phase(&jr, "destroy", jerr, sizeof(jerr)) == -1)
-			log_warnx("%s: %s", pc->addr, jerr);
-		xo_destroy(xo, domid);
-		have_domain = 0;
-		journal_end(&jr, "failed", 1, "could not start here; "
-		    "destroyed, the sender resumes it");
+	if (status != 0) {
 		if (ioc_write_full(ioc, XL_PERMISSION_TO_GO,
 		    sizeof(XL_PERMISSION_TO_GO)) == -1)
 			log_crit("%s: could not give %s back to the sender "
-			    "(%s): check both hosts", pc->addr, name,
-			    ioc->err);
+			    "(%s): check both hosts", addr, name, ioc->err);
 		else
 			log_warnx("%s: %s destroyed here; the sender resumes "
-			    "it", pc->addr, name);
+			    "it", addr, name);
 		goto out;
 	}
-	have_domain = 0;
-	log_info("%s: domain %s received and %s (id %u)", pc->addr, name,
-	    paused ? "left paused" : "running", domid);
-	journal_end(&jr, "done", 0, paused ? "received, left paused" :
-	    "received and running");
+	json_object_object_add(args, "ok", json_object_new_int(1));
+	json_object_put(ok);
+	ok = NULL;
+	hx_call(&w->hx, HX_RECV_REPORTED, args, -1, &ok, NULL, NULL, &code,
+	    reason, sizeof(reason));
 out:
-	if (have_domain) {
-		if (journal_phase(&jr, "destroy", jerr, sizeof(jerr)) == -1)
-			log_warnx("%s: %s", pc->addr, jerr);
-		if (xo_destroy(xo, domid) != 0) {
-			log_crit("cannot destroy incoming domain %u: %s",
-			    domid, xo_errmsg(xo));
-			/* Left at "destroy": a restart tries again. */
-			journal_dispose(&jr);
-		}
+	if (begun) {
+		/* Before "go": the incoming copy goes, the sender keeps it. */
+		json_object_put(args);
+		args = json_object_new_object();
+		json_object_object_add(args, "reason", json_object_new_string(
+		    "the migration ended before go"));
+		json_object_put(reply);
+		reply = NULL;
+		hx_call(&w->hx, HX_RECV_ABORT, args, -1, &reply, NULL, NULL,
+		    &code, reason, sizeof(reason));
 	}
-	journal_end(&jr, "failed", 1, "not received; the sender keeps it");
+	if (sp[0] != -1)
+		close(sp[0]);
+	if (sp[1] != -1)
+		close(sp[1]);
 	json_object_put(ok);
 	json_object_put(cfg);
-	xo_close(xo);
+	json_object_put(args);
+	json_object_put(reply);
 }

@@ -161,13 +161,20 @@ main(int argc, char *argv[])
 		exit(1);
 	}
 	xo_close(xo);
+	if (privsep_lookup(&env->sc_conf, &env->sc_uid, &env->sc_gid, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
 	if (noaction) {
 		printf("configuration OK\n");
 		exit(0);
 	}
 	if (geteuid() != 0)
 		log_warnx("not running as root: the libxl backend and the "
-		    "control socket permissions need root");
+		    "control socket permissions need root, and the network "
+		    "processes keep this user instead of becoming \"%s\"",
+		    env->sc_conf.user);
 	if (relocd_check_dirs(&env->sc_conf, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
 		exit(1);

@@ -1,11 +1,14 @@
 /*
- * relocd: the parent process runs one libevent loop that accepts TCP and
- * control connections, drops peers whose address is not allowed, runs TLS
- * handshakes with a deadline and checks the verified certificate against
- * the allow-list.  Every authenticated session is then handed to a worker
- * process of its own, which reads the request and serves it with blocking
- * I/O: crypto and hypervisor calls never run in the event loop, and one
- * migration's failure cannot take the daemon down.
+ * relocd: the parent process (root) runs one libevent loop that accepts
+ * TCP and control connections and drops peers whose address is not
+ * allowed.  Every other connection gets a session of two processes of
+ * its own (worker.c): the root helper, and its child, the network
+ * process, which runs as an unprivileged user under a seccomp filter,
+ * does the TLS handshake with a deadline, checks the certificate against
+ * the allow-list and serves the request with blocking I/O, asking the
+ * helper for everything that needs root.  Crypto and hypervisor calls
+ * never run in the event loop, and one session's failure cannot take
+ * the daemon down.
  */
 #ifndef RELOCD_H
 #define RELOCD_H
@@ -28,14 +31,19 @@
 
 struct relocd;
 
-/* A connection before it reaches a worker. */
+/*
+ * A TCP connection whose session has not yet said it authenticated its
+ * peer: it counts against max_unauthenticated until its network process
+ * writes its verdict to the status pipe (one line: "A" authenticated,
+ * "R reason" refused) or closes it.
+ */
 struct session {
 	TAILQ_ENTRY(session) s_entry;
 	struct relocd	*s_env;
-	int		 s_fd;
-	SSL		*s_ssl;		/* NULL on the control socket */
-	struct sockaddr_storage s_ss;
-	char		 s_addr[64];	/* peer address, or "uid N" */
+	int		 s_status_fd;	/* read end of the status pipe */
+	char		 s_addr[64];	/* peer address */
+	char		 s_buf[512];	/* the verdict so far */
+	size_t		 s_len;
 	struct event	*s_ev;
 	struct event	*s_tmo;
 };
@@ -44,6 +52,8 @@ TAILQ_HEAD(sessionlist, session);
 struct relocd {
 	struct relocd_conf sc_conf;
 	SSL_CTX		*sc_tls;
+	uid_t		 sc_uid;	/* of the network processes */
+	gid_t		 sc_gid;
 	struct event_base *sc_evb;
 	int		 sc_tcp_fd;
 	int		 sc_ctl_fd;
@@ -55,14 +65,6 @@ struct relocd {
 	int		 sc_nworkers;
 };
 
-/* What a worker knows about the far end. */
-struct peer_ctx {
-	int		 local;		/* control socket: local admin */
-	uid_t		 uid;
-	char		 addr[64];
-	struct tls_peer	 id;
-};
-
 /* listener.c */
 int	listener_open(struct relocd *, char *err, size_t errlen);
 void	listener_close(struct relocd *);
@@ -71,59 +73,115 @@ void	listener_close(struct relocd *);
 int	control_open(struct relocd *, char *err, size_t errlen);
 void	control_close(struct relocd *);
 
-/* worker.c */
-void	worker_spawn(struct relocd *, struct session *, struct peer_ctx *);
+/* Who is at the far end of a session. */
+struct peer_ctx {
+	int		 local;		/* control socket: local admin */
+	uid_t		 uid;
+	char		 addr[64];	/* peer address, or "uid N pid M" */
+	struct tls_peer	 id;		/* verified certificate (peer port) */
+};
+
+/*
+ * The request engine (engine.c).  A session is served by two processes:
+ * the network process, which runs the handler of the request as an
+ * unprivileged user under a seccomp filter (privsep.c), and its parent,
+ * the root helper (helper.c), which alone calls the backend, keeps the
+ * journal and touches state_dir, one validated operation at a time.
+ */
+#define RQ_PEER		0x01	/* arrives on the TLS port */
+#define RQ_CONTROL	0x02	/* arrives on the control socket */
+
+#define RQ_SLOT		0x01	/* takes one of max_migrations slots */
+#define RQ_BACKEND	0x02	/* may ask the helper to use the backend */
+#define RQ_REMOTE	0x04	/* with "host", served by that host */
+
+/* The root helper as the network process sees it (hx.c). */
+struct hx {
+	int		 fd;		/* socketpair to the helper */
+	char		 err[256];
+};
+
+/* One session's context, for every handler. */
+struct worker {
+	struct relocd_conf *conf;
+	SSL_CTX		*tls;		/* for connections to other hosts */
+	struct iochan	 ioc;		/* the peer's TLS session, or xmig */
+	int		 port;		/* RQ_PEER or RQ_CONTROL */
+	struct peer_ctx	 peer;
+	struct hx	 hx;
+	const struct request *rq;	/* being served */
+};
+
+typedef void (*request_fn)(struct worker *, struct json_object *req);
+
+struct request {
+	int		 type;		/* PT_* */
+	int		 ports;		/* RQ_PEER | RQ_CONTROL */
+	int		 flags;		/* RQ_SLOT | RQ_BACKEND | RQ_REMOTE */
+	request_fn	 handler;
+};
+
+/* engine.c */
+const struct request *request_find(int type);
+/* The network process: from the accepted socket to the handler's end. */
+void	engine_serve(struct worker *, int status_fd);
+/* After the peer is known: read one request and serve it. */
+void	engine_dispatch(struct worker *);
+
+/* worker.c: the processes of a session */
+void	worker_spawn(struct relocd *, int fd, int port, struct peer_ctx *,
+	    int status_fd);
 void	worker_reap(struct relocd *);
-/* In a worker: take one of max_migrations slots; -1 if all are busy. */
-int	worker_migration_slot(struct relocd_conf *, char *err, size_t errlen);
 
-/* serve.c: a worker serving a peer host or the local xmig */
-void	serve_peer(struct relocd_conf *, struct iochan *, struct peer_ctx *);
-void	serve_control(struct relocd_conf *, SSL_CTX *, struct iochan *,
-	    struct peer_ctx *);
+/* privsep.c */
+int	privsep_lookup(const struct relocd_conf *, uid_t *, gid_t *,
+	    char *err, size_t errlen);
+int	privsep_drop(uid_t, gid_t, char *err, size_t errlen);
 
-/* recv.c / send.c */
-struct xo_ctx;
-/* Would this host take the domain?  The checks of DESIGN.md section 5,
- * before any stream byte: maintenance mode, policy, name and UUID,
- * memory, domain count.  0, or -1 with the reason and a short code. */
-int	recv_precheck(struct relocd_conf *, struct xo_ctx *,
+/* helper.c: the root side of a session, until the network process ends
+ * (child -1: none to wait for, as in the fuzzer, which runs it in a
+ * thread) */
+void	helper_serve(struct relocd_conf *, int fd, int port,
+	    const struct peer_ctx *, pid_t child);
+
+/* Handlers (the table in engine.c names them all). */
+void	serve_query(struct worker *, struct json_object *);
+void	serve_preflight(struct worker *, struct json_object *);
+void	serve_create(struct worker *, struct json_object *);
+void	serve_destroy(struct worker *, struct json_object *);
+void	recv_migrate(struct worker *, struct json_object *);
+void	migrate_serve(struct worker *, struct json_object *);
+void	console_serve(struct worker *, struct json_object *);
+void	recover_serve_jobs(struct worker *, struct json_object *);
+void	recover_serve_control(struct worker *, struct json_object *);
+void	recover_serve_peer(struct worker *, struct json_object *);
+void	tunnel_serve(struct worker *, struct json_object *);
+#define SPEEDTEST_MAX_BYTES	(64ULL << 30)
+void	speedtest_serve_peer(struct worker *, struct json_object *);
+void	speedtest_serve_control(struct worker *, struct json_object *);
+#ifdef RELOCD_TESTING
+void	testing_serve_forbidden(struct worker *, struct json_object *);
+#endif
+
+/* recv.c: would this host take the domain?  Maintenance mode, the
+ * incoming policy, name and UUID, memory, domain count, before any
+ * stream byte.  Pure: the host's facts come from the helper.  0, or -1
+ * with the reason and a short code. */
+struct xo_hostinfo;
+struct xo_dominfo;
+int	recv_precheck(const struct relocd_conf *, const struct xo_hostinfo *,
+	    const struct xo_dominfo *doms, size_t ndoms,
 	    struct json_object *cfg, const char **code, char *reason,
 	    size_t reasonlen);
-void	recv_migrate(struct relocd_conf *, struct iochan *, struct peer_ctx *,
-	    struct json_object *req);
-void	send_migrate(struct relocd_conf *, SSL_CTX *, struct iochan *ctl,
-	    struct json_object *req);
 
-/* console.c: a domain's console, served here or relayed from a peer;
- * the moved record that lets watchers follow a migrated domain */
-void	console_serve(struct relocd_conf *, struct iochan *,
-	    struct peer_ctx *, struct json_object *req);
-void	console_relay(struct relocd_conf *, SSL_CTX *, struct iochan *ctl,
-	    struct peer_ctx *, struct json_object *req);
+/* console.c (root helper side): where a migrated domain went */
 void	console_moved_record(struct relocd_conf *, const char *name,
 	    const char *host, int port);
 
-/* recover.c: restart reconciliation, xmig jobs and xmig recover */
+/* recover.c / reconcile.c */
 void	recover_reconcile(struct relocd_conf *);
 /* Did a worker die leaving its record unsettled (not "unknown")? */
 int	recover_pending(struct relocd_conf *);
-void	recover_serve_jobs(struct relocd_conf *, struct iochan *);
-void	recover_serve_control(struct relocd_conf *, SSL_CTX *,
-	    struct iochan *, struct json_object *req);
-void	recover_serve_peer(struct relocd_conf *, struct iochan *,
-	    struct peer_ctx *, struct json_object *req);
-
-/* tunnel.c: "xmig tunnel HOST", stock xl's stream to HOST's relocd */
-void	tunnel_serve(struct relocd_conf *, SSL_CTX *, struct iochan *ctl,
-	    struct peer_ctx *, struct json_object *req);
-
-/* speedtest.c: "xmig speedtest HOST", a stream with no domain behind it */
-#define SPEEDTEST_MAX_BYTES	(64ULL << 30)
-void	speedtest_serve_peer(struct relocd_conf *, struct iochan *,
-	    struct peer_ctx *, struct json_object *req);
-void	speedtest_serve_control(struct relocd_conf *, SSL_CTX *,
-	    struct iochan *ctl, struct json_object *req);
 
 /* peer.c: connections this host opens to another relocd */
 struct peer_conn {
@@ -146,11 +204,5 @@ void	peer_stream_window(struct relocd_conf *, int fd);
 /* "host[:port]" and a default port into host and port; -1 if malformed. */
 int	peer_parse_hostport(const char *spec, int dflt_port, char *host,
 	    size_t hostlen, int *port);
-
-/* hostinfo.c: JSON views shared by local and remote answers */
-struct json_object *hostinfo_list_json(struct xo_ctx *, char *err,
-	    size_t errlen);
-struct json_object *hostinfo_host_json(struct xo_ctx *,
-	    struct relocd_conf *, char *err, size_t errlen);
 
 #endif

@@ -51,15 +51,15 @@ speed_cpu_us(void)
 /* The destination: after "ok", exactly the announced bytes, then the
  * result.  Anything else ends the session with the reason. */
 void
-speedtest_serve_peer(struct relocd_conf *conf, struct iochan *ioc,
-    struct peer_ctx *pc, struct json_object *req)
+speedtest_serve_peer(struct worker *w, struct json_object *req)
 {
+	struct iochan *ioc = &w->ioc;
+	struct peer_ctx *pc = &w->peer;
 	struct json_object *res;
 	uint8_t *buf = NULL;
 	uint64_t want, got = 0, t0 = 0, c0;
 	int64_t bytes = proto_get_int(req, "bytes", -1);
 	ssize_t n;
-	char err[512];
 
 	if (bytes < 1 || (uint64_t)bytes > SPEEDTEST_MAX_BYTES) {
 		proto_send_error(ioc, "usage", "speedtest: bytes must be 1 to "
@@ -67,14 +67,9 @@ speedtest_serve_peer(struct relocd_conf *conf, struct iochan *ioc,
 		    (long long)bytes);
 		return;
 	}
+	/* It loads the host as a migration does, so it took a slot as
+	 * one (the request table says so). */
 	want = (uint64_t)bytes;
-	/* It loads the host as a migration does, so it counts as one. */
-	if (worker_migration_slot(conf, err, sizeof(err)) == -1) {
-		log_warnx("%s (%s): refused speedtest: %s", pc->addr,
-		    pc->id.subject, err);
-		proto_send_error(ioc, "busy", "%s", err);
-		return;
-	}
 	if ((buf = malloc(SPEED_READ)) == NULL) {
 		proto_send_error(ioc, "nomem", "out of memory");
 		return;
@@ -113,9 +108,10 @@ out:
 
 /* The source, for xmig: connect, stream, report both sides' figures. */
 void
-speedtest_serve_control(struct relocd_conf *conf, SSL_CTX *tls,
-    struct iochan *ctl, struct json_object *req)
+speedtest_serve_control(struct worker *w, struct json_object *req)
 {
+	struct relocd_conf *conf = w->conf;
+	struct iochan *ctl = &w->ioc;
 	struct peer_conn pc;
 	struct json_object *preq = NULL, *reply = NULL, *res = NULL;
 	const char *spec = proto_get_str(req, "host");
@@ -141,10 +137,6 @@ speedtest_serve_control(struct relocd_conf *conf, SSL_CTX *tls,
 		    "%llu", (unsigned long long)SPEEDTEST_MAX_BYTES);
 		goto out;
 	}
-	if (worker_migration_slot(conf, err, sizeof(err)) == -1) {
-		proto_send_error(ctl, "busy", "%s", err);
-		goto out;
-	}
 	/* Never written, so every page is the shared zero page: streaming
 	 * it costs no memory, as a never-written guest page does not. */
 	zero = mmap(NULL, SPEED_CHUNK, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
@@ -155,7 +147,7 @@ speedtest_serve_control(struct relocd_conf *conf, SSL_CTX *tls,
 	}
 	preq = json_object_new_object();
 	json_object_object_add(preq, "bytes", json_object_new_int64(bytes));
-	if (peer_connect(conf, tls, host, port, &pc, err, sizeof(err)) == -1 ||
+	if (peer_connect(conf, w->tls, host, port, &pc, err, sizeof(err)) == -1 ||
 	    peer_request(&pc, PT_SPEEDTEST, preq, &reply, err,
 	    sizeof(err)) == -1) {
 		proto_send_error(ctl, "peer", "%s", err);

@@ -224,9 +224,11 @@ out:
 }
 
 void
-tunnel_serve(struct relocd_conf *conf, SSL_CTX *tls, struct iochan *ctl,
-    struct peer_ctx *who, struct json_object *req)
+tunnel_serve(struct worker *w, struct json_object *req)
 {
+	struct relocd_conf *conf = w->conf;
+	struct iochan *ctl = &w->ioc;
+	struct peer_ctx *who = &w->peer;
 	const char *spec = proto_get_str(req, "host");
 	struct json_object *rq = NULL, *reply = NULL;
 	struct peer_conn pc;
@@ -244,16 +246,12 @@ tunnel_serve(struct relocd_conf *conf, SSL_CTX *tls, struct iochan *ctl,
 		return;
 	}
 	tw.host = spec;
-	if (worker_migration_slot(conf, err, sizeof(err)) == -1) {
-		proto_send_error(ctl, "busy", "%s", err);
-		return;
-	}
 	log_info("control (%s): xl migration tunnel to %s", who->addr, spec);
 	rq = json_object_new_object();
 	json_object_object_add(rq, "paused", json_object_new_int(
 	    proto_get_int(req, "paused", 0) != 0));
 	/* No config: the receiver judges the one in xl's header. */
-	if (peer_connect(conf, tls, host, port, &pc, err, sizeof(err)) == -1 ||
+	if (peer_connect(conf, w->tls, host, port, &pc, err, sizeof(err)) == -1 ||
 	    peer_request(&pc, PT_MIGRATE_RECEIVE, rq, &reply, err,
 	    sizeof(err)) == -1) {
 		log_warnx("tunnel to %s refused: %s", spec, err);

@@ -1,9 +1,16 @@
-#include <sys/file.h>
+/*
+ * A session's processes.  The parent forks the root helper; the helper
+ * forks the network process, which becomes the unprivileged user and
+ * loads its seccomp filter before it reads a byte, then serves the
+ * request.  The helper waits on the socketpair between them and outlives
+ * its child, so whatever ends the network process (a bug, the filter, a
+ * kill) the helper sees it and settles what the session left half done.
+ */
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,15 +20,45 @@
 #include "log.h"
 #include "relocd.h"
 
-void
-worker_spawn(struct relocd *env, struct session *s, struct peer_ctx *pc)
+static void	worker_network(struct relocd *, int, int, int,
+		    struct peer_ctx *, int);
+
+/* The network process: never returns. */
+static void
+worker_network(struct relocd *env, int fd, int hxfd, int port,
+    struct peer_ctx *pc, int status_fd)
 {
-	struct iochan ioc;
-	pid_t pid;
+	struct worker w;
+	char err[512];
+
+	log_procinit(port == RQ_PEER ? "peer" : "control");
+	prctl(PR_SET_NAME, port == RQ_PEER ? "relocd-peer" : "relocd-ctl");
+	if (privsep_drop(env->sc_uid, env->sc_gid, err, sizeof(err)) == -1) {
+		log_warnx("network process: %s", err);
+		_exit(1);
+	}
+	memset(&w, 0, sizeof(w));
+	w.conf = &env->sc_conf;
+	w.tls = env->sc_tls;
+	w.port = port;
+	w.peer = *pc;
+	w.hx.fd = hxfd;
+	ioc_init(&w.ioc, fd, env->sc_conf.io_timeout * 1000);
+	engine_serve(&w, status_fd);
+	ioc_shutdown(&w.ioc);
+	_exit(0);
+}
+
+void
+worker_spawn(struct relocd *env, int fd, int port, struct peer_ctx *pc,
+    int status_fd)
+{
+	int sp[2];
+	pid_t pid, child;
 
 	if (env->sc_nworkers >= RELOCD_MAX_WORKERS) {
 		log_warnx("refused %s: %d sessions already being served",
-		    s->s_addr, env->sc_nworkers);
+		    pc->addr, env->sc_nworkers);
 		return;
 	}
 	switch (pid = fork()) {
@@ -32,13 +69,14 @@ worker_spawn(struct relocd *env, struct session *s, struct peer_ctx *pc)
 		break;
 	default:
 		env->sc_nworkers++;
-		log_debug("worker %ld serves %s", (long)pid, s->s_addr);
+		log_debug("session %ld: connection from %s", (long)pid,
+		    pc->addr);
 		return;
 	}
 
-	/* The worker: the event loop is the parent's, never touched here
-	 * (its epoll set is shared); the listeners are closed so a restarted
-	 * relocd can bind again while this session runs on. */
+	/* The helper: the event loop is the parent's, never touched here
+	 * (its epoll set is shared); the listeners are closed so a
+	 * restarted relocd can bind again while this session runs on. */
 	close(env->sc_tcp_fd);
 	close(env->sc_ctl_fd);
 	signal(SIGTERM, SIG_DFL);
@@ -46,15 +84,26 @@ worker_spawn(struct relocd *env, struct session *s, struct peer_ctx *pc)
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
-	log_procinit(s->s_ssl != NULL ? "peer" : "control");
-	prctl(PR_SET_NAME, s->s_ssl != NULL ? "relocd-peer" : "relocd-ctl");
-
-	ioc_init_tls(&ioc, s->s_fd, s->s_ssl, env->sc_conf.io_timeout * 1000);
-	if (s->s_ssl != NULL)
-		serve_peer(&env->sc_conf, &ioc, pc);
-	else
-		serve_control(&env->sc_conf, env->sc_tls, &ioc, pc);
-	ioc_shutdown(&ioc);
+	log_procinit("helper");
+	prctl(PR_SET_NAME, "relocd-helper");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
+		log_warn("%s: socketpair", __func__);
+		_exit(1);
+	}
+	switch (child = fork()) {
+	case -1:
+		log_warn("%s: fork", __func__);
+		_exit(1);
+	case 0:
+		close(sp[0]);
+		worker_network(env, fd, sp[1], port, pc, status_fd);
+		/* NOTREACHED */
+	}
+	close(sp[1]);
+	close(fd);
+	if (status_fd != -1)
+		close(status_fd);
+	helper_serve(&env->sc_conf, sp[0], port, pc, child);
 	_exit(0);
 }
 
@@ -67,39 +116,10 @@ worker_reap(struct relocd *env)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		env->sc_nworkers--;
 		if (WIFSIGNALED(status))
-			log_warnx("worker %ld terminated by signal %d",
+			log_warnx("session %ld terminated by signal %d",
 			    (long)pid, WTERMSIG(status));
 		else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-			log_warnx("worker %ld exited with status %d",
+			log_warnx("session %ld exited with status %d",
 			    (long)pid, WEXITSTATUS(status));
 	}
-}
-
-/*
- * Slots are lock files: the kernel drops a lock when its holder exits,
- * however it exits, so the count never leaks, and workers that outlive
- * a restarted parent still count.
- */
-int
-worker_migration_slot(struct relocd_conf *conf, char *err, size_t errlen)
-{
-	char path[4096];
-	int i, fd;
-
-	for (i = 0; i < conf->max_migrations; i++) {
-		snprintf(path, sizeof(path), "%s/slots/%d", conf->state_dir, i);
-		if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) ==
-		    -1) {
-			snprintf(err, errlen, "migration slot %s: %s", path,
-			    strerror(errno));
-			return -1;
-		}
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			return 0;	/* held until this worker exits */
-		close(fd);
-	}
-	snprintf(err, errlen, "busy: %d migrations already in progress "
-	    "(max_migrations = %d)", conf->max_migrations,
-	    conf->max_migrations);
-	return -1;
 }

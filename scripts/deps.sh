@@ -19,6 +19,7 @@ pkg-config	# the Makefile gets every library's flags from it
 libevent-dev	# relocd's event loop (libevent 2.1)
 libssl-dev	# TLS (OpenSSL 3.0)
 libjson-c-dev	# libxl domain-config JSON, shared by both backends
+libseccomp-dev	# the network process's system call filter
 libxen-dev	# libxl 4.17 headers: the real backend and its unit tests
 		# (only the libraries; Xen itself is never installed here)
 check		# the unit test framework (tests/unit)

@@ -77,7 +77,8 @@ ctl_request(struct iochan *ioc, int type, struct json_object *req,
 		    proto_get_str(body, "message") : "relocd refused");
 		goto out;
 	}
-	if (h.type != PT_OK) {
+	/* PT_RESULT: a final answer that carries an exit status. */
+	if (h.type != PT_OK && h.type != PT_RESULT) {
 		xmig_err("unexpected %s answer from relocd",
 		    proto_type_name(h.type));
 		goto out;

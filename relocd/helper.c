@@ -1,0 +1,468 @@
+/*
+ * The root helper of a session.  It never reads the network: it serves
+ * its network process one operation at a time over their socketpair, and
+ * every operation is checked against the request the session began with
+ * (the table below), so a network process that was taken over can ask
+ * for no more than a peer allowed to send that request could.  Control
+ * requests are scoped to the domain they name.
+ *
+ * When the network process ends, however it ends, the helper settles
+ * what the session left half done with the rules of the migration
+ * protocol (helper_recv_abandon, helper_src_abandon), reports a death by
+ * the seccomp filter, and exits: the slot and domain locks go with it.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "domcfg.h"
+#include "helper.h"
+#include "hx.h"
+#include "log.h"
+#include "relocd.h"
+#include "xenops.h"
+
+#define HELPER_MAX_TYPES	3
+
+typedef int (*helper_fn)(struct helper *, struct json_object *, int *, int);
+
+static int	helper_begin(struct helper *, struct json_object *, int *, int);
+static int	helper_list(struct helper *, struct json_object *, int *, int);
+static int	helper_host_info(struct helper *, struct json_object *, int *,
+		    int);
+static int	helper_facts(struct helper *, struct json_object *, int *, int);
+static int	helper_create(struct helper *, struct json_object *, int *,
+		    int);
+static int	helper_destroy(struct helper *, struct json_object *, int *,
+		    int);
+static int	helper_slot(struct helper *, char *, size_t);
+static void	helper_child_ended(struct helper *, pid_t);
+
+/* Which operation each request may ask for. */
+static const struct helper_op {
+	int		 op;
+	int		 types[HELPER_MAX_TYPES];
+	helper_fn	 fn;
+} helper_ops[] = {
+	{ HX_LIST,		{ PT_LIST },			helper_list },
+	{ HX_HOST_INFO,		{ PT_HOST_INFO },		helper_host_info },
+	{ HX_FACTS,		{ PT_PREFLIGHT, PT_MIGRATE_RECEIVE },
+	    helper_facts },
+	{ HX_CREATE,		{ PT_CTL_CREATE },		helper_create },
+	{ HX_DESTROY,		{ PT_CTL_DESTROY },		helper_destroy },
+	{ HX_RECV_BEGIN,	{ PT_MIGRATE_RECEIVE },	helper_recv_begin },
+	{ HX_RECV_GO,		{ PT_MIGRATE_RECEIVE },	helper_recv_go },
+	{ HX_RECV_REPORTED,	{ PT_MIGRATE_RECEIVE },	helper_recv_reported },
+	{ HX_RECV_ABORT,	{ PT_MIGRATE_RECEIVE },	helper_recv_abort },
+	{ HX_SRC_BEGIN,		{ PT_CTL_MIGRATE },		helper_src_begin },
+	{ HX_SRC_STREAM,	{ PT_CTL_MIGRATE },		helper_src_stream },
+	{ HX_SRC_READY,		{ PT_CTL_MIGRATE },		helper_src_ready },
+	{ HX_SRC_REPORT,	{ PT_CTL_MIGRATE },		helper_src_report },
+	{ HX_SRC_LOST,		{ PT_CTL_MIGRATE },		helper_src_lost },
+	{ HX_SRC_ABORT,		{ PT_CTL_MIGRATE },		helper_src_abort },
+	{ HX_CONSOLE_OPEN,	{ PT_CONSOLE },		helper_console_open },
+	{ HX_CONSOLE_CHECK,	{ PT_CONSOLE },		helper_console_check },
+	{ HX_JOBS,		{ PT_CTL_JOBS, PT_CTL_RECOVER },	helper_jobs },
+	{ HX_RECOVER_COPIES,	{ PT_RECOVER, PT_CTL_RECOVER },
+	    helper_recover_copies },
+	{ HX_RECOVER_ACT,	{ PT_RECOVER, PT_CTL_RECOVER },
+	    helper_recover_act },
+	{ HX_RECOVER_MARK,	{ PT_RECOVER, PT_CTL_RECOVER },
+	    helper_recover_mark },
+};
+
+int
+helper_ok(struct helper *h, struct json_object *body, const int *fds,
+    int nfds)
+{
+	char err[256];
+
+	if (hx_send(h->fd, PT_OK, body, fds, nfds, err, sizeof(err)) == -1) {
+		log_warnx("%s: %s", h->who, err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+helper_error(struct helper *h, const char *code, const char *fmt, ...)
+{
+	struct json_object *o;
+	char msg[1536], err[256];
+	va_list ap;
+	int rc = 0;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o = json_object_new_object();
+	json_object_object_add(o, "code", json_object_new_string(code));
+	json_object_object_add(o, "message", json_object_new_string(msg));
+	if (hx_send(h->fd, PT_ERROR, o, NULL, 0, err, sizeof(err)) == -1) {
+		log_warnx("%s: %s", h->who, err);
+		rc = -1;
+	}
+	json_object_put(o);
+	return rc;
+}
+
+int
+helper_result(struct helper *h, struct json_object *body)
+{
+	char err[256];
+
+	if (hx_send(h->fd, PT_RESULT, body, NULL, 0, err, sizeof(err)) ==
+	    -1) {
+		log_warnx("%s: %s", h->who, err);
+		return -1;
+	}
+	return 0;
+}
+
+struct xo_ctx *
+helper_backend(struct helper *h)
+{
+	char err[1024];
+
+	if (h->xo == NULL &&
+	    (h->xo = xo_open(h->conf, err, sizeof(err))) == NULL)
+		helper_error(h, "backend", "%s", err);
+	return h->xo;
+}
+
+/*
+ * Slots are lock files: the kernel drops a lock when its holder exits,
+ * however it exits, so the count never leaks, and sessions that outlive
+ * a restarted parent still count.
+ */
+static int
+helper_slot(struct helper *h, char *err, size_t errlen)
+{
+	char path[4096];
+	int i, fd;
+
+	for (i = 0; i < h->conf->max_migrations; i++) {
+		snprintf(path, sizeof(path), "%s/slots/%d",
+		    h->conf->state_dir, i);
+		if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) ==
+		    -1) {
+			snprintf(err, errlen, "migration slot %s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			h->slot_fd = fd;	/* held until we exit */
+			return 0;
+		}
+		close(fd);
+	}
+	snprintf(err, errlen, "busy: %d migrations already in progress "
+	    "(max_migrations = %d)", h->conf->max_migrations,
+	    h->conf->max_migrations);
+	return -1;
+}
+
+/*
+ * A migration away holds state_dir/migrating/NAME, flock'ed, with the
+ * destination written in it: a second migrate or a destroy of the domain
+ * is refused at once, before anything is touched, and says where it is
+ * going.  The lock goes with the helper, however it ends.
+ */
+int
+helper_domain_lock(struct helper *h, const char *name, const char *host,
+    char *err, size_t errlen)
+{
+	char dir[4096], path[4200], other[256];
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s/migrating", h->conf->state_dir);
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		close(fd);
+		if (helper_domain_busy(h->conf, name, other,
+		    sizeof(other)) == NULL)
+			snprintf(other, sizeof(other), "another host");
+		snprintf(err, errlen, "%s is already migrating to %s", name,
+		    other);
+		return -1;
+	}
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, host, strlen(host), 0) !=
+	    (ssize_t)strlen(host)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	h->domlock_fd = fd;
+	return 0;
+}
+
+const char *
+helper_domain_busy(struct relocd_conf *conf, const char *name, char *host,
+    size_t hostlen)
+{
+	char path[4200];
+	ssize_t n;
+	int fd;
+
+	if (!domcfg_name_valid(name))
+		return NULL;
+	snprintf(path, sizeof(path), "%s/migrating/%s", conf->state_dir,
+	    name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		close(fd);
+		return NULL;		/* nobody holds it */
+	}
+	n = pread(fd, host, hostlen - 1, 0);
+	close(fd);
+	host[n > 0 ? n : 0] = '\0';
+	if (*host == '\0')
+		snprintf(host, hostlen, "another host");
+	return host;
+}
+
+static int
+helper_begin(struct helper *h, struct json_object *args, int *fds, int nfds)
+{
+	const struct request *rq;
+	struct json_object *req;
+	const char *dom;
+	char err[512];
+	int type = (int)proto_get_int(args, "type", -1);
+
+	if (h->type != 0)
+		return helper_error(h, "proto", "a request was already begun");
+	if ((rq = request_find(type)) == NULL || !(rq->ports & h->port)) {
+		log_warnx("%s: network process began %s, which this port does "
+		    "not serve: refused", h->who, proto_type_name(type) ?
+		    proto_type_name(type) : "an unknown request");
+		return helper_error(h, "proto", "not a request this port "
+		    "serves");
+	}
+	if (!json_object_object_get_ex(args, "request", &req) ||
+	    !json_object_is_type(req, json_type_object))
+		return helper_error(h, "proto", "begin without a request");
+	/* A control request's scope: the domain it names, fixed before
+	 * the network process talks to any other host. */
+	if ((type == PT_CTL_MIGRATE || type == PT_CTL_DESTROY) &&
+	    (dom = proto_get_str(req, "domain")) != NULL)
+		snprintf(h->scope, sizeof(h->scope), "%s", dom);
+	if ((rq->flags & RQ_SLOT) && helper_slot(h, err, sizeof(err)) == -1) {
+		log_warnx("%s: refused %s: %s", h->who, proto_type_name(type),
+		    err);
+		return helper_error(h, "busy", "%s", err);
+	}
+	h->type = type;
+	return helper_ok(h, NULL, NULL, 0);
+}
+
+static int
+helper_list(struct helper *h, struct json_object *args, int *fds, int nfds)
+{
+	struct json_object *o;
+	char err[1024];
+	int rc;
+
+	if (helper_backend(h) == NULL)
+		return 0;
+	if ((o = hostinfo_list_json(h->xo, err, sizeof(err))) == NULL)
+		return helper_error(h, "backend", "%s", err);
+	rc = helper_ok(h, o, NULL, 0);
+	json_object_put(o);
+	return rc;
+}
+
+static int
+helper_host_info(struct helper *h, struct json_object *args, int *fds,
+    int nfds)
+{
+	struct json_object *o;
+	char err[1024];
+	int rc;
+
+	if (helper_backend(h) == NULL)
+		return 0;
+	if ((o = hostinfo_host_json(h->xo, h->conf, err, sizeof(err))) ==
+	    NULL)
+		return helper_error(h, "backend", "%s", err);
+	rc = helper_ok(h, o, NULL, 0);
+	json_object_put(o);
+	return rc;
+}
+
+static int
+helper_facts(struct helper *h, struct json_object *args, int *fds, int nfds)
+{
+	struct json_object *o;
+	char err[1024];
+	int rc;
+
+	if (helper_backend(h) == NULL)
+		return 0;
+	if ((o = hostinfo_facts_json(h->xo, err, sizeof(err))) == NULL)
+		return helper_error(h, "backend", "%s", err);
+	rc = helper_ok(h, o, NULL, 0);
+	json_object_put(o);
+	return rc;
+}
+
+static int
+helper_create(struct helper *h, struct json_object *args, int *fds, int nfds)
+{
+	struct json_object *cfg, *reply;
+	struct domcfg_info info;
+	uint32_t domid;
+	char err[1024];
+	int r, rc;
+
+	if (!json_object_object_get_ex(args, "config", &cfg) ||
+	    domcfg_info(cfg, &info, err, sizeof(err)) == -1)
+		return helper_error(h, "usage", "bad domain config: %s",
+		    json_object_object_get_ex(args, "config", &cfg) ? err :
+		    "missing");
+	if (helper_backend(h) == NULL)
+		return 0;
+	if ((r = xo_create(h->xo, cfg, &domid)) != 0)
+		return helper_error(h, r == XO_E_EXISTS ? "exists" : "backend",
+		    "%s", xo_errmsg(h->xo));
+	log_info("%s: created domain %s (id %u)", h->who, info.name, domid);
+	reply = json_object_new_object();
+	json_object_object_add(reply, "id", json_object_new_int64(domid));
+	json_object_object_add(reply, "name", json_object_new_string(
+	    info.name));
+	rc = helper_ok(h, reply, NULL, 0);
+	json_object_put(reply);
+	return rc;
+}
+
+static int
+helper_destroy(struct helper *h, struct json_object *args, int *fds,
+    int nfds)
+{
+	const char *dom = proto_get_str(args, "domain");
+	struct xo_dominfo di;
+	uint32_t domid;
+	char host[256];
+	int r;
+
+	if (dom == NULL || strcmp(dom, h->scope) != 0)
+		return helper_error(h, "usage", "destroy: not the domain the "
+		    "request named");
+	if (helper_backend(h) == NULL)
+		return 0;
+	if ((r = xo_lookup(h->xo, dom, &domid)) != 0 ||
+	    (r = xo_info(h->xo, domid, &di)) != 0)
+		return helper_error(h, r == XO_E_NOTFOUND ? "notfound" :
+		    "backend", "%s", xo_errmsg(h->xo));
+	if (helper_domain_busy(h->conf, di.name, host, sizeof(host)) != NULL)
+		return helper_error(h, "migrating", "%s is already migrating "
+		    "to %s; not destroyed", di.name, host);
+	if ((r = xo_destroy(h->xo, domid)) != 0)
+		return helper_error(h, r == XO_E_NOTFOUND ? "notfound" :
+		    "backend", "%s", xo_errmsg(h->xo));
+	log_info("%s: destroyed domain %s (id %u)", h->who, di.name, domid);
+	return helper_ok(h, NULL, NULL, 0);
+}
+
+static void
+helper_child_ended(struct helper *h, pid_t child)
+{
+	int status;
+
+	while (waitpid(child, &status, 0) == -1)
+		if (errno != EINTR)
+			return;
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+		log_warnx("%s: network process %ld killed by its seccomp "
+		    "filter (SIGSYS): it made a system call outside its "
+		    "allow-list", h->who, (long)child);
+	else if (WIFSIGNALED(status))
+		log_warnx("%s: network process %ld killed by signal %d",
+		    h->who, (long)child, WTERMSIG(status));
+}
+
+void
+helper_serve(struct relocd_conf *conf, int fd, int port,
+    const struct peer_ctx *pc, pid_t child)
+{
+	struct helper h;
+	struct json_object *args = NULL;
+	const struct helper_op *op;
+	char err[512];
+	int fds[HX_MAX_FDS], nfds, type, i, j, allowed;
+
+	memset(&h, 0, sizeof(h));
+	h.conf = conf;
+	h.fd = fd;
+	h.port = port;
+	h.slot_fd = h.domlock_fd = -1;
+	journal_init(&h.recv.jr);
+	journal_init(&h.src.jr);
+	snprintf(h.who, sizeof(h.who), "%s", pc->addr);
+
+	while (hx_recv(fd, &type, &args, fds, &nfds, err, sizeof(err)) == 0) {
+		op = NULL;
+		for (i = 0; i < (int)(sizeof(helper_ops) /
+		    sizeof(helper_ops[0])); i++)
+			if (helper_ops[i].op == type)
+				op = &helper_ops[i];
+		allowed = 0;
+		for (j = 0; op != NULL && j < HELPER_MAX_TYPES; j++)
+			if (op->types[j] != 0 && op->types[j] == h.type)
+				allowed = 1;
+		if (type == HX_BEGIN)
+			helper_begin(&h, args, fds, nfds);
+		else if (!allowed) {
+			log_warnx("%s: network process asked for %s during %s: "
+			    "refused", h.who, hx_op_name(type) ?
+			    hx_op_name(type) : "?", h.type ?
+			    proto_type_name(h.type) : "no request");
+			helper_error(&h, "proto", "%s is not part of this "
+			    "request", hx_op_name(type) ? hx_op_name(type) :
+			    "?");
+		} else
+			op->fn(&h, args, fds, nfds);
+		for (i = 0; i < nfds; i++)
+			if (fds[i] != -1)
+				close(fds[i]);
+		json_object_put(args);
+		args = NULL;
+	}
+	if (strcmp(err, "helper channel: closed") != 0) {
+		/* Broke the protocol: it gets nothing more from us. */
+		log_warnx("%s: %s", h.who, err);
+		if (child != -1)
+			kill(child, SIGKILL);
+	}
+	/* The network process is gone or broke the protocol: settle. */
+	helper_recv_abandon(&h);
+	helper_src_abandon(&h);
+	close(fd);
+	if (child != -1)
+		helper_child_ended(&h, child);
+	xo_close(h.xo);
+	journal_dispose(&h.recv.jr);
+	journal_dispose(&h.src.jr);
+	if (h.domlock_fd != -1)
+		close(h.domlock_fd);
+	if (h.slot_fd != -1)
+		close(h.slot_fd);
+}

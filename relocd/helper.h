@@ -1,0 +1,139 @@
+/*
+ * The root helper's state for one session (helper.c).  It lives in the
+ * process that forked the network process and owns everything that needs
+ * root: the backend, the journal, the slot and domain locks, state_dir.
+ */
+#ifndef HELPER_H
+#define HELPER_H
+
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "domcfg.h"
+#include "journal.h"
+
+#include <sys/types.h>
+
+#include <time.h>
+
+struct relocd_conf;
+struct xo_ctx;
+
+/* Which moved record a console client saw when it attached. */
+struct console_rec_stamp {
+	int		present;
+	ino_t		ino;
+	struct timespec	mtime;
+	off_t		size;
+};
+
+/* The destination half of a migration (helper_recv.c). */
+struct helper_recv {
+	int		 active;	/* journaled, maybe a domain here */
+	int		 have_domain;	/* NAME--incoming exists */
+	int		 go;		/* "go" arrived: the domain is ours */
+	int		 status;	/* of the start after "go" */
+	int		 paused;
+	uint32_t	 domid;
+	char		 name[DOMCFG_NAME_MAX + 1];
+	char		 incoming[DOMCFG_NAME_MAX + 16];
+	struct journal	 jr;
+};
+
+/* The source half (helper_send.c). */
+struct helper_src {
+	int		 active;	/* journaled: the domain is ours */
+	int		 renamed;
+	int		 go;		/* past the point of no return */
+	int		 live;
+	int		 port;
+	uint32_t	 domid;
+	char		 name[DOMCFG_NAME_MAX + 1];
+	char		 away[DOMCFG_NAME_MAX + 16];
+	char		 host[256];
+	uint64_t	 start_us;
+	uint64_t	 paused_us;
+	int		 rounds;
+	uint64_t	 bytes;
+	uint64_t	 pages_total;
+	struct journal	 jr;
+};
+
+struct helper {
+	struct relocd_conf *conf;
+	int		 fd;		/* to the network process */
+	int		 port;		/* RQ_PEER or RQ_CONTROL: the parent's
+					 * word, not the network process's */
+	char		 who[64];	/* peer address or "uid N pid M" */
+	int		 type;		/* begun request, 0 before */
+	char		 scope[DOMCFG_NAME_MAX + 1];	/* its domain */
+	struct xo_ctx	*xo;		/* opened at first use */
+	int		 slot_fd;
+	int		 domlock_fd;
+	/* console (console.c) */
+	uint32_t	 con_domid;
+	char		 con_name[DOMCFG_NAME_MAX + 1];
+	int		 con_watch;
+	struct console_rec_stamp con_moved;
+	struct helper_recv recv;
+	struct helper_src src;
+};
+
+/* Answers: exactly one per operation. */
+int	helper_ok(struct helper *, struct json_object *body, const int *fds,
+	    int nfds);
+int	helper_error(struct helper *, const char *code, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+int	helper_result(struct helper *, struct json_object *body);
+/* The backend, opened at first use; NULL after an error answer. */
+struct xo_ctx *helper_backend(struct helper *);
+/* The per-domain lock a migration holds at the source: 0, or -1 with
+ * the reason (who holds it) in err. */
+int	helper_domain_lock(struct helper *, const char *name, const char *host,
+	    char *err, size_t errlen);
+/* Is NAME being migrated away by a live session?  Its destination, or
+ * NULL. */
+const char *helper_domain_busy(struct relocd_conf *, const char *name,
+	    char *host, size_t hostlen);
+
+/* Operations (args are decoded; descriptors are the op's to close). */
+int	helper_recv_check(struct helper *, struct json_object *, int *, int);
+int	helper_recv_begin(struct helper *, struct json_object *, int *, int);
+int	helper_recv_go(struct helper *, struct json_object *, int *, int);
+int	helper_recv_reported(struct helper *, struct json_object *, int *,
+	    int);
+int	helper_recv_abort(struct helper *, struct json_object *, int *, int);
+void	helper_recv_abandon(struct helper *);
+int	helper_src_begin(struct helper *, struct json_object *, int *, int);
+int	helper_src_stream(struct helper *, struct json_object *, int *, int);
+int	helper_src_ready(struct helper *, struct json_object *, int *, int);
+int	helper_src_report(struct helper *, struct json_object *, int *, int);
+int	helper_src_lost(struct helper *, struct json_object *, int *, int);
+int	helper_src_abort(struct helper *, struct json_object *, int *, int);
+void	helper_src_abandon(struct helper *);
+int	helper_console_open(struct helper *, struct json_object *, int *,
+	    int);
+int	helper_console_check(struct helper *, struct json_object *, int *,
+	    int);
+int	helper_jobs(struct helper *, struct json_object *, int *, int);
+int	helper_recover_copies(struct helper *, struct json_object *, int *,
+	    int);
+int	helper_recover_act(struct helper *, struct json_object *, int *, int);
+int	helper_recover_mark(struct helper *, struct json_object *, int *,
+	    int);
+
+/* hostinfo.c */
+struct json_object *hostinfo_list_json(struct xo_ctx *, char *err,
+	    size_t errlen);
+struct json_object *hostinfo_host_json(struct xo_ctx *,
+	    struct relocd_conf *, char *err, size_t errlen);
+/* What recv_precheck needs to know about this host, both ways. */
+struct json_object *hostinfo_facts_json(struct xo_ctx *, char *err,
+	    size_t errlen);
+struct xo_hostinfo;
+struct xo_dominfo;
+int	hostinfo_facts_parse(struct json_object *, struct xo_hostinfo *,
+	    struct xo_dominfo **, size_t *, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,249 @@
+/*
+ * The root side of receiving a domain: xl's migrate-receive rules, with
+ * the network process (recv.c) doing the talking.
+ *
+ *	recv-begin: judge the config again, journal, create the domain
+ *	    paused as NAME--incoming and restore it from the data socket
+ *	    the network process feeds from the TLS session
+ *	recv-go: "go" arrived: the domain is ours; rename, unpause
+ *	recv-reported: the report reached the sender, or did not
+ *	recv-abort, or the network process ending before "go": destroy
+ *	    the incoming copy, the sender keeps the domain
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "domcfg.h"
+#include "helper.h"
+#include "iochan.h"
+#include "log.h"
+#include "relocd.h"
+#include "xenops.h"
+
+static void	helper_recv_destroy(struct helper *, const char *);
+static int	helper_recv_precheck(struct helper *, struct json_object *,
+		    const char **, char *, size_t);
+
+/* The same judgement the network process made, on the facts here. */
+static int
+helper_recv_precheck(struct helper *h, struct json_object *cfg,
+    const char **code, char *reason, size_t reasonlen)
+{
+	struct xo_hostinfo hi;
+	struct xo_dominfo *doms = NULL;
+	size_t n = 0;
+	int rc;
+
+	memset(&hi, 0, sizeof(hi));
+	*code = "backend";
+	if (xo_host_info(h->xo, &hi) != 0 || xo_list(h->xo, &doms, &n) != 0) {
+		snprintf(reason, reasonlen, "%s", xo_errmsg(h->xo));
+		xo_hostinfo_dispose(&hi);
+		return -1;
+	}
+	rc = recv_precheck(h->conf, &hi, doms, n, cfg, code, reason,
+	    reasonlen);
+	free(doms);
+	xo_hostinfo_dispose(&hi);
+	return rc;
+}
+
+int
+helper_recv_begin(struct helper *h, struct json_object *args, int *fds,
+    int nfds)
+{
+	struct json_object *cfg;
+	struct domcfg_info info;
+	struct iochan ioc;
+	const char *code = "refused";
+	char reason[1024], jerr[512];
+	int r;
+
+	if (h->recv.active)
+		return helper_error(h, "proto", "a domain is already being "
+		    "received in this session");
+	if (nfds != 1)
+		return helper_error(h, "proto", "recv-begin without its data "
+		    "channel");
+	if (!json_object_object_get_ex(args, "config", &cfg))
+		return helper_error(h, "proto", "recv-begin without a config");
+	if (helper_backend(h) == NULL)
+		return 0;
+	if (helper_recv_precheck(h, cfg, &code, reason, sizeof(reason)) == -1)
+		return helper_error(h, code, "%s", reason);
+	domcfg_info(cfg, &info, reason, sizeof(reason));
+	snprintf(h->recv.name, sizeof(h->recv.name), "%s", info.name);
+	snprintf(h->recv.incoming, sizeof(h->recv.incoming), "%s%s",
+	    info.name, DOMCFG_SUFFIX_INCOMING);
+	if (domcfg_set_name(cfg, h->recv.incoming) == -1)
+		return helper_error(h, "config", "cannot name the incoming "
+		    "copy %s", h->recv.incoming);
+	h->recv.paused = proto_get_int(args, "paused", 0) != 0;
+	log_info("%s: receiving domain %s (%llu MiB) as %s", h->who,
+	    h->recv.name, (unsigned long long)info.memory_kb / 1024,
+	    h->recv.incoming);
+	/* Journaled before the domain exists here: a restart after a crash
+	 * from now on destroys NAME--incoming until "go" is recorded. */
+	if (journal_begin(&h->recv.jr, h->conf, JOURNAL_DEST, h->recv.name,
+	    info.uuid, 0, h->who, jerr, sizeof(jerr)) == -1) {
+		journal_dispose(&h->recv.jr);
+		return helper_error(h, "journal", "cannot receive %s: %s",
+		    h->recv.name, jerr);
+	}
+	journal_set_int(&h->recv.jr, "paused", h->recv.paused);
+	h->recv.active = 1;
+
+	ioc_init(&ioc, fds[0], h->conf->io_timeout * 1000);
+	r = xo_restore_from(h->xo, cfg, &ioc, &h->recv.domid, NULL, NULL);
+	close(fds[0]);
+	fds[0] = -1;
+	if (r != 0) {
+		snprintf(reason, sizeof(reason), "receiving %s failed: %s",
+		    h->recv.name, xo_errmsg(h->xo));
+		log_warnx("%s: %s", h->who, reason);
+		journal_end(&h->recv.jr, "failed", 1, "not received; the "
+		    "sender keeps it");
+		h->recv.active = 0;
+		return helper_error(h, r == XO_E_NOMEM ? "nomem" : "stream",
+		    "%s", reason);
+	}
+	h->recv.have_domain = 1;
+	journal_set_int(&h->recv.jr, "domid", h->recv.domid);
+	if (journal_phase(&h->recv.jr, "ready", jerr, sizeof(jerr)) == -1) {
+		helper_recv_destroy(h, jerr);
+		return helper_error(h, "journal", "%s", jerr);
+	}
+	return helper_ok(h, NULL, NULL, 0);
+}
+
+int
+helper_recv_go(struct helper *h, struct json_object *args, int *fds,
+    int nfds)
+{
+	struct json_object *o;
+	char jerr[512];
+	int r, rc;
+
+	if (!h->recv.have_domain || h->recv.go)
+		return helper_error(h, "proto", "go without a received domain");
+	/* "go" received: the domain is ours now.  If that cannot be
+	 * recorded, a crash would make a restart destroy a running domain:
+	 * refuse it instead, and the sender resumes its copy. */
+	r = journal_phase(&h->recv.jr, "go", jerr, sizeof(jerr)) == -1 ?
+	    XO_E_FAIL : 0;
+	if (r != 0)
+		log_warnx("%s: %s", h->who, jerr);
+	else
+		h->recv.go = 1;
+	if (r == 0)
+		r = xo_rename(h->xo, h->recv.domid, h->recv.incoming,
+		    h->recv.name);
+	if (r == 0 && !h->recv.paused)
+		r = xo_unpause(h->xo, h->recv.domid);
+	if (r != 0) {
+		log_warnx("%s: cannot start %s: %s", h->who, h->recv.name,
+		    xo_errmsg(h->xo));
+		if (journal_phase(&h->recv.jr, "destroy", jerr,
+		    sizeof(jerr)) == -1)
+			log_warnx("%s: %s", h->who, jerr);
+		xo_destroy(h->xo, h->recv.domid);
+		h->recv.have_domain = 0;
+		journal_end(&h->recv.jr, "failed", 1, "could not start here; "
+		    "destroyed, the sender resumes it");
+		h->recv.active = 0;
+	}
+	h->recv.status = r == 0 ? 0 : -r;
+	o = json_object_new_object();
+	json_object_object_add(o, "status", json_object_new_int(
+	    h->recv.status));
+	rc = helper_ok(h, o, NULL, 0);
+	json_object_put(o);
+	return rc;
+}
+
+int
+helper_recv_reported(struct helper *h, struct json_object *args, int *fds,
+    int nfds)
+{
+	int ok = proto_get_int(args, "ok", 0) != 0;
+
+	if (!h->recv.active || !h->recv.go)
+		return helper_ok(h, NULL, NULL, 0);
+	if (!ok) {
+		/* The sender cannot learn the outcome; it keeps its copy
+		 * suspended and tells its operator to check both hosts. */
+		log_crit("%s: could not report the outcome for %s; the sender "
+		    "will ask its operator to check both hosts", h->who,
+		    h->recv.name);
+		journal_end(&h->recv.jr, "done", 3, "started here; the report "
+		    "to the sender was lost");
+	} else {
+		log_info("%s: domain %s received and %s (id %u)", h->who,
+		    h->recv.name, h->recv.paused ? "left paused" : "running",
+		    h->recv.domid);
+		journal_end(&h->recv.jr, "done", 0, h->recv.paused ?
+		    "received, left paused" : "received and running");
+	}
+	h->recv.active = h->recv.have_domain = 0;
+	return helper_ok(h, NULL, NULL, 0);
+}
+
+static void
+helper_recv_destroy(struct helper *h, const char *why)
+{
+	char jerr[512];
+
+	log_warnx("%s: %s; destroying %s: the sender keeps the domain",
+	    h->who, why, h->recv.incoming);
+	if (h->recv.have_domain) {
+		if (journal_phase(&h->recv.jr, "destroy", jerr,
+		    sizeof(jerr)) == -1)
+			log_warnx("%s: %s", h->who, jerr);
+		if (xo_destroy(h->xo, h->recv.domid) != 0) {
+			log_crit("cannot destroy incoming domain %u: %s",
+			    h->recv.domid, xo_errmsg(h->xo));
+			/* Left at "destroy": a restart tries again. */
+			journal_dispose(&h->recv.jr);
+			h->recv.active = h->recv.have_domain = 0;
+			return;
+		}
+	}
+	journal_end(&h->recv.jr, "failed", 1, "not received; the sender "
+	    "keeps it");
+	h->recv.active = h->recv.have_domain = 0;
+}
+
+int
+helper_recv_abort(struct helper *h, struct json_object *args, int *fds,
+    int nfds)
+{
+	const char *why = proto_get_str(args, "reason");
+
+	if (h->recv.go)
+		return helper_error(h, "proto", "abort after go: the domain "
+		    "is this host's");
+	if (h->recv.active)
+		helper_recv_destroy(h, why ? why : "aborted");
+	return helper_ok(h, NULL, NULL, 0);
+}
+
+/* The network process ended in the middle. */
+void
+helper_recv_abandon(struct helper *h)
+{
+	if (!h->recv.active)
+		return;
+	if (h->recv.go) {
+		/* Started here; whether the sender heard is unknown. */
+		journal_end(&h->recv.jr, "done", 3, "started here; the "
+		    "network process ended before the report was sent");
+		log_crit("%s: %s started here, but the network process ended "
+		    "before it could report it: the sender will ask its "
+		    "operator to check both hosts", h->who, h->recv.name);
+		return;
+	}
+	helper_recv_destroy(h, "the network process ended before go");
+}

@@ -1,0 +1,391 @@
+/*
+ * The root side of sending a domain away: xl's migrate_domain rules,
+ * with the network process (migrate.c) doing the talking.
+ *
+ *	src-begin: check the domain, lock it, journal
+ *	src-stream: suspend it into the data socket the network process
+ *	    relays into the TLS session
+ *	src-ready: "ready" arrived: rename to NAME--migratedaway, record
+ *	    "go" and let the network process send it.  THE POINT OF NO
+ *	    RETURN is this answer: from here a lost outcome is "unknown"
+ *	src-report: the destination runs it (destroy here), or gave it
+ *	    back (rename back, resume here)
+ *	src-lost, or the network process ending after "go": unknown; the
+ *	    copy here stays suspended for the operator
+ *	src-abort, or the network process ending before "go": resume here
+ *
+ * Every outcome is answered with PT_RESULT {"exit", "message", ...}, the
+ * frame xmig prints, and is journaled before it is answered.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "domcfg.h"
+#include "helper.h"
+#include "hx.h"
+#include "iochan.h"
+#include "log.h"
+#include "relocd.h"
+#include "xenops.h"
+
+static void	helper_src_progress(const struct xo_progress *, void *);
+static int	helper_src_end(struct helper *, int, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+static int	helper_src_resume(struct helper *, const char *);
+
+static void
+helper_src_progress(const struct xo_progress *p, void *arg)
+{
+	struct helper *h = arg;
+	struct json_object *o;
+	char err[256];
+
+	h->src.rounds = p->round;
+	h->src.bytes = p->bytes;
+	h->src.pages_total = p->pages_total;
+	if (p->paused && h->src.paused_us == 0)
+		h->src.paused_us = p->paused_at_us ? p->paused_at_us :
+		    clock_mono_us();
+	o = json_object_new_object();
+	json_object_object_add(o, "phase", json_object_new_string("transfer"));
+	json_object_object_add(o, "round", json_object_new_int(p->round));
+	json_object_object_add(o, "pages_total",
+	    json_object_new_int64(p->pages_total));
+	json_object_object_add(o, "pages_sent",
+	    json_object_new_int64(p->pages_sent));
+	json_object_object_add(o, "pages_dirty",
+	    json_object_new_int64(p->pages_dirty));
+	json_object_object_add(o, "bytes", json_object_new_int64(p->bytes));
+	json_object_object_add(o, "paused", json_object_new_int(p->paused != 0));
+	/* Best effort: a network process that stopped reading fails the
+	 * stream itself. */
+	hx_send(h->fd, PT_PROGRESS, o, NULL, 0, err, sizeof(err));
+	json_object_put(o);
+}
+
+/*
+ * The last word: journal, log, and the result the network process hands
+ * to xmig.  A failed resume leaves the phase at "resume" (a restarted
+ * relocd tries again); after "go" a lost answer is "unknown" until xmig
+ * recover settles it.
+ */
+static int
+helper_src_end(struct helper *h, int exitcode, const char *fmt, ...)
+{
+	struct json_object *o, *v;
+	const char *phase = "failed";
+	uint64_t end = clock_mono_us();
+	char msg[1536];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (h->src.jr.rec != NULL) {
+		if (exitcode == 0)
+			phase = "done";
+		else if (exitcode == 3 && json_object_object_get_ex(
+		    h->src.jr.rec, "phase", &v) &&
+		    strcmp(json_object_get_string(v), "resume") == 0)
+			phase = "resume";
+		else if (exitcode == 3)
+			phase = "unknown";
+		journal_end(&h->src.jr, phase, exitcode, msg);
+	}
+	h->src.active = 0;
+	if (exitcode == 0)
+		log_info("%s", msg);
+	else if (exitcode == 3)
+		log_crit("%s", msg);
+	else
+		log_warnx("%s", msg);
+	o = json_object_new_object();
+	json_object_object_add(o, "exit", json_object_new_int(exitcode));
+	json_object_object_add(o, "message", json_object_new_string(msg));
+	json_object_object_add(o, "bytes", json_object_new_int64(
+	    h->src.bytes));
+	json_object_object_add(o, "rounds", json_object_new_int(
+	    h->src.rounds));
+	json_object_object_add(o, "memory_bytes",
+	    json_object_new_int64(h->src.pages_total * 4096));
+	json_object_object_add(o, "total_ms", json_object_new_double(
+	    h->src.start_us ? (end - h->src.start_us) / 1000.0 : 0));
+	/* Downtime as the source sees it: from the guest's pause to the
+	 * report that it runs at the destination (an upper bound by one
+	 * round trip). */
+	if (exitcode == 0 && h->src.paused_us != 0)
+		json_object_object_add(o, "downtime_ms", json_object_new_double(
+		    (end - h->src.paused_us) / 1000.0));
+	rc = helper_result(h, o);
+	json_object_put(o);
+	return rc;
+}
+
+int
+helper_src_begin(struct helper *h, struct json_object *args, int *fds,
+    int nfds)
+{
+	const char *dom = proto_get_str(args, "domain");
+	const char *host = proto_get_str(args, "host");
+	struct json_object *cfg = NULL, *reply;
+	struct domcfg_info info;
+	struct xo_dominfo di;
+	struct xo_hostinfo hi;
+	char err[1024];
+	int rc;
+
+	if (h->src.active || h->src.jr.rec != NULL)
+		return helper_error(h, "proto", "a migration was already "
+		    "begun in this session");
+	if (dom == NULL || host == NULL || strcmp(dom, h->scope) != 0)
+		return helper_error(h, "usage", "migrate: not the domain the "
+		    "request named");
+	if (helper_backend(h) == NULL)
+		return 0;
+	if (xo_lookup(h->xo, dom, &h->src.domid) != 0 ||
+	    xo_info(h->xo, h->src.domid, &di) != 0)
+		return helper_error(h, "notfound", "%s", xo_errmsg(h->xo));
+	if (strstr(di.name, DOMCFG_SUFFIX_AWAY) != NULL ||
+	    strstr(di.name, DOMCFG_SUFFIX_INCOMING) != NULL)
+		return helper_error(h, "migrating", "%s is in the middle of a "
+		    "migration; not touched", di.name);
+	/* Before anything is touched: one migration of a domain at once. */
+	if (helper_domain_lock(h, di.name, host, err, sizeof(err)) == -1)
+		return helper_error(h, "migrating", "%s not migrated: %s",
+		    di.name, err);
+	/* Looked at again under the lock: a migration that just ended
+	 * took the domain away or renamed it. */
+	if (xo_info(h->xo, h->src.domid, &di) != 0 ||
+	    strstr(di.name, DOMCFG_SUFFIX_AWAY) != NULL)
+		return helper_error(h, "notfound", "%s is no longer here", dom);
+	if (di.state != XO_RUNNING && di.state != XO_PAUSED)
+		return helper_error(h, "refused", "%s is %s; only a running or "
+		    "paused domain can be migrated", di.name,
+		    xo_state_name(di.state));
+	if (strlen(di.name) > DOMCFG_MIGRATE_NAME_MAX)
+		return helper_error(h, "config", "%s not migrated: its name is "
+		    "%zu characters, and the migration renames it %s%s, which "
+		    "would exceed Xen's limit of %d; rename the domain to at "
+		    "most %d characters", di.name, strlen(di.name), di.name,
+		    DOMCFG_SUFFIX_AWAY, DOMCFG_NAME_MAX,
+		    DOMCFG_MIGRATE_NAME_MAX);
+	if (xo_config_get(h->xo, h->src.domid, &cfg) != 0 ||
+	    domcfg_info(cfg, &info, err, sizeof(err)) == -1) {
+		json_object_put(cfg);
+		return helper_error(h, "backend", "%s: no usable config: %s",
+		    di.name, xo_errmsg(h->xo));
+	}
+	h->src.live = proto_get_int(args, "live", 0) != 0;
+	h->src.port = (int)proto_get_int(args, "port", 0);
+	snprintf(h->src.name, sizeof(h->src.name), "%s", di.name);
+	snprintf(h->src.away, sizeof(h->src.away), "%s%s", di.name,
+	    DOMCFG_SUFFIX_AWAY);
+	snprintf(h->src.host, sizeof(h->src.host), "%s", host);
+	memset(&hi, 0, sizeof(hi));
+	if (xo_host_info(h->xo, &hi) == 0 && h->src.live && !hi.cap_shadow &&
+	    strcmp(info.type, "pv") == 0) {
+		xo_hostinfo_dispose(&hi);
+		json_object_put(cfg);
+		return helper_error(h, "refused", "%s not migrated: live "
+		    "migration of a PV domain needs log-dirty mode, which "
+		    "this hypervisor cannot do (no shadow paging: cap_shadow "
+		    "= 0); migrate it offline (without -l)", di.name);
+	}
+	xo_hostinfo_dispose(&hi);
+
+	/* Journaled before anything is touched, so that a restart after a
+	 * crash at any later point knows this migration existed. */
+	if (journal_begin(&h->src.jr, h->conf, JOURNAL_SOURCE, h->src.name,
+	    info.uuid, h->src.domid, host, err, sizeof(err)) == -1) {
+		journal_dispose(&h->src.jr);
+		json_object_put(cfg);
+		return helper_error(h, "journal", "%s not migrated: %s",
+		    h->src.name, err);
+	}
+	journal_set_int(&h->src.jr, "live", h->src.live);
+	journal_set_int(&h->src.jr, "port", h->src.port);
+	h->src.active = 1;
+	h->src.start_us = clock_mono_us();
+
+	reply = json_object_new_object();
+	json_object_object_add(reply, "name", json_object_new_string(
+	    h->src.name));
+	json_object_object_add(reply, "memory_kb", json_object_new_int64(
+	    (int64_t)info.memory_kb));
+	json_object_object_add(reply, "config", cfg);
+	rc = helper_ok(h, reply, NULL, 0);
+	json_object_put(reply);
+	return rc;
+}
+
+int
+helper_src_stream(struct helper *h, struct json_object *args, int *fds,
+    int nfds)
+{
+	struct iochan ioc;
+	char err[512];
+	int r;
+
+	if (!h->src.active || h->src.go || nfds != 1)
+		return helper_error(h, "proto", "src-stream out of order");
+	if (journal_phase(&h->src.jr, "stream", err, sizeof(err)) == -1) {
+		close(fds[0]);
+		fds[0] = -1;
+		return helper_error(h, "journal", "%s", err);
+	}
+	ioc_init(&ioc, fds[0], h->conf->io_timeout * 1000);
+	r = xo_suspend_to(h->xo, h->src.domid, &ioc, h->src.live ?
+	    XO_SUSPEND_LIVE : 0, helper_src_progress, h);
+	/* The network process sees the end of the stream as EOF. */
+	close(fds[0]);
+	fds[0] = -1;
+	if (r != 0)
+		return helper_error(h, "stream", "%s", xo_errmsg(h->xo));
+	return helper_ok(h, NULL, NULL, 0);
+}
+
+/* Before "go": rename back (if renamed), resume here. */
+static int
+helper_src_resume(struct helper *h, const char *why)
+{
+	char jerr[512];
+
+	if (journal_phase(&h->src.jr, "resume", jerr, sizeof(jerr)) == -1)
+		log_warnx("%s", jerr);
+	if (h->src.renamed && xo_rename(h->xo, h->src.domid, h->src.away,
+	    h->src.name) != 0)
+		log_warnx("rename %s back to %s: %s", h->src.away, h->src.name,
+		    xo_errmsg(h->xo));
+	h->src.renamed = 0;
+	if (xo_resume(h->xo, h->src.domid) != 0)
+		return helper_src_end(h, 3, "migration of %s to %s failed "
+		    "(%s), and resuming it here failed too: %s. It is not "
+		    "running: check both hosts", h->src.name, h->src.host, why,
+		    xo_errmsg(h->xo));
+	return helper_src_end(h, 1, "migration of %s to %s failed: %s; "
+	    "resumed at the source: it is running here", h->src.name,
+	    h->src.host, why);
+}
+
+int
+helper_src_ready(struct helper *h, struct json_object *args, int *fds,
+    int nfds)
+{
+	char err[512];
+
+	if (!h->src.active || h->src.go)
+		return helper_error(h, "proto", "src-ready out of order");
+	if (journal_phase(&h->src.jr, "rename", err, sizeof(err)) == -1)
+		return helper_src_resume(h, err);
+	if (xo_rename(h->xo, h->src.domid, h->src.name, h->src.away) != 0) {
+		snprintf(err, sizeof(err), "rename to %s: %s", h->src.away,
+		    xo_errmsg(h->xo));
+		return helper_src_resume(h, err);
+	}
+	h->src.renamed = 1;
+	/*
+	 * THE POINT OF NO RETURN.  Once this answer leaves, "go" may leave
+	 * this host and the destination may run the domain: resuming it
+	 * here could run it twice.  From here, a lost answer means
+	 * "unknown", never "resume".
+	 */
+	if (journal_phase(&h->src.jr, "go", err, sizeof(err)) == -1)
+		return helper_src_resume(h, err);
+	h->src.go = 1;
+	return helper_ok(h, NULL, NULL, 0);
+}
+
+int
+helper_src_report(struct helper *h, struct json_object *args, int *fds,
+    int nfds)
+{
+	int status = (int)proto_get_int(args, "status", -1);
+	uint64_t done = clock_mono_us();
+	char err[512];
+
+	if (!h->src.active || !h->src.go || status < 0 || status > 255)
+		return helper_error(h, "proto", "src-report out of order");
+	if (status != 0) {
+		/* The destination destroyed its copy and handed ours back:
+		 * resume here. */
+		if (!proto_get_int(args, "permission", 0))
+			return helper_error(h, "proto", "src-report: a failure "
+			    "without permission is src-lost");
+		snprintf(err, sizeof(err), "%s could not start it (status %d)",
+		    h->src.host, status);
+		return helper_src_resume(h, err);
+	}
+	/* "bang!": the destination runs it; ours goes.  Journaled first: a
+	 * restart then destroys the leftover copy. */
+	if (journal_phase(&h->src.jr, "reported", err, sizeof(err)) == -1)
+		log_warnx("%s", err);
+	/* Before the destroy: console watchers follow it there. */
+	console_moved_record(h->conf, h->src.name, h->src.host, h->src.port);
+	if (xo_destroy(h->xo, h->src.domid) != 0)
+		log_crit("%s runs on %s but the suspended copy %s here could "
+		    "not be destroyed: %s; destroy it by hand", h->src.name,
+		    h->src.host, h->src.away, xo_errmsg(h->xo));
+	return helper_src_end(h, 0, "%s migrated to %s: %.1f MiB in %d "
+	    "round%s, %.0f ms total, downtime %.1f ms", h->src.name,
+	    h->src.host, h->src.bytes / 1048576.0, h->src.rounds,
+	    h->src.rounds == 1 ? "" : "s", (done - h->src.start_us) / 1000.0,
+	    h->src.paused_us ? (done - h->src.paused_us) / 1000.0 : 0.0);
+}
+
+int
+helper_src_lost(struct helper *h, struct json_object *args, int *fds,
+    int nfds)
+{
+	const char *why = proto_get_str(args, "reason");
+
+	if (!h->src.active || !h->src.go)
+		return helper_error(h, "proto", "src-lost before go");
+	/* Nothing automatic from here: the operator decides. */
+	return helper_src_end(h, 3, "migration of %s to %s failed during the "
+	    "final handshake (%s): the outcome is unknown. The copy here is "
+	    "suspended as %s. CHECK BOTH HOSTS: if %s runs on %s, destroy %s "
+	    "here; if not, resume it here (xmig recover %s)", h->src.name,
+	    h->src.host, why ? why : "no reason given", h->src.away,
+	    h->src.name, h->src.host, h->src.away, h->src.name);
+}
+
+int
+helper_src_abort(struct helper *h, struct json_object *args, int *fds,
+    int nfds)
+{
+	const char *why = proto_get_str(args, "reason");
+	struct json_object *v;
+
+	if (!h->src.active || h->src.go)
+		return helper_error(h, "proto", "src-abort after go");
+	if (why == NULL)
+		why = "no reason given";
+	/* Not suspended yet: nothing to undo. */
+	if (json_object_object_get_ex(h->src.jr.rec, "phase", &v) &&
+	    strcmp(json_object_get_string(v), "preflight") == 0)
+		return helper_src_end(h, 1, "%s not migrated: %s; it is still "
+		    "running here", h->src.name, why);
+	return helper_src_resume(h, why);
+}
+
+void
+helper_src_abandon(struct helper *h)
+{
+	struct json_object *o;
+
+	if (!h->src.active)
+		return;
+	o = json_object_new_object();
+	json_object_object_add(o, "reason", json_object_new_string(
+	    "relocd's network process for this migration ended"));
+	if (h->src.go)
+		helper_src_lost(h, o, NULL, 0);
+	else
+		helper_src_abort(h, o, NULL, 0);
+	json_object_put(o);
+}

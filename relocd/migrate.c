@@ -1,0 +1,483 @@
+/*
+ * The migration engine: the source side of one migration, xl's
+ * migrate_domain in xl's order, over mutual TLS.
+ *
+ *	check + journal (helper) -> connect -> migrate-receive request with
+ *	the config -> banner -> header + config -> stream (the helper
+ *	suspends the domain into a socketpair; we relay it into the TLS
+ *	session) -> "ready" -> the helper renames the domain and records
+ *	"go" (THE POINT OF NO RETURN) -> "go" -> report + status -> the
+ *	helper destroys the copy here, or resumes it
+ *
+ * It runs in the network process and reports through callbacks: the
+ * progress frames (phase, round, bytes...) as they come, and the outcome
+ * {"exit", "message", ...} once.  "migrate" is a thin caller that hands
+ * both to xmig; any request that drives migrations calls it the same
+ * way.  The decisions that keep a domain from running twice are the
+ * helper's (helper_send.c): whatever happens to this process, the helper
+ * resumes before "go" and leaves the domain alone after it.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "domcfg.h"
+#include "hx.h"
+#include "log.h"
+#include "migrate.h"
+#include "relocd.h"
+#include "xlproto.h"
+
+#define MIGRATE_RELAY_BUF	(256 * 1024)
+
+struct migrate_run {
+	struct worker		*w;
+	const struct migration	*m;
+	struct peer_conn	 pc;
+	char			 host[256];
+	int			 port;
+	char			 name[DOMCFG_NAME_MAX + 1];
+	int			 status;	/* the destination's report */
+	struct json_object	*result;
+};
+
+static void	migrate_note(struct migrate_run *, const char *, const char *,
+		    ...) __attribute__((format(printf, 3, 4)));
+static void	migrate_local_result(struct migrate_run *, int, const char *,
+		    ...) __attribute__((format(printf, 3, 4)));
+static void	migrate_tell(struct migrate_run *, int, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+static int	migrate_relay(struct migrate_run *, int, char *, size_t);
+static int	migrate_read_ready(struct peer_conn *, char *, size_t);
+static void	migrate_ctl_progress(struct json_object *, void *);
+static void	migrate_ctl_outcome(struct json_object *, void *);
+
+static void
+migrate_note(struct migrate_run *r, const char *phase, const char *fmt, ...)
+{
+	struct json_object *o;
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_info("%s", msg);
+	if (r->m->progress == NULL)
+		return;
+	o = json_object_new_object();
+	json_object_object_add(o, "phase", json_object_new_string(phase));
+	json_object_object_add(o, "message", json_object_new_string(msg));
+	r->m->progress(o, r->m->arg);
+	json_object_put(o);
+}
+
+/* An outcome decided here, before the helper has journaled anything. */
+static void
+migrate_local_result(struct migrate_run *r, int exitcode, const char *fmt,
+    ...)
+{
+	char msg[1536];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("%s", msg);
+	r->result = json_object_new_object();
+	json_object_object_add(r->result, "exit",
+	    json_object_new_int(exitcode));
+	json_object_object_add(r->result, "message",
+	    json_object_new_string(msg));
+}
+
+/*
+ * Tell the helper how it went (abort, lost or report); its PT_RESULT is
+ * the outcome.  If the helper cannot answer, the outcome is unknown to
+ * us: say so rather than guess.
+ */
+static void
+migrate_tell(struct migrate_run *r, int op, const char *fmt, ...)
+{
+	struct json_object *args, *reply = NULL;
+	const char *code;
+	char msg[1024], err[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	args = json_object_new_object();
+	json_object_object_add(args, "reason", json_object_new_string(msg));
+	if (op == HX_SRC_REPORT) {
+		/* Only with the report read whole: a status, and for a
+		 * failure the permission that followed it. */
+		json_object_object_add(args, "status",
+		    json_object_new_int(r->status));
+		json_object_object_add(args, "permission",
+		    json_object_new_int(1));
+	}
+	if (hx_call(&r->w->hx, op, args, -1, &reply, NULL, NULL, &code, err,
+	    sizeof(err)) == 1)
+		r->result = reply;
+	else {
+		json_object_put(reply);
+		migrate_local_result(r, 3, "migration of %s to %s: the helper "
+		    "did not answer (%s) after: %s. CHECK BOTH HOSTS (xmig "
+		    "jobs, xmig recover %s)", r->name, r->host, err, msg,
+		    r->name);
+	}
+	json_object_put(args);
+}
+
+/*
+ * "ready", or a frame in which the destination says why it failed (see
+ * recv_fail_early): a relocd frame starts with its magic, which xl's
+ * ready message never does.
+ */
+static int
+migrate_read_ready(struct peer_conn *pc, char *err, size_t errlen)
+{
+	uint8_t buf[sizeof(XL_RECEIVER_READY)], *body = NULL;
+	struct json_object *o = NULL;
+	struct proto_hdr h;
+	const char *m;
+	char why[256];
+	int rc = -1;
+
+	if (ioc_read_full(&pc->ioc, buf, PROTO_HDR_LEN) == -1) {
+		snprintf(err, errlen, "%s closed the connection before the "
+		    "domain was received: %s", pc->host, pc->ioc.err);
+		return -1;
+	}
+	if (proto_hdr_decode(buf, PROTO_HDR_LEN, &h, PROTO_MAX_FRAME, why,
+	    sizeof(why)) == PROTO_OK && h.type == PT_ERROR) {
+		if ((body = malloc(h.len + 1)) == NULL ||
+		    ioc_read_full(&pc->ioc, body, h.len) == -1 ||
+		    proto_body_decode(body, h.len, &o, why, sizeof(why)) != 0)
+			m = "(its reason was lost)";
+		else
+			m = proto_get_str(o, "message");
+		snprintf(err, errlen, "%s failed to receive the domain: %s",
+		    pc->host, m ? m : "(no reason given)");
+		goto out;
+	}
+	if (ioc_read_full(&pc->ioc, buf + PROTO_HDR_LEN,
+	    sizeof(buf) - PROTO_HDR_LEN) == -1) {
+		snprintf(err, errlen, "%s: reading ready: %s", pc->host,
+		    pc->ioc.err);
+		goto out;
+	}
+	if (memcmp(buf, XL_RECEIVER_READY, sizeof(buf)) != 0) {
+		snprintf(err, errlen, "%s sent unexpected data instead of "
+		    "ready", pc->host);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(body);
+	json_object_put(o);
+	return rc;
+}
+
+/*
+ * The stream: from the helper's data socket into the TLS session, with
+ * the helper's progress passed on, until the data socket ends and the
+ * helper has said how the suspend ended.  0, or -1 with the reason.
+ */
+static int
+migrate_relay(struct migrate_run *r, int data, char *err, size_t errlen)
+{
+	struct iochan *ioc = &r->pc.ioc;
+	struct json_object *body = NULL;
+	struct pollfd pfd[2];
+	uint8_t *buf;
+	ssize_t n;
+	int type, eof = 0, answered = 0, ok = 0, broken = 0;
+
+	if ((buf = malloc(MIGRATE_RELAY_BUF)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	*err = '\0';
+	while (!eof || !answered) {
+		pfd[0].fd = eof ? -1 : data;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = answered ? -1 : r->w->hx.fd;
+		pfd[1].events = POLLIN;
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "poll: %s", strerror(errno));
+			break;
+		}
+		/* Data first: the helper's answer comes after its last
+		 * byte, and the stream must be whole before it counts. */
+		if (pfd[0].revents != 0) {
+			n = read(data, buf, MIGRATE_RELAY_BUF);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				eof = 1;
+				continue;
+			}
+			if (!broken && ioc_write_full(ioc, buf, (size_t)n) ==
+			    -1) {
+				/* Stop the helper's suspend: it sees the
+				 * data socket close and answers. */
+				snprintf(err, errlen, "sending the stream to "
+				    "%s: %s", r->host, ioc->err);
+				broken = 1;
+				shutdown(data, SHUT_RDWR);
+			}
+			continue;
+		}
+		if (pfd[1].revents == 0)
+			continue;
+		if (hx_recv(r->w->hx.fd, &type, &body, NULL, NULL, err,
+		    errlen) == -1)
+			break;
+		if (type == PT_PROGRESS) {
+			if (r->m->progress != NULL)
+				r->m->progress(body, r->m->arg);
+		} else {
+			answered = 1;
+			ok = type == PT_OK;
+			if (!ok && !broken)
+				snprintf(err, errlen, "%s",
+				    proto_get_str(body, "message") ?
+				    proto_get_str(body, "message") :
+				    "the stream failed");
+		}
+		json_object_put(body);
+		body = NULL;
+	}
+	free(buf);
+	return ok && !broken && answered && eof ? 0 : -1;
+}
+
+struct json_object *
+migration_run(struct worker *w, const struct migration *m)
+{
+	struct migrate_run r;
+	struct json_object *args = NULL, *reply = NULL, *cfg, *rq = NULL;
+	struct json_object *rreply = NULL;
+	const char *code;
+	char err[1024], *json = NULL;
+	uint8_t report[sizeof(XL_REPORT)], status, go[sizeof(
+	    XL_PERMISSION_TO_GO)], *hdr = NULL;
+	char banner[sizeof(XL_RECEIVER_BANNER) - 1];
+	size_t hdrlen;
+	int sp[2] = { -1, -1 };
+
+	memset(&r, 0, sizeof(r));
+	r.w = w;
+	r.m = m;
+	peer_conn_init(&r.pc);
+	snprintf(r.name, sizeof(r.name), "%s", m->domain ? m->domain : "?");
+	if (m->domain == NULL || m->host == NULL ||
+	    peer_parse_hostport(m->host, m->port ? m->port :
+	    w->conf->relocation_port, r.host, sizeof(r.host), &r.port) == -1) {
+		migrate_local_result(&r, 2, "migrate: need a domain and a "
+		    "valid host");
+		goto out;
+	}
+	if (r.port <= 0 || r.port > 65535) {
+		migrate_local_result(&r, 2, "migrate: bad port %d", r.port);
+		goto out;
+	}
+
+	/* The helper checks and locks the domain and journals the
+	 * migration before anything is touched. */
+	args = json_object_new_object();
+	json_object_object_add(args, "domain", json_object_new_string(
+	    m->domain));
+	json_object_object_add(args, "host", json_object_new_string(r.host));
+	json_object_object_add(args, "port", json_object_new_int(r.port));
+	json_object_object_add(args, "live", json_object_new_int(m->live));
+	if (hx_call(&w->hx, HX_SRC_BEGIN, args, -1, &reply, NULL, NULL, &code,
+	    err, sizeof(err)) != 0) {
+		migrate_local_result(&r, 1, "%s", err);
+		goto out;
+	}
+	snprintf(r.name, sizeof(r.name), "%s", proto_get_str(reply, "name") ?
+	    proto_get_str(reply, "name") : m->domain);
+	if (!json_object_object_get_ex(reply, "config", &cfg)) {
+		migrate_tell(&r, HX_SRC_ABORT, "the helper sent no config");
+		goto out;
+	}
+	migrate_note(&r, "connect", "migrating %s (%llu MiB, %s) to %s port "
+	    "%d", r.name, (unsigned long long)proto_get_int(reply, "memory_kb",
+	    0) / 1024, m->live ? "live" : "offline", r.host, r.port);
+	if (peer_connect(w->conf, w->tls, r.host, r.port, &r.pc, err,
+	    sizeof(err)) == -1) {
+		migrate_tell(&r, HX_SRC_ABORT, "%s", err);
+		goto out;
+	}
+	rq = json_object_new_object();
+	json_object_object_add(rq, "live", json_object_new_int(m->live));
+	json_object_object_add(rq, "paused", json_object_new_int(m->paused));
+	json_object_object_add(rq, "config", json_object_get(cfg));
+	if (peer_request(&r.pc, PT_MIGRATE_RECEIVE, rq, &rreply, err,
+	    sizeof(err)) == -1) {
+		migrate_tell(&r, HX_SRC_ABORT, "%s", err);
+		goto out;
+	}
+
+	/* xl's protocol from here. */
+	if (ioc_read_full(&r.pc.ioc, banner, sizeof(banner)) == -1 ||
+	    memcmp(banner, XL_RECEIVER_BANNER, sizeof(banner)) != 0) {
+		migrate_tell(&r, HX_SRC_ABORT, "%s sent no receiver banner "
+		    "(%s)", r.host, r.pc.ioc.err[0] ? r.pc.ioc.err :
+		    "unexpected data");
+		goto out;
+	}
+	json = domcfg_to_string(cfg);
+	if (json == NULL || xl_header_encode(json, strlen(json), &hdr,
+	    &hdrlen) == -1 || ioc_write_full(&r.pc.ioc, hdr, hdrlen) == -1) {
+		migrate_tell(&r, HX_SRC_ABORT, "sending its config to %s: %s",
+		    r.host, r.pc.ioc.err);
+		goto out;
+	}
+	if (m->bandwidth_mbit > 0)
+		r.pc.ioc.max_bw = (uint64_t)m->bandwidth_mbit * 1000000 / 8;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
+		migrate_tell(&r, HX_SRC_ABORT, "socketpair: %s",
+		    strerror(errno));
+		goto out;
+	}
+	if (hx_send(w->hx.fd, HX_SRC_STREAM, NULL, &sp[1], 1, err,
+	    sizeof(err)) == -1) {
+		migrate_tell(&r, HX_SRC_ABORT, "%s", err);
+		goto out;
+	}
+	close(sp[1]);
+	sp[1] = -1;
+	if (migrate_relay(&r, sp[0], err, sizeof(err)) == -1) {
+		migrate_tell(&r, HX_SRC_ABORT, "%s", err);
+		goto out;
+	}
+	r.pc.ioc.timeout_ms = w->conf->ready_timeout * 1000;
+	if (migrate_read_ready(&r.pc, err, sizeof(err)) == -1) {
+		migrate_tell(&r, HX_SRC_ABORT, "%s", err);
+		goto out;
+	}
+	r.pc.ioc.timeout_ms = w->conf->io_timeout * 1000;
+
+	/* The helper renames the domain and records "go": once it says
+	 * so, we are past the point of no return. */
+	json_object_put(reply);
+	reply = NULL;
+	switch (hx_call(&w->hx, HX_SRC_READY, NULL, -1, &reply, NULL, NULL,
+	    &code, err, sizeof(err))) {
+	case 0:
+		break;
+	case 1:
+		r.result = reply;	/* it could not: resumed here */
+		reply = NULL;
+		goto out;
+	default:
+		migrate_local_result(&r, 3, "migration of %s to %s: the helper "
+		    "did not answer at the point of no return (%s). CHECK BOTH "
+		    "HOSTS (xmig jobs, xmig recover %s)", r.name, r.host, err,
+		    r.name);
+		goto out;
+	}
+	migrate_note(&r, "go", "%s received by %s; sending go", r.name, r.host);
+	if (ioc_write_full(&r.pc.ioc, XL_PERMISSION_TO_GO,
+	    sizeof(XL_PERMISSION_TO_GO)) == -1) {
+		migrate_tell(&r, HX_SRC_LOST, "sending go: %s", r.pc.ioc.err);
+		goto out;
+	}
+	r.pc.ioc.timeout_ms = w->conf->report_timeout * 1000;
+	if (ioc_read_full(&r.pc.ioc, report, sizeof(report)) == -1 ||
+	    memcmp(report, XL_REPORT, sizeof(report)) != 0 ||
+	    ioc_read_full(&r.pc.ioc, &status, 1) == -1) {
+		migrate_tell(&r, HX_SRC_LOST, "waiting for the report: %s",
+		    r.pc.ioc.err[0] ? r.pc.ioc.err : "unexpected data");
+		goto out;
+	}
+	if (status != 0 && (ioc_read_full(&r.pc.ioc, go, sizeof(go)) == -1 ||
+	    memcmp(go, XL_PERMISSION_TO_GO, sizeof(go)) != 0)) {
+		migrate_tell(&r, HX_SRC_LOST, "%s could not start %s (status "
+		    "%u) and did not give it back: %s", r.host, r.name, status,
+		    r.pc.ioc.err[0] ? r.pc.ioc.err : "unexpected data");
+		goto out;
+	}
+	r.status = status;
+	migrate_tell(&r, HX_SRC_REPORT, "report: status %u", status);
+out:
+	/* The outcome first: closing the session with the destination may
+	 * wait for it (a TLS shutdown, bounded by io_timeout). */
+	if (m->outcome != NULL)
+		m->outcome(r.result, m->arg);
+	if (sp[0] != -1)
+		close(sp[0]);
+	if (sp[1] != -1)
+		close(sp[1]);
+	free(json);
+	free(hdr);
+	json_object_put(args);
+	json_object_put(reply);
+	json_object_put(rq);
+	json_object_put(rreply);
+	peer_conn_dispose(&r.pc);
+	return r.result;
+}
+
+/* xmig is only a client: if it is gone or stuck, the migration goes on. */
+struct migrate_ctl {
+	struct iochan	 ctl;
+	int		 gone;
+};
+
+static void
+migrate_ctl_progress(struct json_object *o, void *arg)
+{
+	struct migrate_ctl *c = arg;
+
+	if (!c->gone && proto_send(&c->ctl, PT_PROGRESS, o) == -1)
+		c->gone = 1;
+}
+
+static void
+migrate_ctl_outcome(struct json_object *o, void *arg)
+{
+	struct migrate_ctl *c = arg;
+
+	if (!c->gone && proto_send(&c->ctl, PT_RESULT, o) == -1)
+		c->gone = 1;
+}
+
+void
+migrate_serve(struct worker *w, struct json_object *req)
+{
+	struct migrate_ctl c;
+	struct migration m;
+	struct json_object *res;
+
+	memset(&m, 0, sizeof(m));
+	m.domain = proto_get_str(req, "domain");
+	m.host = proto_get_str(req, "host");
+	m.live = proto_get_int(req, "live", 0) != 0;
+	m.paused = proto_get_int(req, "paused", 0) != 0;
+	m.port = (int)proto_get_int(req, "port", 0);
+	m.bandwidth_mbit = (int)proto_get_int(req, "bandwidth_mbit", 0);
+	m.progress = migrate_ctl_progress;
+	m.outcome = migrate_ctl_outcome;
+	m.arg = &c;
+	c.ctl = w->ioc;
+	c.ctl.timeout_ms = 200;
+	c.gone = 0;
+	log_info("control (%s): migrate %s to %s", w->peer.addr,
+	    m.domain ? m.domain : "?", m.host ? m.host : "?");
+	res = migration_run(w, &m);
+	json_object_put(res);
+}

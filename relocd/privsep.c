@@ -1,0 +1,206 @@
+/*
+ * The privilege line.  Every session is two processes: the network
+ * process, which reads the peer's bytes (TLS, frames, JSON, xl's header
+ * and config) and runs as the unprivileged `user` with no capabilities,
+ * no_new_privs and a seccomp filter; and its parent, the root helper
+ * (helper.c), which alone calls the hypervisor backend, writes the
+ * journal and touches state_dir.
+ *
+ * The filter is an allow-list: what a network process does once it has
+ * its descriptors is read, write, poll, pass descriptors to the helper,
+ * connect to another relocd (name lookups through /etc/hosts and DNS
+ * included) and allocate memory.  It cannot open a file for writing, map
+ * executable memory, create processes, change its identity, trace or
+ * signal another process, or load kernel objects.  A call outside the
+ * list kills the process (SIGSYS), which the helper logs.
+ */
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <seccomp.h>
+
+#include "log.h"
+#include "relocd.h"
+
+/* Without arguments to check. */
+static const int privsep_plain_calls[] = {
+	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
+	SCMP_SYS(pread64), SCMP_SYS(close), SCMP_SYS(poll), SCMP_SYS(ppoll),
+	SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(sendto),
+	SCMP_SYS(recvfrom), SCMP_SYS(sendmmsg), SCMP_SYS(connect),
+	SCMP_SYS(bind), SCMP_SYS(getsockopt), SCMP_SYS(setsockopt),
+	SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(shutdown),
+	SCMP_SYS(fcntl), SCMP_SYS(fstat), SCMP_SYS(newfstatat),
+	SCMP_SYS(statx), SCMP_SYS(lseek), SCMP_SYS(brk), SCMP_SYS(munmap),
+	SCMP_SYS(mremap), SCMP_SYS(madvise), SCMP_SYS(futex),
+	SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep),
+	SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday), SCMP_SYS(getpid),
+	SCMP_SYS(gettid), SCMP_SYS(getuid), SCMP_SYS(geteuid),
+	SCMP_SYS(getgid), SCMP_SYS(getegid), SCMP_SYS(getrandom),
+	SCMP_SYS(uname), SCMP_SYS(getrusage), SCMP_SYS(sched_yield),
+	SCMP_SYS(rt_sigreturn),
+	SCMP_SYS(rt_sigprocmask), SCMP_SYS(restart_syscall), SCMP_SYS(exit),
+	SCMP_SYS(exit_group),
+#if defined(__SANITIZE_ADDRESS__)
+	/* The sanitizers' runtime: its reports and its exit path. */
+	SCMP_SYS(sigaltstack), SCMP_SYS(rt_sigaction), SCMP_SYS(prctl),
+	SCMP_SYS(readlink), SCMP_SYS(getppid), SCMP_SYS(sched_getaffinity),
+	SCMP_SYS(mincore), SCMP_SYS(openat),
+#endif
+};
+
+/*
+ * The filter as a loaded program.  Built once per network process, after
+ * fork (so that the own pid can be an argument) and before any byte from
+ * the network is read.
+ */
+static int
+privsep_seccomp(char *err, size_t errlen)
+{
+	scmp_filter_ctx ctx;
+	size_t i;
+	int r = 0;
+
+	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
+		snprintf(err, errlen, "seccomp_init failed");
+		return -1;
+	}
+	for (i = 0; r == 0 && i < sizeof(privsep_plain_calls) /
+	    sizeof(privsep_plain_calls[0]); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		    privsep_plain_calls[i], 0);
+	/* Files: read only (name lookups read /etc/hosts and friends). */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+		    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC,
+		    O_RDONLY));
+	/* Memory, never executable. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+		    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+		    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	/* Sockets: TCP to peers, UDP to the resolver, Unix for syslog and
+	 * the data channels to the helper. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, AF_INET));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair),
+		    1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	/* isatty() for stdio, and the terminal mode of a console tty the
+	 * helper passed us. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+		    SCMP_A1(SCMP_CMP_EQ, TCGETS));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+		    SCMP_A1(SCMP_CMP_EQ, FIONREAD));
+	/* abort() signals itself, and nobody else. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+	if (r != 0) {
+		snprintf(err, errlen, "seccomp rule: %s", strerror(-r));
+		seccomp_release(ctx);
+		return -1;
+	}
+	if ((r = seccomp_load(ctx)) != 0) {
+		snprintf(err, errlen, "seccomp_load: %s", strerror(-r));
+		seccomp_release(ctx);
+		return -1;
+	}
+	seccomp_release(ctx);
+	return 0;
+}
+
+int
+privsep_lookup(const struct relocd_conf *conf, uid_t *uid, gid_t *gid,
+    char *err, size_t errlen)
+{
+	struct passwd *pw;
+
+	errno = 0;
+	if ((pw = getpwnam(conf->user)) == NULL) {
+		if (conf->line_user > 0)
+			snprintf(err, errlen, "%s:%d: user \"%s\": %s",
+			    conf->path, conf->line_user, conf->user,
+			    errno ? strerror(errno) : "no such user");
+		else
+			snprintf(err, errlen, "%s: user \"%s\" (the default of "
+			    "the user setting) does not exist: create it "
+			    "(make install does) or set user = \"nobody\"",
+			    conf->path, conf->user);
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		snprintf(err, errlen, "%s:%d: user \"%s\" is root: the network "
+		    "process must run unprivileged", conf->path,
+		    conf->line_user, conf->user);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+/*
+ * In the network process, before it reads a byte from anyone: become
+ * `user`, give up every capability for good, and load the filter.  A
+ * relocd that is not root (a developer's test run) cannot change its
+ * identity and keeps it; the filter and no_new_privs still apply.
+ */
+int
+privsep_drop(uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	if (geteuid() == 0) {
+		if (setgroups(1, &gid) == -1 ||
+		    setresgid(gid, gid, gid) == -1 ||
+		    setresuid(uid, uid, uid) == -1) {
+			snprintf(err, errlen, "dropping privileges to uid %u: "
+			    "%s", (unsigned)uid, strerror(errno));
+			return -1;
+		}
+		/* No way back: a process that could regain root is not
+		 * worth confining. */
+		if (setresuid(0, 0, 0) != -1 || geteuid() == 0) {
+			snprintf(err, errlen, "could regain root after "
+			    "dropping privileges");
+			return -1;
+		}
+	}
+	/* Set after the change of identity, which clears it: a network
+	 * process without its helper has nothing left to do. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1) {
+		snprintf(err, errlen, "PR_SET_PDEATHSIG: %s", strerror(errno));
+		return -1;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		snprintf(err, errlen, "no_new_privs: %s", strerror(errno));
+		return -1;
+	}
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
+		snprintf(err, errlen, "PR_SET_DUMPABLE: %s", strerror(errno));
+		return -1;
+	}
+	return privsep_seccomp(err, errlen);
+}
