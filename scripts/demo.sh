@@ -47,6 +47,7 @@ tls_key_file = "$D/pki/host$n.key"
 control_socket = "$D/host$n/control.sock"
 state_dir = "$D/host$n/state"
 backend = "sim"
+user = "nobody"
 sim_hostname = "host$n"
 sim_memory_mb = 4096
 EOC

@@ -115,6 +115,7 @@ tls_key_file = "$PKI/bench$n.key"
 control_socket = "$W/$n/control.sock"
 state_dir = "$W/$n/state"
 backend = "sim"
+user = "nobody"
 sim_hostname = "bench$n"
 sim_memory_mb = 16384
 max_migrations = 8

@@ -1,11 +1,14 @@
 /*
- * libFuzzer target: a worker's session with an authenticated peer, from
- * the first request frame to the end of xl's migration protocol
- * (relocd/serve.c serve_peer -> recv.c recv_migrate, with the frame
- * decoder, xl header decoder, domain-config parser and incoming policy
- * underneath).  The input is what the peer sends: it is written into one
- * end of a socketpair and the worker reads the other end through a plain
- * (non-TLS) iochan, exactly as it reads the decrypted TLS stream.
+ * libFuzzer target: a session with an authenticated peer, from the first
+ * request frame to the end of xl's migration protocol (relocd/engine.c
+ * engine_dispatch -> the request's handler, e.g. recv.c recv_migrate,
+ * with the frame decoder, xl header decoder, domain-config parser and
+ * incoming policy underneath), and the root helper it talks to
+ * (helper.c, helper_recv.c), run in a thread on the other end of the
+ * same socketpair as in relocd.  The input is what the peer sends: it is
+ * written into one end of a socketpair and the network side reads the
+ * other end through a plain (non-TLS) iochan, exactly as it reads the
+ * decrypted TLS stream.
  *
  * TLS itself is not in the loop (OpenSSL is fuzzed upstream); the
  * listener's non-blocking handshake is not either, because no byte of a
@@ -30,6 +33,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -351,14 +355,19 @@ xo_state_name(enum xo_state st)
 	return "running";
 }
 
-/*
- * The real one takes a flock'ed slot held until the worker process exits;
- * one fuzzing process runs millions of sessions, so: always a slot.
- */
-int
-worker_migration_slot(struct relocd_conf *conf, char *err, size_t errlen)
+/* The helper's side of one session, as relocd's helper process runs it. */
+struct fuzz_helper {
+	int		 fd;
+	struct peer_ctx	 pc;
+};
+
+static void *
+fuzz_helper_main(void *arg)
 {
-	return 0;
+	struct fuzz_helper *fh = arg;
+
+	helper_serve(&fuzz_conf, fh->fd, RQ_PEER, &fh->pc, -1);
+	return NULL;
 }
 
 int
@@ -372,6 +381,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (mkdtemp(tmpl) == NULL) {
 		perror("mkdtemp");
 		exit(1);
+	}
+	{
+		char slots[4200];
+
+		snprintf(slots, sizeof(slots), "%s/slots", tmpl);
+		mkdir(slots, 0700);
 	}
 	log_init(0, LOG_USER);	/* not stderr: the fuzzer's output */
 	log_setverbose(0);
@@ -399,9 +414,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct peer_ctx pc;
-	struct iochan ioc;
-	int sv[2], fds_before, bufsz = FUZZ_MAX_INPUT * 2;
+	struct fuzz_helper fh;
+	struct worker w;
+	pthread_t helper;
+	int sv[2], hx[2], fds_before, bufsz = FUZZ_MAX_INPUT * 2;
 	size_t i, off = 0;
 	ssize_t n;
 
@@ -423,12 +439,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	shutdown(sv[1], SHUT_WR);
 
-	memset(&pc, 0, sizeof(pc));
-	snprintf(pc.addr, sizeof(pc.addr), "192.0.2.1");
-	snprintf(pc.id.subject, sizeof(pc.id.subject), "/CN=fuzzpeer");
-	snprintf(pc.id.fingerprint, sizeof(pc.id.fingerprint), "-");
-	ioc_init(&ioc, sv[0], 1000);
-	serve_peer(&fuzz_conf, &ioc, &pc);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, hx) == -1)
+		abort();
+	memset(&w, 0, sizeof(w));
+	w.conf = &fuzz_conf;
+	w.port = RQ_PEER;
+	snprintf(w.peer.addr, sizeof(w.peer.addr), "192.0.2.1");
+	snprintf(w.peer.id.subject, sizeof(w.peer.id.subject), "/CN=fuzzpeer");
+	snprintf(w.peer.id.fingerprint, sizeof(w.peer.id.fingerprint), "-");
+	w.hx.fd = hx[1];
+	fh.fd = hx[0];
+	fh.pc = w.peer;
+	if (pthread_create(&helper, NULL, fuzz_helper_main, &fh) != 0)
+		abort();
+	ioc_init(&w.ioc, sv[0], 1000);
+	engine_dispatch(&w);
+	/* The network side is done: the helper sees it leave. */
+	close(hx[1]);
+	pthread_join(helper, NULL);
 	close(sv[0]);
 	close(sv[1]);
 

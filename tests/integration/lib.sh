@@ -63,6 +63,7 @@ conf_host() {
 		echo "control_socket = \"$W/$name/control.sock\""
 		echo "state_dir = \"$W/$name/state\""
 		echo "backend = \"sim\""
+		echo "user = \"nobody\""
 		echo "sim_hostname = \"$name\""
 		echo "sim_memory_mb = 4096"
 		echo "handshake_timeout = 5"
@@ -104,6 +105,15 @@ stop_host() {
 	done
 	kill -9 "$pid" 2>/dev/null
 	rm -f "$W/$name/relocd.pid"
+}
+
+# A host's network processes named NAME (relocd-peer or relocd-ctl): each
+# is the child of its session's root helper, a child of the daemon.
+net_procs() {
+	local h
+	for h in $(pgrep -P "$(cat "$W/$1/relocd.pid")"); do
+		pgrep -P "$h" -x "$2"
+	done
 }
 
 xmig_on() {

@@ -188,8 +188,10 @@ check "create web2 on B" xmig_on b create "$W/web2.cfg"
 run_in a "$XB console web2; echo XMIG-EXIT=\$?; stty -a | tr ' ;' '\n\n' | grep -x -e icanon -e -icanon | sed 's/^/TTY3-/'"
 check "attached to web2" pane_wait a "attached to web2; Ctrl-]" 10 "console web2;"
 check "web2 ticks" pane_wait a "^tick [0-9]" 10 "console web2;"
-w=$(ps -o pid=,comm= --ppid "$(cat "$W/b/relocd.pid")" | awk '$2 == "relocd-ctl" { print $1 }')
-check "one control worker serves it on B ($w)" [ "$(echo $w | wc -w)" -eq 1 ]
+# The network process that serves it is a child of the session's helper,
+# a child of the daemon.
+w=$(net_procs b relocd-ctl)
+check "one control network process serves it on B ($w)" [ "$(echo $w | wc -w)" -eq 1 ]
 [ -n "$w" ] && kill -9 $w
 check "xmig says the console was lost" pane_wait a "lost the console of web2" 10 "console web2;"
 check "xmig exits 1 then" pane_wait a "XMIG-EXIT=1" 5 "console web2;"

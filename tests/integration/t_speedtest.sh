@@ -44,7 +44,7 @@ check "speedtest to a host that does not allow us exits 1 (got $rc)" [ $rc -eq 1
 check "... and says the allow-list refused it" sh -c "echo \"\$0\" | grep -qi 'not allowed\|allow-list\|refused'" "$out"
 check "B's log names the refused peer" grep -q "hosta" "$W/b/relocd.log"
 
-# Cut mid-way: the sending worker dies 1 s into a 2 GiB stream limited to
+# Cut mid-way: the sending network process dies 1 s into a 2 GiB stream limited to
 # 200 Mbit/s (about 86 s if left alone).
 stop_host b
 conf_set b relocation_hosts_allow '[ "hosta" ]'
@@ -54,8 +54,8 @@ XP=$!
 PIDS="$PIDS $XP"
 check "the stream started" wait_for "$W/b/relocd.log" "speedtest request" 10
 sleep 1
-cw=$(pgrep -P "$(cat "$W/a/relocd.pid")" -x relocd-ctl | head -n 1)
-check "found A's sending worker" [ -n "$cw" ]
+cw=$(net_procs a relocd-ctl | head -n 1)
+check "found A's sending network process" [ -n "$cw" ]
 [ -n "$cw" ] && kill -9 "$cw"
 wait $XP; rc=$?
 sed 's/^/    | /' "$W/cut.out"

@@ -100,8 +100,10 @@ cp "$dir"/pki/{ca.pem,foreign-ca.pem,xena.pem,xena.key,xenb.pem,xenb.key,foreign
 chmod 600 "$img"/etc/xen/relocd/*.key
 printf '10.99.0.1\txena\n10.99.0.2\txenb\n127.0.0.1\tlocalhost\n' \
     > "$img/etc/hosts"
-echo 'root:x:0:0:root:/root:/bin/sh' > "$img/etc/passwd"
-echo 'root:x:0:' > "$img/etc/group"
+# relocd's network processes run as "relocd" (the user setting's default).
+printf 'root:x:0:0:root:/root:/bin/sh\nrelocd:x:999:999:relocd:/nonexistent:/bin/false\n' \
+    > "$img/etc/passwd"
+printf 'root:x:0:\nrelocd:x:999:\n' > "$img/etc/group"
 : > "$img/etc/xen/xl.conf"
 cp "$tree/tests/xen/dom0-init" "$img/init"
 chmod 755 "$img/init"

@@ -1,0 +1,149 @@
+#!/bin/bash
+# The privilege line.  During a live migration, on both hosts, the one
+# process that holds the TCP connection between the relocds runs as the
+# unprivileged user (nobody here), with no_new_privs and a seccomp filter,
+# and no root process holds that socket.  Killing that process mid-stream
+# on either side leaves the domain running exactly once, at the source.
+# A test build's forbidden-syscall request is killed by the filter and
+# logged; the production build does not serve that request at all.
+. "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/tools/faultlib.sh"
+
+D=web
+domain_conf "$W/$D.cfg" $D 64 500 50
+TESTING=$BUILD/tests/relocd-testing
+
+# PIDs of the processes that hold one end of an established connection
+# (an ss filter: which end, which port), one a line.
+conn_pids() {
+	ss -tnpH state established "$1" 2>/dev/null | grep -o 'pid=[0-9]*' |
+	    cut -d= -f2 | sort -u
+}
+
+# One side's socket holders: exactly one, unprivileged and confined.
+check_confined() {
+	local side=$1 match=$2 pids n pid uid
+	pids=""
+	for _ in $(seq 1 100); do
+		pids=$(conn_pids "$match")
+		[ -n "$pids" ] && break
+		sleep 0.05
+	done
+	n=$(echo "$pids" | grep -c .)
+	check "$side: one process holds the peer's TCP socket (pids: $(echo $pids))" \
+	    [ "$n" -eq 1 ]
+	pid=$(echo "$pids" | head -n 1)
+	[ -n "$pid" ] || return
+	sed -n '/^Name\|^Uid\|^Gid\|^NoNewPrivs\|^Seccomp:\|^CapEff/p' \
+	    /proc/"$pid"/status | sed 's/^/    /'
+	uid=$(awk '/^Uid:/ { print $2 "," $3 "," $4 "," $5 }' /proc/"$pid"/status)
+	check "$side: its uids are all non-zero ($uid)" \
+	    sh -c "echo '$uid' | tr , '\n' | grep -qv '^0$' &&
+	    ! echo '$uid' | tr , '\n' | grep -qx 0"
+	check "$side: NoNewPrivs: 1" grep -qx 'NoNewPrivs:[[:space:]]*1' \
+	    /proc/"$pid"/status
+	check "$side: Seccomp: 2 (filter)" grep -qx 'Seccomp:[[:space:]]*2' \
+	    /proc/"$pid"/status
+	check "$side: no effective capabilities" \
+	    grep -qx 'CapEff:[[:space:]]*0000000000000000' /proc/"$pid"/status
+	check "$side: it is a child of a root helper" sh -c "
+	    ppid=\$(awk '/^PPid:/ { print \$2 }' /proc/$pid/status)
+	    awk '/^Uid:/ { exit \$2 != 0 }' /proc/\$ppid/status"
+	eval "PID_$side=$pid"
+}
+
+# 1. The processes on the wire, during a live migration slowed to ~2 s.
+scenario_begin "who holds the sockets"
+fault_setup
+migrate_bg $D 127.0.0.3 -l -r 200
+check "$SCEN: the stream started" wait_phase a stream 10
+# Source: the connection from 127.0.0.2 to the peer's port; destination:
+# the one accepted on 127.0.0.3's port.
+check_confined source "( src 127.0.0.2 and dport = :$PORT )"
+check_confined destination "( src 127.0.0.3 and sport = :$PORT )"
+migrate_wait
+check "$SCEN: the migration succeeded (exit $MIG_RC)" [ $MIG_RC -eq 0 ]
+held_on b $D
+scenario_end
+
+# 2. The destination's network process killed mid-stream.
+scenario_begin "destination network process killed mid-stream"
+fault_setup
+migrate_bg $D 127.0.0.3 -l -r 100
+check "$SCEN: the stream started" wait_phase a stream 10
+sleep 0.5
+check_confined destination "( src 127.0.0.3 and sport = :$PORT )"
+check "$SCEN: killed $PID_destination" kill -9 "$PID_destination"
+migrate_wait
+check "$SCEN: xmig reports the failure (exit $MIG_RC)" [ $MIG_RC -eq 1 ]
+check "$SCEN: b's helper ended the restore (nothing left)" \
+    wait_for "$W/b/relocd.log" "receiving $D failed" 10
+check "$SCEN: b's helper saw its network process die" \
+    grep -q "network process $PID_destination killed by signal 9" \
+    "$W/b/relocd.log"
+held_on a $D
+scenario_end
+
+# 3. The source's network process killed mid-stream: its helper resumes
+# the domain (xmig, whose connection that process held, cannot know).
+scenario_begin "source network process killed mid-stream"
+fault_setup
+migrate_bg $D 127.0.0.3 -l -r 100
+check "$SCEN: the stream started" wait_phase a stream 10
+sleep 0.5
+check_confined source "( src 127.0.0.2 and dport = :$PORT )"
+check "$SCEN: killed $PID_source" kill -9 "$PID_source"
+migrate_wait
+check "$SCEN: xmig does not claim success (exit $MIG_RC)" [ $MIG_RC -ne 0 ]
+check "$SCEN: a's helper resumed it" \
+    wait_for "$W/a/relocd.log" "resumed at the source" 10
+check "$SCEN: b gave up its incoming copy" \
+    wait_for "$W/b/relocd.log" "receiving $D failed" 15
+held_on a $D
+scenario_end
+
+# 4. A forbidden system call kills the network process, and is logged.
+scenario_begin "the filter kills a forbidden system call"
+conf_host c 127.0.0.4 hostc
+RELOCD=$TESTING start_host c
+frame() {
+	# header: "RLCD", version 1, type, flags 0, length 2; body "{}"
+	printf 'RLCD\001'"$1"'\000\000\000\000\000\002{}'
+}
+frame '\176' | timeout 5 socat -t 3 - UNIX-CONNECT:"$W/c/control.sock" \
+    >"$W/forbidden.out" 2>&1
+check "$SCEN: the request ran in the test build" \
+    wait_for "$W/c/relocd.log" "calling ptrace, which the filter forbids" 5
+check "$SCEN: its helper logged the kill by the filter" \
+    wait_for "$W/c/relocd.log" "killed by its seccomp filter (SIGSYS)" 5
+check "$SCEN: the forbidden call did not go through" \
+    sh -c "! grep -q 'was not stopped' '$W/forbidden.out' '$W/c/relocd.log'"
+check "$SCEN: the daemon serves on" xmig_on c list
+stop_host c
+conf_host d 127.0.0.5 hostc
+start_host d
+frame '\176' | timeout 5 socat -t 3 - UNIX-CONNECT:"$W/d/control.sock" \
+    >"$W/production.out" 2>&1
+check "$SCEN: the production build does not serve it" \
+    grep -q "not a request this port serves" "$W/production.out"
+check "$SCEN: nothing was killed there" \
+    sh -c "! grep -q 'seccomp filter' '$W/d/relocd.log'"
+stop_host d
+scenario_end
+
+# 5. The user must exist; relocd -n says so with FILE:LINE.
+scenario_begin "an unknown user is a configuration error"
+conf_set c user '"no-such-relocd-user"'
+out=$("$RELOCD" -n -f "$W/c/relocd.conf" 2>&1)
+rc=$?
+say "relocd -n: $out"
+check "$SCEN: exit 1" [ $rc -eq 1 ]
+check "$SCEN: FILE:LINE names the user" \
+    sh -c "echo '$out' | grep -q 'relocd.conf:[0-9]*: user \"no-such-relocd-user\": no such user'"
+conf_set c user '"root"'
+out=$("$RELOCD" -n -f "$W/c/relocd.conf" 2>&1)
+check "$SCEN: root is refused ($out)" \
+    sh -c "echo '$out' | grep -q 'must run unprivileged'"
+scenario_end
+
+finish
