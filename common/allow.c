@@ -1,5 +1,5 @@
 /*
- * relocation_hosts_allow (DESIGN.md section 5).
+ * relocation_hosts_allow (relocd.conf(5), ALLOW LIST).
  *
  * xend matched a regex against the peer's reverse DNS, which whoever owns
  * the PTR zone controls.  Here names come only from a certificate the TLS

@@ -1,5 +1,5 @@
 /*
- * relocd.conf (DESIGN.md section 6).
+ * relocd.conf, read into struct relocd_conf.
  *
  * conf_keys[] below is the one list of keys: their types, defaults,
  * ranges and where they land in struct relocd_conf.  conf_init() and
