@@ -13,13 +13,13 @@
 #include <sys/random.h>
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cfg.h"
 #include "domcfg.h"
+#include "errbuf.h"
 
 #define DOMCFG_JSON_DEPTH	32	/* libxl's own configs nest ~5 deep */
 #define DOMCFG_MAX_MEMORY_MB	(16L * 1024 * 1024)	/* 16 TiB */
@@ -43,9 +43,6 @@ struct domcfg_disk {
 	int		 had_prefix;	/* xm's "phy:" and friends */
 };
 
-static void	domcfg_errf(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-static void	domcfg_oneline(char *);
 static int	domcfg_add_str(struct json_object *, const char *,
 		    const char *);
 static int	domcfg_add_int(struct json_object *, const char *, int64_t);
@@ -106,28 +103,6 @@ static const struct {
 	{ "coredump-restart",	"coredump_restart" },
 	{ "soft-reset",		"soft_reset" },
 };
-
-/* Reasons and errors may quote peer-supplied strings: one line only. */
-static void
-domcfg_oneline(char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
-}
-
-static void
-domcfg_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	domcfg_oneline(err);
-}
 
 static int
 domcfg_add_str(struct json_object *o, const char *key, const char *val)
@@ -292,11 +267,11 @@ domcfg_disk_format(struct domcfg_disk *d, const char *s, char *why,
 		if (strcmp(s, formats[i]) == 0)
 			f = formats[i];
 	if (f == NULL) {
-		domcfg_errf(why, whylen, "unknown format '%s'", s);
+		errbuf_set(why, whylen, "unknown format '%s'", s);
 		return -1;
 	}
 	if (d->format != NULL && strcmp(d->format, f) != 0) {
-		domcfg_errf(why, whylen, "format given twice");
+		errbuf_set(why, whylen, "format given twice");
 		return -1;
 	}
 	d->format = f;
@@ -317,13 +292,13 @@ domcfg_disk_vdev(struct domcfg_disk *d, char *s, int colon_type, char *why,
 		else if (strcmp(colon, "disk") == 0)
 			d->is_cdrom = 0;
 		else {
-			domcfg_errf(why, whylen, "unknown device type '%s'",
+			errbuf_set(why, whylen, "unknown device type '%s'",
 			    colon);
 			return -1;
 		}
 	}
 	if (d->vdev != NULL && d->vdev[0] != '\0') {
-		domcfg_errf(why, whylen, "vdev given twice");
+		errbuf_set(why, whylen, "vdev given twice");
 		return -1;
 	}
 	/* libxl decodes the name later; keep it to what it accepts,
@@ -331,12 +306,12 @@ domcfg_disk_vdev(struct domcfg_disk *d, char *s, int colon_type, char *why,
 	for (p = s; *p != '\0'; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')) ||
 		    p - s >= 16) {
-			domcfg_errf(why, whylen, "invalid vdev '%s'", s);
+			errbuf_set(why, whylen, "invalid vdev '%s'", s);
 			return -1;
 		}
 	free(d->vdev);
 	if ((d->vdev = strdup(s)) == NULL) {
-		domcfg_errf(why, whylen, "out of memory");
+		errbuf_set(why, whylen, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -388,14 +363,14 @@ domcfg_disk_positional(struct domcfg_disk *d, char *tok, char *why,
 			if (strlen(scripts[i]) == n &&
 			    strncmp(tok, scripts[i], n) == 0) {
 				if (d->script != NULL) {
-					domcfg_errf(why, whylen,
+					errbuf_set(why, whylen,
 					    "script given twice");
 					return -1;
 				}
 				snprintf(script, sizeof(script), "block-%s",
 				    scripts[i]);
 				if ((d->script = strdup(script)) == NULL) {
-					domcfg_errf(why, whylen,
+					errbuf_set(why, whylen,
 					    "out of memory");
 					return -1;
 				}
@@ -411,7 +386,7 @@ domcfg_disk_positional(struct domcfg_disk *d, char *tok, char *why,
 			    (colon[1] >= '0' && colon[1] <= '9'))
 				break;	/* e.g. "hdc:cdrom" */
 			*colon = '\0';
-			domcfg_errf(why, whylen, "unknown disk prefix '%s:'",
+			errbuf_set(why, whylen, "unknown disk prefix '%s:'",
 			    tok);
 			return -1;
 		}
@@ -421,7 +396,7 @@ domcfg_disk_positional(struct domcfg_disk *d, char *tok, char *why,
 
 	if (d->target == NULL) {
 		if ((d->target = strdup(tok)) == NULL) {
-			domcfg_errf(why, whylen, "out of memory");
+			errbuf_set(why, whylen, "out of memory");
 			return -1;
 		}
 	} else if (!d->had_prefix && d->format == NULL) {
@@ -443,11 +418,11 @@ domcfg_disk_positional(struct domcfg_disk *d, char *tok, char *why,
 		    tok[0] == '\0')
 			d->readwrite = 1;
 		else {
-			domcfg_errf(why, whylen, "unknown access '%s'", tok);
+			errbuf_set(why, whylen, "unknown access '%s'", tok);
 			return -1;
 		}
 	} else {
-		domcfg_errf(why, whylen, "too many positional parameters");
+		errbuf_set(why, whylen, "too many positional parameters");
 		return -1;
 	}
 	return 0;
@@ -466,11 +441,11 @@ domcfg_disk_parse(const char *spec, struct json_object **out, char *why,
 	memset(&d, 0, sizeof(d));
 	d.readwrite = 1;
 	if (strlen(spec) > DOMCFG_SPEC_MAX) {
-		domcfg_errf(why, whylen, "disk spec too long");
+		errbuf_set(why, whylen, "disk spec too long");
 		goto out;
 	}
 	if ((buf = strdup(spec)) == NULL) {
-		domcfg_errf(why, whylen, "out of memory");
+		errbuf_set(why, whylen, "out of memory");
 		goto out;
 	}
 	for (p = buf; *p != '\0'; p = next) {
@@ -485,12 +460,12 @@ domcfg_disk_parse(const char *spec, struct json_object **out, char *why,
 			if (len > 0 && val[len - 1] == ',')
 				val[--len] = '\0';
 			if (d.target != NULL && d.target[0] != '\0') {
-				domcfg_errf(why, whylen, "target given twice");
+				errbuf_set(why, whylen, "target given twice");
 				goto out;
 			}
 			free(d.target);
 			if ((d.target = strdup(val)) == NULL) {
-				domcfg_errf(why, whylen, "out of memory");
+				errbuf_set(why, whylen, "out of memory");
 				goto out;
 			}
 			break;
@@ -524,7 +499,7 @@ domcfg_disk_parse(const char *spec, struct json_object **out, char *why,
 				    strcmp(val, "rw") == 0 || val[0] == '\0')
 					d.readwrite = 1;
 				else {
-					domcfg_errf(why, whylen,
+					errbuf_set(why, whylen,
 					    "unknown access '%s'", val);
 					goto out;
 				}
@@ -535,7 +510,7 @@ domcfg_disk_parse(const char *spec, struct json_object **out, char *why,
 				else if (strcmp(val, "disk") == 0)
 					d.is_cdrom = 0;
 				else {
-					domcfg_errf(why, whylen,
+					errbuf_set(why, whylen,
 					    "unknown devtype '%s'", val);
 					goto out;
 				}
@@ -549,23 +524,23 @@ domcfg_disk_parse(const char *spec, struct json_object **out, char *why,
 				else if (strcmp(val, "standalone") == 0)
 					d.backend = "standalone";
 				else {
-					domcfg_errf(why, whylen,
+					errbuf_set(why, whylen,
 					    "unknown backendtype '%s'", val);
 					goto out;
 				}
 			} else if (strcmp(tok, "script") == 0) {
 				if (d.script != NULL) {
-					domcfg_errf(why, whylen,
+					errbuf_set(why, whylen,
 					    "script given twice");
 					goto out;
 				}
 				if ((d.script = strdup(val)) == NULL) {
-					domcfg_errf(why, whylen,
+					errbuf_set(why, whylen,
 					    "out of memory");
 					goto out;
 				}
 			} else {
-				domcfg_errf(why, whylen, "unknown disk "
+				errbuf_set(why, whylen, "unknown disk "
 				    "parameter '%s'", tok);
 				goto out;
 			}
@@ -586,13 +561,13 @@ domcfg_disk_parse(const char *spec, struct json_object **out, char *why,
 	}
 
 	if (d.vdev == NULL || d.vdev[0] == '\0') {
-		domcfg_errf(why, whylen, "no vdev given");
+		errbuf_set(why, whylen, "no vdev given");
 		goto out;
 	}
 	if (d.target == NULL || d.target[0] == '\0') {
 		/* only a CD-ROM drive may be empty */
 		if (!d.is_cdrom) {
-			domcfg_errf(why, whylen, "no target given");
+			errbuf_set(why, whylen, "no target given");
 			goto out;
 		}
 		d.format = "empty";
@@ -616,7 +591,7 @@ domcfg_disk_parse(const char *spec, struct json_object **out, char *why,
 	rc = 0;
 	goto out;
  nomem:
-	domcfg_errf(why, whylen, "out of memory");
+	errbuf_set(why, whylen, "out of memory");
  out:
 	json_object_put(o);
 	free(d.target);
@@ -673,7 +648,7 @@ domcfg_vif_parse(const char *spec, int devid, struct json_object **out,
 
 	memset(vals, 0, sizeof(vals));
 	if (strlen(spec) > DOMCFG_SPEC_MAX) {
-		domcfg_errf(why, whylen, "vif spec too long");
+		errbuf_set(why, whylen, "vif spec too long");
 		goto out;
 	}
 	if ((buf = strdup(spec)) == NULL)
@@ -692,7 +667,7 @@ domcfg_vif_parse(const char *spec, int devid, struct json_object **out,
 		if (*tok == '\0')
 			continue;
 		if ((eq = strchr(tok, '=')) == NULL) {
-			domcfg_errf(why, whylen, "expected key=value, got '%s'",
+			errbuf_set(why, whylen, "expected key=value, got '%s'",
 			    tok);
 			goto out;
 		}
@@ -701,33 +676,33 @@ domcfg_vif_parse(const char *spec, int devid, struct json_object **out,
 			if (strcmp(tok, keys[i]) == 0)
 				break;
 		if (i == sizeof(keys) / sizeof(keys[0])) {
-			domcfg_errf(why, whylen, "unknown vif parameter '%s'",
+			errbuf_set(why, whylen, "unknown vif parameter '%s'",
 			    tok);
 			goto out;
 		}
 		if (vals[i] != NULL) {
-			domcfg_errf(why, whylen, "'%s' given twice", keys[i]);
+			errbuf_set(why, whylen, "'%s' given twice", keys[i]);
 			goto out;
 		}
 		vals[i] = eq + 1;
 	}
 	/* mac, bridge, script, ip, vifname, model, type */
 	if (vals[0] != NULL && !domcfg_mac_valid(vals[0])) {
-		domcfg_errf(why, whylen, "invalid mac '%s' (six hex bytes "
+		errbuf_set(why, whylen, "invalid mac '%s' (six hex bytes "
 		    "separated by ':')", vals[0]);
 		goto out;
 	}
 	if (vals[1] != NULL && !domcfg_ifname_valid(vals[1])) {
-		domcfg_errf(why, whylen, "invalid bridge name '%s'", vals[1]);
+		errbuf_set(why, whylen, "invalid bridge name '%s'", vals[1]);
 		goto out;
 	}
 	if (vals[4] != NULL && !domcfg_ifname_valid(vals[4])) {
-		domcfg_errf(why, whylen, "invalid vifname '%s'", vals[4]);
+		errbuf_set(why, whylen, "invalid vifname '%s'", vals[4]);
 		goto out;
 	}
 	if (vals[6] != NULL && strcmp(vals[6], "vif") != 0 &&
 	    strcmp(vals[6], "ioemu") != 0) {
-		domcfg_errf(why, whylen, "unknown vif type '%s' (vif or ioemu)",
+		errbuf_set(why, whylen, "unknown vif type '%s' (vif or ioemu)",
 		    vals[6]);
 		goto out;
 	}
@@ -749,7 +724,7 @@ domcfg_vif_parse(const char *spec, int devid, struct json_object **out,
 	rc = 0;
 	goto out;
  nomem:
-	domcfg_errf(why, whylen, "out of memory");
+	errbuf_set(why, whylen, "out of memory");
  out:
 	json_object_put(o);
 	free(buf);
@@ -791,13 +766,13 @@ domcfg_pci_parse(const char *spec, struct json_object **out, char *why,
 	    domcfg_add_int(o, "dev", dev) == -1 ||
 	    domcfg_add_int(o, "func", fn) == -1) {
 		json_object_put(o);
-		domcfg_errf(why, whylen, "out of memory");
+		errbuf_set(why, whylen, "out of memory");
 		return -1;
 	}
 	*out = o;
 	return 0;
  bad:
-	domcfg_errf(why, whylen, "not a PCI address (e.g. 0000:03:00.0)");
+	errbuf_set(why, whylen, "not a PCI address (e.g. 0000:03:00.0)");
 	return -1;
 }
 
@@ -813,19 +788,19 @@ domcfg_get_list(struct cfg *cfg, const char *name, struct cfg_setting **out,
 	if ((st = cfg_get(cfg, name)) == NULL)
 		return 0;
 	if (st->value.kind != CFG_LIST) {
-		domcfg_errf(err, errlen, "%s:%d: %s: expected a list, got %s",
+		errbuf_set(err, errlen, "%s:%d: %s: expected a list, got %s",
 		    cfg->file, st->line, name, st->value.kind == CFG_STRING ?
 		    "a string" : "a number");
 		return -1;
 	}
 	if (st->value.nitems > DOMCFG_MAX_DEVICES) {
-		domcfg_errf(err, errlen, "%s:%d: %s: too many entries (more "
+		errbuf_set(err, errlen, "%s:%d: %s: too many entries (more "
 		    "than %d)", cfg->file, st->line, name, DOMCFG_MAX_DEVICES);
 		return -1;
 	}
 	for (i = 0; i < st->value.nitems; i++)
 		if (st->value.items[i].kind != CFG_STRING) {
-			domcfg_errf(err, errlen, "%s:%d: %s: expected a list "
+			errbuf_set(err, errlen, "%s:%d: %s: expected a list "
 			    "of strings, item %zu is a number", cfg->file,
 			    st->value.items[i].line, name, i + 1);
 			return -1;
@@ -854,7 +829,7 @@ domcfg_devices(struct cfg *cfg, struct json_object *root, char *err,
 	for (i = 0; st != NULL && i < st->value.nitems; i++) {
 		if (domcfg_disk_parse(st->value.items[i].str, &dev, why,
 		    sizeof(why)) == -1) {
-			domcfg_errf(err, errlen, "%s:%d: disk '%.60s': %s",
+			errbuf_set(err, errlen, "%s:%d: disk '%.60s': %s",
 			    cfg->file, st->value.items[i].line,
 			    st->value.items[i].str, why);
 			goto out;
@@ -869,7 +844,7 @@ domcfg_devices(struct cfg *cfg, struct json_object *root, char *err,
 			o = json_object_array_get_idx(arr, j);
 			w = domcfg_get_str(o, "vdev");
 			if (v != NULL && w != NULL && strcmp(v, w) == 0) {
-				domcfg_errf(err, errlen, "%s:%d: disk '%.60s': "
+				errbuf_set(err, errlen, "%s:%d: disk '%.60s': "
 				    "vdev %s is already used by disk %zu",
 				    cfg->file, st->value.items[i].line,
 				    st->value.items[i].str, v, j + 1);
@@ -890,7 +865,7 @@ domcfg_devices(struct cfg *cfg, struct json_object *root, char *err,
 	for (i = 0; st != NULL && i < st->value.nitems; i++) {
 		if (domcfg_vif_parse(st->value.items[i].str, (int)i, &dev, why,
 		    sizeof(why)) == -1) {
-			domcfg_errf(err, errlen, "%s:%d: vif '%.60s': %s",
+			errbuf_set(err, errlen, "%s:%d: vif '%.60s': %s",
 			    cfg->file, st->value.items[i].line,
 			    st->value.items[i].str, why);
 			goto out;
@@ -913,7 +888,7 @@ domcfg_devices(struct cfg *cfg, struct json_object *root, char *err,
 	for (i = 0; i < n; i++) {
 		if (domcfg_pci_parse(st->value.items[i].str, &dev, why,
 		    sizeof(why)) == -1) {
-			domcfg_errf(err, errlen, "%s:%d: pci '%.60s': %s",
+			errbuf_set(err, errlen, "%s:%d: pci '%.60s': %s",
 			    cfg->file, st->value.items[i].line,
 			    st->value.items[i].str, why);
 			goto out;
@@ -929,7 +904,7 @@ domcfg_devices(struct cfg *cfg, struct json_object *root, char *err,
 	rc = 0;
 	goto out;
  nomem:
-	domcfg_errf(err, errlen, "%s: out of memory", cfg->file);
+	errbuf_set(err, errlen, "%s: out of memory", cfg->file);
  out:
 	json_object_put(arr);
 	return rc;
@@ -975,7 +950,7 @@ domcfg_kernel(struct cfg *cfg, struct json_object *b_info, char *err,
 		goto out;
 	if (cmd != NULL && (root != NULL || extra != NULL)) {
 		st = cfg_get(cfg, "cmdline");
-		domcfg_errf(err, errlen, "%s:%d: cmdline: set together with "
+		errbuf_set(err, errlen, "%s:%d: cmdline: set together with "
 		    "'%s'; use one or the other", cfg->file, st->line,
 		    root != NULL ? "root" : "extra");
 		goto out;
@@ -994,7 +969,7 @@ domcfg_kernel(struct cfg *cfg, struct json_object *b_info, char *err,
 	rc = 0;
 	goto out;
  nomem:
-	domcfg_errf(err, errlen, "%s: out of memory", cfg->file);
+	errbuf_set(err, errlen, "%s: out of memory", cfg->file);
  out:
 	free(s);
 	free(root);
@@ -1031,7 +1006,7 @@ domcfg_from_cfg(struct cfg *cfg, struct json_object **out, char *err,
 			continue;
 		suggest = cfg_suggest(cfg->settings[i].name, domcfg_keys,
 		    DOMCFG_NKEYS);
-		domcfg_errf(err, errlen, "%s:%d: unknown setting '%.64s'%s%s%s",
+		errbuf_set(err, errlen, "%s:%d: unknown setting '%.64s'%s%s%s",
 		    cfg->file, cfg->settings[i].line, cfg->settings[i].name,
 		    suggest != NULL ? " (did you mean '" : "",
 		    suggest != NULL ? suggest : "",
@@ -1051,7 +1026,7 @@ domcfg_from_cfg(struct cfg *cfg, struct json_object **out, char *err,
 			if (!domcfg_utf8_valid(st->value.items[j].str))
 				line = st->value.items[j].line;
 		if (line != 0) {
-			domcfg_errf(err, errlen, "%s:%d: %s: not valid UTF-8",
+			errbuf_set(err, errlen, "%s:%d: %s: not valid UTF-8",
 			    cfg->file, line, st->name);
 			goto out;
 		}
@@ -1081,7 +1056,7 @@ domcfg_from_cfg(struct cfg *cfg, struct json_object **out, char *err,
 			type = strcmp(s, "pv") == 0 ? "pv" :
 			    strcmp(s, "pvh") == 0 ? "pvh" : "hvm";
 		else {
-			domcfg_errf(err, errlen, "%s:%d: type: unknown domain "
+			errbuf_set(err, errlen, "%s:%d: type: unknown domain "
 			    "type '%.40s' (use \"pv\", \"pvh\" or \"hvm\")",
 			    cfg->file, st->line, s);
 			goto out;
@@ -1095,7 +1070,7 @@ domcfg_from_cfg(struct cfg *cfg, struct json_object **out, char *err,
 	if (r == 1) {
 		st = cfg_get(cfg, "builder");
 		if (strcmp(s, "hvm") != 0 && strcmp(s, "generic") != 0) {
-			domcfg_errf(err, errlen, "%s:%d: builder: unknown "
+			errbuf_set(err, errlen, "%s:%d: builder: unknown "
 			    "builder '%.40s' (use \"generic\" or \"hvm\")",
 			    cfg->file, st->line, s);
 			goto out;
@@ -1108,12 +1083,12 @@ domcfg_from_cfg(struct cfg *cfg, struct json_object **out, char *err,
 	if (cfg_get_string(cfg, "name", &name, err, errlen) == -1)
 		goto out;
 	if (name == NULL) {
-		domcfg_errf(err, errlen, "%s: missing required setting 'name'",
+		errbuf_set(err, errlen, "%s: missing required setting 'name'",
 		    cfg->file);
 		goto out;
 	}
 	if (!domcfg_name_valid(name)) {
-		domcfg_errf(err, errlen, "%s:%d: name: '%.80s' is not a valid "
+		errbuf_set(err, errlen, "%s:%d: name: '%.80s' is not a valid "
 		    "domain name (1..%d printable characters, no blanks or "
 		    "'/', not all digits)", cfg->file, cfg_get(cfg,
 		    "name")->line, name, DOMCFG_NAME_MAX);
@@ -1123,7 +1098,7 @@ domcfg_from_cfg(struct cfg *cfg, struct json_object **out, char *err,
 		goto out;
 	if (uuid != NULL) {
 		if (!domcfg_uuid_valid(uuid)) {
-			domcfg_errf(err, errlen, "%s:%d: uuid: '%.80s' is not "
+			errbuf_set(err, errlen, "%s:%d: uuid: '%.80s' is not "
 			    "a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
 			    cfg->file, cfg_get(cfg, "uuid")->line, uuid);
 			goto out;
@@ -1132,7 +1107,7 @@ domcfg_from_cfg(struct cfg *cfg, struct json_object **out, char *err,
 			if (uuid[i] >= 'A' && uuid[i] <= 'F')
 				uuid[i] += 'a' - 'A';
 	} else if (domcfg_uuid_generate(gen) == -1) {
-		domcfg_errf(err, errlen, "%s: cannot generate a UUID: %s",
+		errbuf_set(err, errlen, "%s: cannot generate a UUID: %s",
 		    cfg->file, strerror(errno));
 		goto out;
 	}
@@ -1146,7 +1121,7 @@ domcfg_from_cfg(struct cfg *cfg, struct json_object **out, char *err,
 	    err, errlen)) == -1)
 		goto out;
 	if (r == 0) {
-		domcfg_errf(err, errlen, "%s: missing required setting "
+		errbuf_set(err, errlen, "%s: missing required setting "
 		    "'memory'", cfg->file);
 		goto out;
 	}
@@ -1155,7 +1130,7 @@ domcfg_from_cfg(struct cfg *cfg, struct json_object **out, char *err,
 	    errlen) == -1)
 		goto out;
 	if (maxmem < memory) {
-		domcfg_errf(err, errlen, "%s:%d: maxmem: %ld is less than "
+		errbuf_set(err, errlen, "%s:%d: maxmem: %ld is less than "
 		    "memory (%ld)", cfg->file, cfg_get(cfg, "maxmem")->line,
 		    maxmem, memory);
 		goto out;
@@ -1188,7 +1163,7 @@ domcfg_from_cfg(struct cfg *cfg, struct json_object **out, char *err,
 		if (cfg_get_string(cfg, keys[i], &s, err, errlen) == -1)
 			goto out;
 		if (s != NULL && (act = domcfg_action(s)) == NULL) {
-			domcfg_errf(err, errlen, "%s:%d: %s: unknown action "
+			errbuf_set(err, errlen, "%s:%d: %s: unknown action "
 			    "'%.40s' (destroy, restart, rename-restart, "
 			    "preserve, coredump-destroy, coredump-restart, "
 			    "soft-reset)", cfg->file, cfg_get(cfg,
@@ -1226,7 +1201,7 @@ domcfg_from_cfg(struct cfg *cfg, struct json_object **out, char *err,
 	rc = 0;
 	goto out;
  nomem:
-	domcfg_errf(err, errlen, "%s: out of memory", cfg->file);
+	errbuf_set(err, errlen, "%s: out of memory", cfg->file);
  out:
 	json_object_put(sim);
 	json_object_put(root);
@@ -1272,14 +1247,14 @@ domcfg_get_int(struct json_object *o, const char *key, int64_t min,
 	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
 		return 0;
 	if (!json_object_is_type(v, json_type_int)) {
-		domcfg_errf(err, errlen, "domain config: %s is not an integer",
+		errbuf_set(err, errlen, "domain config: %s is not an integer",
 		    what);
 		return -1;
 	}
 	/* json-c saturates at INT64_MAX; larger is out of range anyway */
 	i = json_object_get_int64(v);
 	if (i < min || i > max) {
-		domcfg_errf(err, errlen, "domain config: %s %lld is out of "
+		errbuf_set(err, errlen, "domain config: %s %lld is out of "
 		    "range (%lld..%lld)", what, (long long)i, (long long)min,
 		    (long long)max);
 		return -1;
@@ -1300,7 +1275,7 @@ domcfg_parse(const char *json, size_t len, struct json_object **out,
 	int rc = -1;
 
 	if (len > DOMCFG_MAX_JSON) {
-		domcfg_errf(err, errlen, "domain config too large (%zu bytes, "
+		errbuf_set(err, errlen, "domain config too large (%zu bytes, "
 		    "the limit is %d)", len, DOMCFG_MAX_JSON);
 		goto out;
 	}
@@ -1308,11 +1283,11 @@ domcfg_parse(const char *json, size_t len, struct json_object **out,
 	if (len > 0 && json[len - 1] == '\0')
 		len--;
 	if (memchr(json, '\0', len) != NULL) {
-		domcfg_errf(err, errlen, "domain config contains a NUL byte");
+		errbuf_set(err, errlen, "domain config contains a NUL byte");
 		goto out;
 	}
 	if ((tok = json_tokener_new_ex(DOMCFG_JSON_DEPTH)) == NULL) {
-		domcfg_errf(err, errlen, "domain config: out of memory");
+		errbuf_set(err, errlen, "domain config: out of memory");
 		goto out;
 	}
 	/* trailing bytes are checked below, for a clearer message */
@@ -1323,10 +1298,10 @@ domcfg_parse(const char *json, size_t len, struct json_object **out,
 	if (obj == NULL || jerr != json_tokener_success) {
 		if (jerr == json_tokener_continue || jerr ==
 		    json_tokener_success)
-			domcfg_errf(err, errlen, "domain config: JSON is "
+			errbuf_set(err, errlen, "domain config: JSON is "
 			    "truncated");
 		else
-			domcfg_errf(err, errlen, "domain config: invalid JSON "
+			errbuf_set(err, errlen, "domain config: invalid JSON "
 			    "at offset %zu: %s",
 			    json_tokener_get_parse_end(tok),
 			    json_tokener_error_desc(jerr));
@@ -1335,7 +1310,7 @@ domcfg_parse(const char *json, size_t len, struct json_object **out,
 	for (end = json_tokener_get_parse_end(tok); end < len; end++)
 		if (json[end] != ' ' && json[end] != '\t' &&
 		    json[end] != '\n' && json[end] != '\r') {
-			domcfg_errf(err, errlen, "domain config: trailing "
+			errbuf_set(err, errlen, "domain config: trailing "
 			    "garbage after the JSON at offset %zu", end);
 			goto out;
 		}
@@ -1366,21 +1341,21 @@ domcfg_info(struct json_object *obj, struct domcfg_info *info, char *err,
 	counts[1] = &info->nnics;
 	counts[2] = &info->npci;
 	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
-		domcfg_errf(err, errlen, "domain config is not a JSON object");
+		errbuf_set(err, errlen, "domain config is not a JSON object");
 		return -1;
 	}
 	if ((c_info = domcfg_member(obj, "c_info", json_type_object)) ==
 	    NULL) {
-		domcfg_errf(err, errlen, "domain config: c_info missing");
+		errbuf_set(err, errlen, "domain config: c_info missing");
 		return -1;
 	}
 	info->name = domcfg_get_str(c_info, "name");
 	if (info->name == NULL) {
-		domcfg_errf(err, errlen, "domain config: c_info.name missing");
+		errbuf_set(err, errlen, "domain config: c_info.name missing");
 		return -1;
 	}
 	if (!domcfg_name_valid(info->name)) {
-		domcfg_errf(err, errlen, "domain config: invalid domain name "
+		errbuf_set(err, errlen, "domain config: invalid domain name "
 		    "'%.80s'", info->name);
 		return -1;
 	}
@@ -1388,7 +1363,7 @@ domcfg_info(struct json_object *obj, struct domcfg_info *info, char *err,
 	if (json_object_object_get_ex(c_info, "uuid", &v) && v != NULL) {
 		if (!json_object_is_type(v, json_type_string) ||
 		    !domcfg_uuid_valid(json_object_get_string(v))) {
-			domcfg_errf(err, errlen, "domain config: c_info.uuid "
+			errbuf_set(err, errlen, "domain config: c_info.uuid "
 			    "is not a UUID");
 			return -1;
 		}
@@ -1402,7 +1377,7 @@ domcfg_info(struct json_object *obj, struct domcfg_info *info, char *err,
 		    strcmp(json_object_get_string(v), "hvm") == 0))
 			info->type = json_object_get_string(v);
 		else {
-			domcfg_errf(err, errlen, "domain config: c_info.type "
+			errbuf_set(err, errlen, "domain config: c_info.type "
 			    "is not \"pv\", \"pvh\" or \"hvm\"");
 			return -1;
 		}
@@ -1410,7 +1385,7 @@ domcfg_info(struct json_object *obj, struct domcfg_info *info, char *err,
 
 	if ((b_info = domcfg_member(obj, "b_info", json_type_object)) ==
 	    NULL) {
-		domcfg_errf(err, errlen, "domain config: b_info missing");
+		errbuf_set(err, errlen, "domain config: b_info missing");
 		return -1;
 	}
 	switch (domcfg_get_int(b_info, "max_memkb", 1, INT64_MAX, &i64,
@@ -1418,7 +1393,7 @@ domcfg_info(struct json_object *obj, struct domcfg_info *info, char *err,
 	case -1:
 		return -1;
 	case 0:
-		domcfg_errf(err, errlen, "domain config: b_info.max_memkb "
+		errbuf_set(err, errlen, "domain config: b_info.max_memkb "
 		    "missing");
 		return -1;
 	}
@@ -1433,7 +1408,7 @@ domcfg_info(struct json_object *obj, struct domcfg_info *info, char *err,
 		if (!json_object_object_get_ex(obj, lists[i], &v) || v == NULL)
 			continue;
 		if (!json_object_is_type(v, json_type_array)) {
-			domcfg_errf(err, errlen, "domain config: %s is not a "
+			errbuf_set(err, errlen, "domain config: %s is not a "
 			    "list", lists[i]);
 			return -1;
 		}
@@ -1442,7 +1417,7 @@ domcfg_info(struct json_object *obj, struct domcfg_info *info, char *err,
 
 	if (json_object_object_get_ex(obj, "xmig_sim", &sim) && sim != NULL) {
 		if (!json_object_is_type(sim, json_type_object)) {
-			domcfg_errf(err, errlen, "domain config: xmig_sim is "
+			errbuf_set(err, errlen, "domain config: xmig_sim is "
 			    "not an object");
 			return -1;
 		}
@@ -1576,7 +1551,7 @@ domcfg_policy_check(struct json_object *obj, const struct domcfg_policy *pol,
 
 	/* a malformed config is refused, not half-checked */
 	if (domcfg_info(obj, &info, why, sizeof(why)) == -1) {
-		domcfg_errf(reason, reasonlen, "%s", why);
+		errbuf_set(reason, reasonlen, "%s", why);
 		return -1;
 	}
 	b_info = domcfg_member(obj, "b_info", json_type_object);
@@ -1586,7 +1561,7 @@ domcfg_policy_check(struct json_object *obj, const struct domcfg_policy *pol,
 	for (i = 0; i < n; i++) {
 		dev = json_object_array_get_idx(arr, i);
 		if (!json_object_is_type(dev, json_type_object)) {
-			domcfg_errf(reason, reasonlen, "disk %zu is not an "
+			errbuf_set(reason, reasonlen, "disk %zu is not an "
 			    "object", i);
 			return -1;
 		}
@@ -1597,7 +1572,7 @@ domcfg_policy_check(struct json_object *obj, const struct domcfg_policy *pol,
 		}
 		if (json_object_object_get_ex(dev, "pdev_path", &v) &&
 		    v != NULL && !json_object_is_type(v, json_type_string)) {
-			domcfg_errf(reason, reasonlen, "disk %.32s: backend "
+			errbuf_set(reason, reasonlen, "disk %.32s: backend "
 			    "path is not a string", vdev);
 			return -1;
 		}
@@ -1605,13 +1580,13 @@ domcfg_policy_check(struct json_object *obj, const struct domcfg_policy *pol,
 		/* no backend path: an empty CD-ROM drive */
 		if (path != NULL && path[0] != '\0') {
 			if (path[0] != '/') {
-				domcfg_errf(reason, reasonlen, "disk %.32s: "
+				errbuf_set(reason, reasonlen, "disk %.32s: "
 				    "backend path %.200s is not absolute",
 				    vdev, path);
 				return -1;
 			}
 			if (domcfg_path_has_dotdot(path)) {
-				domcfg_errf(reason, reasonlen, "disk %.32s: "
+				errbuf_set(reason, reasonlen, "disk %.32s: "
 				    "backend path %.200s has a '..' component",
 				    vdev, path);
 				return -1;
@@ -1623,7 +1598,7 @@ domcfg_policy_check(struct json_object *obj, const struct domcfg_policy *pol,
 					break;
 			if (pol->disk_paths == NULL ||
 			    pol->disk_paths[j] == NULL) {
-				domcfg_errf(reason, reasonlen, "disk %.32s: "
+				errbuf_set(reason, reasonlen, "disk %.32s: "
 				    "backend path %.200s is not under an "
 				    "allowed path (incoming_disk_paths)", vdev,
 				    path);
@@ -1634,7 +1609,7 @@ domcfg_policy_check(struct json_object *obj, const struct domcfg_policy *pol,
 			script = json_object_is_type(v, json_type_string) ?
 			    json_object_get_string(v) : "(not a string)";
 			if (!domcfg_default_script(script, "block")) {
-				domcfg_errf(reason, reasonlen, "hotplug script "
+				errbuf_set(reason, reasonlen, "hotplug script "
 				    "override '%.200s' on disk %.32s is not "
 				    "allowed", script, vdev);
 				return -1;
@@ -1647,7 +1622,7 @@ domcfg_policy_check(struct json_object *obj, const struct domcfg_policy *pol,
 	for (i = 0; i < n; i++) {
 		dev = json_object_array_get_idx(arr, i);
 		if (!json_object_is_type(dev, json_type_object)) {
-			domcfg_errf(reason, reasonlen, "nic %zu is not an "
+			errbuf_set(reason, reasonlen, "nic %zu is not an "
 			    "object", i);
 			return -1;
 		}
@@ -1661,7 +1636,7 @@ domcfg_policy_check(struct json_object *obj, const struct domcfg_policy *pol,
 			script = json_object_is_type(v, json_type_string) ?
 			    json_object_get_string(v) : "(not a string)";
 			if (!domcfg_default_script(script, "vif-bridge")) {
-				domcfg_errf(reason, reasonlen, "hotplug script "
+				errbuf_set(reason, reasonlen, "hotplug script "
 				    "override '%.200s' on nic %s is not "
 				    "allowed", script, name);
 				return -1;
@@ -1669,7 +1644,7 @@ domcfg_policy_check(struct json_object *obj, const struct domcfg_policy *pol,
 		}
 		if (json_object_object_get_ex(dev, "bridge", &v) && v != NULL) {
 			if (!json_object_is_type(v, json_type_string)) {
-				domcfg_errf(reason, reasonlen, "nic %s: bridge "
+				errbuf_set(reason, reasonlen, "nic %s: bridge "
 				    "is not a string", name);
 				return -1;
 			}
@@ -1677,12 +1652,12 @@ domcfg_policy_check(struct json_object *obj, const struct domcfg_policy *pol,
 		} else
 			bridge = DOMCFG_DEFAULT_BRIDGE;	/* libxl's default */
 		if (!domcfg_in_list(pol->bridges, bridge)) {
-			domcfg_errf(reason, reasonlen, "nic %s: bridge %.64s "
+			errbuf_set(reason, reasonlen, "nic %s: bridge %.64s "
 			    "is not allowed (incoming_bridges)", name, bridge);
 			return -1;
 		}
 		if (!domcfg_in_list(pol->host_bridges, bridge)) {
-			domcfg_errf(reason, reasonlen, "nic %s: bridge %.64s "
+			errbuf_set(reason, reasonlen, "nic %s: bridge %.64s "
 			    "does not exist on this host", name, bridge);
 			return -1;
 		}
@@ -1695,7 +1670,7 @@ domcfg_policy_check(struct json_object *obj, const struct domcfg_policy *pol,
 		n = json_object_is_type(v, json_type_array) ?
 		    json_object_array_length(v) : 1;
 		if (n > 0) {
-			domcfg_errf(reason, reasonlen, "%s is not allowed "
+			errbuf_set(reason, reasonlen, "%s is not allowed "
 			    "(%zu device%s)", passthrough[i][1], n,
 			    n == 1 ? "" : "s");
 			return -1;
@@ -1708,7 +1683,7 @@ domcfg_policy_check(struct json_object *obj, const struct domcfg_policy *pol,
 			continue;
 		if (!json_object_is_type(v, json_type_array) ||
 		    json_object_array_length(v) > 0) {
-			domcfg_errf(reason, reasonlen, "hardware access "
+			errbuf_set(reason, reasonlen, "hardware access "
 			    "(b_info.%s) is not allowed", hwaccess[i]);
 			return -1;
 		}
@@ -1721,7 +1696,7 @@ domcfg_policy_check(struct json_object *obj, const struct domcfg_policy *pol,
 		if (s == NULL || s[0] == '\0')
 			s = domcfg_get_str(pv, "bootloader");
 		if (s != NULL && s[0] != '\0') {
-			domcfg_errf(reason, reasonlen, "bootloader '%.200s' is "
+			errbuf_set(reason, reasonlen, "bootloader '%.200s' is "
 			    "not allowed (incoming_allow_bootloader)", s);
 			return -1;
 		}
@@ -1731,7 +1706,7 @@ domcfg_policy_check(struct json_object *obj, const struct domcfg_policy *pol,
 		if (s == NULL || s[0] == '\0')
 			s = domcfg_get_str(b_info, "device_model_override");
 		if (s != NULL && s[0] != '\0') {
-			domcfg_errf(reason, reasonlen, "device model override "
+			errbuf_set(reason, reasonlen, "device model override "
 			    "'%.200s' is not allowed "
 			    "(incoming_allow_device_model)", s);
 			return -1;
@@ -1740,14 +1715,14 @@ domcfg_policy_check(struct json_object *obj, const struct domcfg_policy *pol,
 
 	if (pol->max_memory_kb != 0 && info.memory_kb > pol->max_memory_kb) {
 		mb = info.memory_kb / 1024 + (info.memory_kb % 1024 != 0);
-		domcfg_errf(reason, reasonlen, "memory %llu MiB is over the "
+		errbuf_set(reason, reasonlen, "memory %llu MiB is over the "
 		    "limit of %llu MiB (incoming_max_memory_mb)",
 		    (unsigned long long)mb,
 		    (unsigned long long)(pol->max_memory_kb / 1024));
 		return -1;
 	}
 	if (pol->max_vcpus != 0 && info.vcpus > pol->max_vcpus) {
-		domcfg_errf(reason, reasonlen, "%u vCPUs is over the limit of "
+		errbuf_set(reason, reasonlen, "%u vCPUs is over the limit of "
 		    "%u (incoming_max_vcpus)", info.vcpus, pol->max_vcpus);
 		return -1;
 	}
