@@ -93,7 +93,7 @@ PROGS	:= $(B)/relocd $(B)/xmig $(LIBXL_MOD)
 
 .PHONY: all check unit integration demo bench bench-progs check-xen fuzz \
 	fuzz-progs itest-root FORCE \
-	install deps clean lint man-lint format
+	install deps clean lint man-lint
 
 all: $(PROGS)
 
@@ -280,9 +280,6 @@ endif
 
 man-lint:
 	mandoc -T lint -W warning man/*.[158]
-
-format:
-	clang-format -i common/*.[ch] xenops/*.[ch] relocd/*.[ch] xmig/*.[ch]
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
