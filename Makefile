@@ -97,7 +97,7 @@ TESTING_OBJS := $(RELOCD_SRCS:%.c=$(O)/testing/%.o)
 
 .PHONY: all check unit integration demo bench bench-progs check-xen fuzz \
 	fuzz-progs itest-root FORCE \
-	install deps clean lint man-lint format
+	install deps clean lint man-lint
 
 all: $(PROGS)
 
@@ -293,9 +293,6 @@ endif
 
 man-lint:
 	mandoc -T lint -W warning man/*.[158]
-
-format:
-	clang-format -i common/*.[ch] xenops/*.[ch] relocd/*.[ch] xmig/*.[ch]
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \

@@ -1,5 +1,5 @@
 /*
- * relocation_hosts_allow (DESIGN.md section 5).
+ * relocation_hosts_allow (relocd.conf(5), ALLOW LIST).
  *
  * xend matched a regex against the peer's reverse DNS, which whoever owns
  * the PTR zone controls.  Here names come only from a certificate the TLS
@@ -12,13 +12,13 @@
 #include <arpa/inet.h>
 
 #include <regex.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "allow.h"
+#include "errbuf.h"
 
 #define ALLOW_NAME_MAX	253	/* a DNS name in text, without the final dot */
 #define ALLOW_LABEL_MAX	63
@@ -49,8 +49,6 @@ struct allow_list {
 	size_t		 cap;
 };
 
-static void	allow_errf(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
 static const char *allow_name_check(const char *, size_t, int);
 static int	allow_add_cidr(struct allow_entry *, const char *, char *,
 		    size_t);
@@ -61,23 +59,6 @@ static int	allow_add_regex(struct allow_entry *, const char *, char *,
 static int	allow_prefix_match(const uint8_t *, const uint8_t *, unsigned);
 static int	allow_regex_match(const regex_t *, const char *);
 static int	allow_name_normalize(const char *, char *, size_t, int *);
-
-/* One line always: an entry may hold a newline from a "\n" escape. */
-static void
-allow_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	size_t i;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	for (i = 0; err[i] != '\0'; i++)
-		if ((unsigned char)err[i] < 0x20 || err[i] == 0x7f)
-			err[i] = '?';
-}
 
 struct allow_list *
 allow_new(void)
@@ -182,7 +163,7 @@ allow_add_cidr(struct allow_entry *e, const char *entry, char *err,
 	slash = strchr(entry, '/');
 	if ((slash != NULL ? (size_t)(slash - entry) : strlen(entry)) >=
 	    sizeof(addr)) {
-		allow_errf(err, errlen, "%s: not a valid address", entry);
+		errbuf_set(err, errlen, "%s: not a valid address", entry);
 		return -1;
 	}
 	if (slash != NULL) {
@@ -193,7 +174,7 @@ allow_add_cidr(struct allow_entry *e, const char *entry, char *err,
 
 	v6 = strchr(addr, ':') != NULL;
 	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, e->addr) != 1) {
-		allow_errf(err, errlen, "%s: not a valid %s address", entry,
+		errbuf_set(err, errlen, "%s: not a valid %s address", entry,
 		    v6 ? "IPv6" : "IPv4");
 		return -1;
 	}
@@ -227,7 +208,7 @@ allow_add_cidr(struct allow_entry *e, const char *entry, char *err,
 		for (i = prefix; i < max; i++)
 			net[i / 8] &= ~(0x80 >> (i % 8));
 		inet_ntop(v6 ? AF_INET6 : AF_INET, net, fixed, sizeof(fixed));
-		allow_errf(err, errlen, "%s: host bits set (did you mean "
+		errbuf_set(err, errlen, "%s: host bits set (did you mean "
 		    "%s/%u?)", entry, fixed, prefix);
 		return -1;
 	}
@@ -244,7 +225,7 @@ allow_add_cidr(struct allow_entry *e, const char *entry, char *err,
 	e->prefix = prefix;
 	return 0;
  badprefix:
-	allow_errf(err, errlen, "%s: prefix length must be 0..%u", entry, max);
+	errbuf_set(err, errlen, "%s: prefix length must be 0..%u", entry, max);
 	return -1;
 }
 
@@ -411,17 +392,17 @@ allow_add_regex(struct allow_entry *e, const char *entry, char *err,
 			len--;
 	}
 	if (len == 0) {
-		allow_errf(err, errlen, "%s: empty regular expression", entry);
+		errbuf_set(err, errlen, "%s: empty regular expression", entry);
 		goto out;
 	}
 	if ((why = allow_regex_check(entry + 1, len)) != NULL) {
-		allow_errf(err, errlen, "%.80s%s: invalid regular expression: "
+		errbuf_set(err, errlen, "%.80s%s: invalid regular expression: "
 		    "%s", entry, strlen(entry) > 80 ? "..." : "", why);
 		goto out;
 	}
 
 	if ((pat = malloc(len + 5)) == NULL) {
-		allow_errf(err, errlen, "%s: out of memory", entry);
+		errbuf_set(err, errlen, "%s: out of memory", entry);
 		goto out;
 	}
 	memcpy(pat, "^(", 2);
@@ -429,7 +410,7 @@ allow_add_regex(struct allow_entry *e, const char *entry, char *err,
 	memcpy(pat + 2 + len, ")$", 3);
 	if ((r = regcomp(&e->re, pat, REG_EXTENDED | REG_ICASE)) != 0) {
 		regerror(r, &e->re, msg, sizeof(msg));
-		allow_errf(err, errlen, "%s: invalid regular expression: %s",
+		errbuf_set(err, errlen, "%s: invalid regular expression: %s",
 		    entry, msg);
 		goto out;
 	}
@@ -452,12 +433,12 @@ allow_add(struct allow_list *al, const char *entry, char *err,
 	memset(&e, 0, sizeof(e));
 	len = strlen(entry);
 	if (len == 0) {
-		allow_errf(err, errlen, "empty entry");
+		errbuf_set(err, errlen, "empty entry");
 		return -1;
 	}
 	for (i = 0; i < len; i++)
 		if ((unsigned char)entry[i] <= 0x20 || entry[i] == 0x7f) {
-			allow_errf(err, errlen, "'%s': white space or control "
+			errbuf_set(err, errlen, "'%s': white space or control "
 			    "character in entry", entry);
 			return -1;
 		}
@@ -469,7 +450,7 @@ allow_add(struct allow_list *al, const char *entry, char *err,
 		/* "*." then a domain; the star is nowhere else */
 		dom = entry + 2;
 		if (strncmp(entry, "*.", 2) != 0 || strchr(dom, '*') != NULL) {
-			allow_errf(err, errlen, "%s: a glob is '*.' followed "
+			errbuf_set(err, errlen, "%s: a glob is '*.' followed "
 			    "by a domain, e.g. *.example.org", entry);
 			return -1;
 		}
@@ -477,7 +458,7 @@ allow_add(struct allow_list *al, const char *entry, char *err,
 		if (len > 0 && dom[len - 1] == '.')
 			len--;
 		if ((why = allow_name_check(dom, len, 0)) != NULL) {
-			allow_errf(err, errlen, "%s: %s", entry, why);
+			errbuf_set(err, errlen, "%s: %s", entry, why);
 			return -1;
 		}
 		e.kind = ALLOW_GLOB;
@@ -493,7 +474,7 @@ allow_add(struct allow_list *al, const char *entry, char *err,
 		if (entry[len - 1] == '.')
 			len--;
 		if ((why = allow_name_check(entry, len, 0)) != NULL) {
-			allow_errf(err, errlen, "%s: %s", entry, why);
+			errbuf_set(err, errlen, "%s: %s", entry, why);
 			return -1;
 		}
 		e.kind = ALLOW_NAME;
@@ -518,7 +499,7 @@ allow_add(struct allow_list *al, const char *entry, char *err,
 	if (e.kind == ALLOW_REGEX)
 		regfree(&e.re);
 	free(e.text);
-	allow_errf(err, errlen, "%s: out of memory", entry);
+	errbuf_set(err, errlen, "%s: out of memory", entry);
 	return -1;
 }
 

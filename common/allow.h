@@ -1,5 +1,5 @@
 /*
- * relocation_hosts_allow (DESIGN.md section 5).  Entry kinds:
+ * relocation_hosts_allow (relocd.conf(5), ALLOW LIST).  Entry kinds:
  *	192.0.2.7, 2001:db8::1, 10.0.0.0/8	address / CIDR: checked at accept
  *	hosta.example.org			DNS name: certificate names
  *	*.example.org				glob: one or more labels, never

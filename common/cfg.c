@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "errbuf.h"
 
 /* ASCII only, whatever the locale: the grammar is not localized. */
 #define CFG_ISDIGIT(c)	((c) >= '0' && (c) <= '9')
@@ -85,9 +86,9 @@ static const char *cfg_kind_name(enum cfg_kind);
 static int	cfg_edit_distance(const char *, const char *);
 
 /*
- * Every message is "FILE:LINE: ..." (or "FILE: ..." for LINE 0) and is
- * exactly one line: values quoted in messages come from the file and may
- * hold a newline from a "\n" escape, so control bytes become '?'.
+ * Every message is "FILE:LINE: ..." (or "FILE: ..." for LINE 0), one line
+ * as errbuf makes it: values quoted in messages come from the file and may
+ * hold a newline from a "\n" escape.
  */
 static void
 cfg_errf(char *err, size_t errlen, const char *file, int line,
@@ -95,23 +96,18 @@ cfg_errf(char *err, size_t errlen, const char *file, int line,
 {
 	va_list ap;
 	size_t n;
-	int r;
 
 	if (err == NULL || errlen == 0)
 		return;
 	if (line > 0)
-		r = snprintf(err, errlen, "%s:%d: ", file, line);
+		errbuf_set(err, errlen, "%s:%d: ", file, line);
 	else
-		r = snprintf(err, errlen, "%s: ", file);
-	n = r < 0 ? 0 : (size_t)r;
-	if (n < errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err + n, errlen - n, fmt, ap);
-		va_end(ap);
-	}
-	for (n = 0; err[n] != '\0'; n++)
-		if ((unsigned char)err[n] < 0x20 || err[n] == 0x7f)
-			err[n] = '?';
+		errbuf_set(err, errlen, "%s: ", file);
+	/* A truncated prefix leaves one byte: the message adds nothing. */
+	n = strlen(err);
+	va_start(ap, fmt);
+	errbuf_vset(err + n, errlen - n, fmt, ap);
+	va_end(ap);
 }
 
 void

@@ -1,5 +1,5 @@
 /*
- * relocd.conf (DESIGN.md section 6).
+ * relocd.conf, read into struct relocd_conf.
  *
  * conf_keys[] below is the one list of keys: their types, defaults,
  * ranges and where they land in struct relocd_conf.  conf_init() and
@@ -18,7 +18,6 @@
  * reports FILE:LINE from the line_* fields recorded here.
  */
 #include <limits.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +27,7 @@
 #include "allow.h"
 #include "cfg.h"
 #include "conf.h"
+#include "errbuf.h"
 #include "log.h"
 
 enum conf_type {
@@ -129,8 +129,6 @@ static const struct conf_key conf_keys[] = {
 
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
 
-static void	conf_errf(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
 static int	conf_set_defaults(struct relocd_conf *);
 static char	*conf_dir(const char *);
 static char	*conf_path_join(const char *, const char *);
@@ -139,22 +137,6 @@ static int	conf_apply(struct relocd_conf *, struct cfg *,
 		    const char *, char *, size_t);
 
 #define FIELD(c, k, t)	((t *)(void *)((char *)(c) + (k)->off))
-
-static void
-conf_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	size_t i;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	for (i = 0; err[i] != '\0'; i++)
-		if ((unsigned char)err[i] < 0x20 || err[i] == 0x7f)
-			err[i] = '?';
-}
 
 /* -1 only when out of memory. */
 static int
@@ -328,7 +310,7 @@ conf_apply(struct relocd_conf *c, struct cfg *cfg, struct cfg_setting *st,
 		/* tls_min_version = 1.2 unquoted is a number token to the
 		 * lexer; accept it, it can only mean one thing */
 		if (st->value.kind == CFG_LIST) {
-			conf_errf(err, errlen, "%s:%d: %s: expected a string, "
+			errbuf_set(err, errlen, "%s:%d: %s: expected a string, "
 			    "got a list", cfg->file, st->line, k->name);
 			goto out;
 		}
@@ -339,7 +321,7 @@ conf_apply(struct relocd_conf *c, struct cfg *cfg, struct cfg_setting *st,
 		else if (strcmp(v, "1.3") == 0)
 			*FIELD(c, k, int) = 13;
 		else {
-			conf_errf(err, errlen, "%s:%d: %s: \"%.20s\" is not "
+			errbuf_set(err, errlen, "%s:%d: %s: \"%.20s\" is not "
 			    "allowed: use \"1.2\" or \"1.3\" (1.2 is the "
 			    "floor)", cfg->file, st->line, k->name, v);
 			goto out;
@@ -353,7 +335,7 @@ conf_apply(struct relocd_conf *c, struct cfg *cfg, struct cfg_setting *st,
 		else if (strcmp(s, "sim") == 0)
 			*FIELD(c, k, enum conf_backend) = BACKEND_SIM;
 		else {
-			conf_errf(err, errlen, "%s:%d: %s: unknown backend "
+			errbuf_set(err, errlen, "%s:%d: %s: unknown backend "
 			    "'%.40s' (use \"libxl\" or \"sim\")", cfg->file,
 			    st->line, k->name, s);
 			goto out;
@@ -380,8 +362,8 @@ conf_apply(struct relocd_conf *c, struct cfg *cfg, struct cfg_setting *st,
 			line = st->value.kind == CFG_LIST &&
 			    i < st->value.nitems ? st->value.items[i].line :
 			    st->line;
-			conf_errf(err, errlen, "%s:%d: %s: %s", cfg->file, line,
-			    k->name, aerr);
+			errbuf_set(err, errlen, "%s:%d: %s: %s", cfg->file,
+			    line, k->name, aerr);
 			goto out;
 		}
 		cfg_strlist_free(*FIELD(c, k, char **));
@@ -396,7 +378,7 @@ conf_apply(struct relocd_conf *c, struct cfg *cfg, struct cfg_setting *st,
 	rc = 0;
 	goto out;
  nomem:
-	conf_errf(err, errlen, "%s:%d: %s: out of memory", cfg->file,
+	errbuf_set(err, errlen, "%s:%d: %s: out of memory", cfg->file,
 	    st->line, k->name);
  out:
 	cfg_strlist_free(list);
@@ -424,7 +406,7 @@ conf_load(struct relocd_conf *c, const char *file, char *err, size_t errlen)
 	cfg_init(&cfg);
 	if (conf_set_defaults(&nc) == -1) {
 		conf_dispose(&nc);
-		conf_errf(err, errlen, "%s: out of memory", file != NULL ?
+		errbuf_set(err, errlen, "%s: out of memory", file != NULL ?
 		    file : conf_default_path());
 		return -1;
 	}
@@ -436,12 +418,12 @@ conf_load(struct relocd_conf *c, const char *file, char *err, size_t errlen)
 	if (cfg_parse_file(&cfg, file, err, errlen) == -1)
 		goto out;
 	if ((dir = conf_dir(file)) == NULL) {
-		conf_errf(err, errlen, "%s: cannot find the config file's "
+		errbuf_set(err, errlen, "%s: cannot find the config file's "
 		    "directory", file);
 		goto out;
 	}
 	if ((nc.path = strdup(file)) == NULL) {
-		conf_errf(err, errlen, "%s: out of memory", file);
+		errbuf_set(err, errlen, "%s: out of memory", file);
 		goto out;
 	}
 
@@ -453,7 +435,7 @@ conf_load(struct relocd_conf *c, const char *file, char *err, size_t errlen)
 				break;
 		if (k == CONF_NKEYS) {
 			suggest = cfg_suggest(st->name, names, CONF_NKEYS);
-			conf_errf(err, errlen, "%s:%d: unknown setting "
+			errbuf_set(err, errlen, "%s:%d: unknown setting "
 			    "'%.64s'%s%s%s", cfg.file, st->line, st->name,
 			    suggest != NULL ? " (did you mean '" : "",
 			    suggest != NULL ? suggest : "",

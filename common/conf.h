@@ -1,5 +1,5 @@
 /*
- * relocd.conf: the keys both relocd and xmig read (DESIGN.md section 6).
+ * relocd.conf: the keys both relocd and xmig read.
  * The key table in conf.c is the single list of keys; relocd.conf.5 and
  * etc/relocd.conf document each of them.
  */

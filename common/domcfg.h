@@ -89,7 +89,8 @@ struct domcfg_policy {
 };
 
 /*
- * The incoming-config policy (DESIGN.md section 5), deny by default.
+ * The incoming-config policy (relocd.conf(5), INCOMING POLICY): deny by
+ * default, since an authenticated peer can still be wrong or compromised.
  * 0 if the config may be received; -1 with the first reason in reason,
  * e.g. "disk xvda: backend path /srv/x.img is not under an allowed path
  * (incoming_disk_paths)", "PCI passthrough is not allowed (2 devices)".

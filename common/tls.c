@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "tls.h"
 
@@ -332,11 +332,11 @@ tls_client_expect_host(SSL *ssl, const char *host)
 int
 tls_connect(SSL *ssl, int fd, int timeout_ms, char *err, size_t errlen)
 {
-	struct timespec start, now;
 	struct pollfd pfd;
+	uint64_t start;
 	int r, e, left;
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	start = clock_mono_us();
 	SSL_set_fd(ssl, fd);
 	SSL_set_connect_state(ssl);
 	for (;;) {
@@ -349,9 +349,7 @@ tls_connect(SSL *ssl, int fd, int timeout_ms, char *err, size_t errlen)
 			tls_failure_reason(ssl, err, errlen);
 			return -1;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = timeout_ms - (int)((now.tv_sec - start.tv_sec) * 1000 +
-		    (now.tv_nsec - start.tv_nsec) / 1000000);
+		left = timeout_ms - (int)((clock_mono_us() - start) / 1000);
 		if (left <= 0) {
 			snprintf(err, errlen, "TLS handshake timed out after "
 			    "%d s", timeout_ms / 1000);

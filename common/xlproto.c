@@ -15,29 +15,15 @@
  * against the buffer and against XL_MAX_CONFIG before it is used.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "xlproto.h"
 
-static void	xlp_errf(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
 static uint32_t	xlp_get32(const uint8_t *);
 static void	xlp_put32(uint8_t *, uint32_t);
-
-static void
-xlp_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* memcpy, not a cast: buf has no alignment guarantee */
 static uint32_t
@@ -62,24 +48,24 @@ xl_header_decode(const uint8_t *buf, size_t len, struct xl_header *h,
 	uint32_t order, bad;
 
 	if (len < XL_HEADER_LEN) {
-		xlp_errf(err, errlen, "saved domain header truncated (%zu of "
+		errbuf_set(err, errlen, "saved domain header truncated (%zu of "
 		    "%d bytes)", len, XL_HEADER_LEN);
 		return -1;
 	}
 	if (memcmp(buf, XL_SAVE_MAGIC, XL_SAVE_MAGIC_LEN) != 0) {
 		/* xl's own words */
-		xlp_errf(err, errlen, "saved domain header has wrong magic "
+		errbuf_set(err, errlen, "saved domain header has wrong magic "
 		    "number - corrupt or for a different tool?");
 		return -1;
 	}
 	order = xlp_get32(buf + 32);
 	if (order != XL_BYTEORDER_MARKER) {
 		if (order == __builtin_bswap32(XL_BYTEORDER_MARKER))
-			xlp_errf(err, errlen, "saved domain header has wrong "
+			errbuf_set(err, errlen, "saved domain header has wrong "
 			    "byte order (written on a host of the other "
 			    "endianness)");
 		else
-			xlp_errf(err, errlen, "saved domain header has wrong "
+			errbuf_set(err, errlen, "saved domain header has wrong "
 			    "byte order (marker 0x%08x)", order);
 		return -1;
 	}
@@ -89,7 +75,7 @@ xl_header_decode(const uint8_t *buf, size_t len, struct xl_header *h,
 
 	bad = h->mandatory_flags & ~XL_MANDATORY_FLAG_ALL;
 	if (bad != 0) {
-		xlp_errf(err, errlen, "saved domain header has unsupported "
+		errbuf_set(err, errlen, "saved domain header has unsupported "
 		    "mandatory flags 0x%x (known: 0x1 JSON, 0x2 STREAMv2)",
 		    bad);
 		return -1;
@@ -99,15 +85,15 @@ xl_header_decode(const uint8_t *buf, size_t len, struct xl_header *h,
 	 * absent), which nothing here can check against the policy.
 	 */
 	if (!(h->mandatory_flags & XL_MANDATORY_FLAG_JSON)) {
-		xlp_errf(err, errlen, "saved domain header has no JSON domain "
-		    "config (mandatory flags 0x%x): sender's xl is too old",
-		    h->mandatory_flags);
+		errbuf_set(err, errlen, "saved domain header has no JSON "
+		    "domain config (mandatory flags 0x%x): sender's xl is too "
+		    "old", h->mandatory_flags);
 		return -1;
 	}
 	if (h->optional_data_len > (uint32_t)XL_MAX_CONFIG + 4) {
-		xlp_errf(err, errlen, "saved domain header: optional data too "
-		    "large (%u bytes, the limit is %d)", h->optional_data_len,
-		    XL_MAX_CONFIG + 4);
+		errbuf_set(err, errlen, "saved domain header: optional data "
+		    "too large (%u bytes, the limit is %d)",
+		    h->optional_data_len, XL_MAX_CONFIG + 4);
 		return -1;
 	}
 	return 0;
@@ -120,12 +106,12 @@ xl_config_decode(const uint8_t *buf, size_t len, const char **json,
 	uint32_t clen;
 
 	if (len > (size_t)XL_MAX_CONFIG + 4) {
-		xlp_errf(err, errlen, "domain config too large (%zu bytes, "
+		errbuf_set(err, errlen, "domain config too large (%zu bytes, "
 		    "the limit is %d)", len, XL_MAX_CONFIG + 4);
 		return -1;
 	}
 	if (len < 4) {
-		xlp_errf(err, errlen, "domain config truncated (%zu bytes of "
+		errbuf_set(err, errlen, "domain config truncated (%zu bytes of "
 		    "optional data, need at least 4)", len);
 		return -1;
 	}
@@ -135,21 +121,21 @@ xl_config_decode(const uint8_t *buf, size_t len, const char **json,
 	 */
 	clen = xlp_get32(buf);
 	if ((size_t)clen != len - 4) {
-		xlp_errf(err, errlen, "domain config length %u does not match "
-		    "the optional data length %zu (expected %zu)", clen, len,
-		    len - 4);
+		errbuf_set(err, errlen, "domain config length %u does not "
+		    "match the optional data length %zu (expected %zu)", clen,
+		    len, len - 4);
 		return -1;
 	}
 	if (clen == 0) {
-		xlp_errf(err, errlen, "domain config is empty");
+		errbuf_set(err, errlen, "domain config is empty");
 		return -1;
 	}
 	if (buf[len - 1] != '\0') {
-		xlp_errf(err, errlen, "domain config is not NUL-terminated");
+		errbuf_set(err, errlen, "domain config is not NUL-terminated");
 		return -1;
 	}
 	if (memchr(buf + 4, '\0', clen - 1) != NULL) {
-		xlp_errf(err, errlen, "domain config contains a NUL byte");
+		errbuf_set(err, errlen, "domain config contains a NUL byte");
 		return -1;
 	}
 	*json = (const char *)buf + 4;

@@ -1,7 +1,8 @@
 /*
- * Private to the sim backend (xenops_sim.c, simguest.c) and its unit test:
- * the guest's memory layout, the control/vCPU block shared between the
- * guest and the backend, and the stream format.
+ * Private to the sim backend (xenops_sim.c and the sim_*.c files beside
+ * it, simguest.c) and its unit test: the guest's memory layout, the
+ * control/vCPU block shared between the guest and the backend, and the
+ * stream format.
  */
 #ifndef SIM_H
 #define SIM_H

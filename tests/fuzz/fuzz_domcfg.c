@@ -1,9 +1,10 @@
 /*
- * libFuzzer target: the incoming domain-config policy (common/domcfg.c)
- * on arbitrary JSON.  The first input byte chooses the policy knobs, the
- * rest is the config.  Invariants checked on every accepted config: it
- * has a valid name, no PCI device, no hotplug script, and fits under the
- * ceilings, whatever the JSON looked like.
+ * libFuzzer target: the incoming domain-config policy
+ * (common/domcfg_policy.c) on arbitrary JSON.  The first input byte
+ * chooses the policy knobs, the rest is the config.  Invariants checked
+ * on every accepted config: it has a valid name, no PCI device, no
+ * hotplug script, and fits under the ceilings, whatever the JSON looked
+ * like.
  */
 #include <stdint.h>
 #include <stdio.h>

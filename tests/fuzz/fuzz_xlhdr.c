@@ -1,8 +1,8 @@
 /*
  * libFuzzer target: xl's save-file header and the domain config behind it
  * (common/xlproto.c, then common/domcfg.c's parser and the incoming
- * policy), exactly the path recv.c takes with a sender's bytes before any
- * byte reaches the backend.
+ * policy of common/domcfg_policy.c), exactly the path recv.c takes with a
+ * sender's bytes before any byte reaches the backend.
  */
 #include <stdint.h>
 #include <stdio.h>
