@@ -309,6 +309,13 @@ ifeq ($(HAVE_LIBXL),yes)
 endif
 	test -e $(DESTDIR)$(SYSCONFDIR)/relocd.conf || \
 	    install -m 644 etc/relocd.conf $(DESTDIR)$(SYSCONFDIR)/relocd.conf
+	@# The network processes' user (relocd.conf: user).  Not for a staged
+	@# install: a package creates it in its maintainer scripts.
+	@if [ -z "$(DESTDIR)" ] && ! getent passwd relocd >/dev/null; then \
+	    echo "creating the system user relocd"; \
+	    useradd --system --user-group --no-create-home \
+	        --home-dir /nonexistent --shell /usr/sbin/nologin relocd; \
+	fi
 
 clean:
 	rm -rf $(B)

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -219,7 +220,7 @@ helper_domain_busy(struct relocd_conf *conf, const char *name, char *host,
 {
 	char path[4200];
 	ssize_t n;
-	int fd;
+	int fd, i;
 
 	if (!domcfg_name_valid(name))
 		return NULL;
@@ -231,7 +232,10 @@ helper_domain_busy(struct relocd_conf *conf, const char *name, char *host,
 		close(fd);
 		return NULL;		/* nobody holds it */
 	}
-	n = pread(fd, host, hostlen - 1, 0);
+	/* The holder writes its destination just after it takes the
+	 * lock: give it a moment. */
+	for (i = 0; (n = pread(fd, host, hostlen - 1, 0)) <= 0 && i < 20; i++)
+		poll(NULL, 0, 5);
 	close(fd);
 	host[n > 0 ? n : 0] = '\0';
 	if (*host == '\0')

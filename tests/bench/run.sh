@@ -21,7 +21,10 @@
 # Output: a table on stdout, build/bench/bench.csv (every sample),
 # build/bench/summary.csv, build/bench/table.md, build/bench/bench.png.
 # BENCH_REPS (default 3) repetitions of each case; BENCH_QUICK=1 shrinks
-# the sizes for a smoke run.
+# the sizes for a smoke run.  BENCH_BEFORE_BIN=DIR (a relocd and xmig of
+# an earlier build) adds a second pair of relocds, on 127.0.7.4-5, whose
+# data path, whole migration and setup are measured interleaved with this
+# build's, so that a change's cost is a ratio from one run.
 set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -98,42 +101,75 @@ record() { echo "$1,$2,$3,$4,$5" >> "$CSV"; }
 sh "$ROOT/tests/pki/mkcerts.sh" "$PKI" >/dev/null || die "PKI"
 sh "$ROOT/tests/pki/mkcerts.sh" "$PKI" bencha $HA >/dev/null || die "PKI"
 sh "$ROOT/tests/pki/mkcerts.sh" "$PKI" benchb $HBADDR >/dev/null || die "PKI"
+BEFORE=${BENCH_BEFORE_BIN:-}
+HC=127.0.7.4
+HD=127.0.7.5
+if [ -n "$BEFORE" ]; then
+	for p in "$BEFORE/relocd" "$BEFORE/xmig"; do
+		[ -x "$p" ] || die "$p missing (BENCH_BEFORE_BIN)"
+	done
+	sh "$ROOT/tests/pki/mkcerts.sh" "$PKI" benchc $HC >/dev/null || die "PKI"
+	sh "$ROOT/tests/pki/mkcerts.sh" "$PKI" benchd $HD >/dev/null || die "PKI"
+fi
 cat "$PKI/bencha.key" "$PKI/bencha.pem" > "$W/socat.pem"
 chmod 600 "$W/socat.pem"
 
-for h in a:$HA b:$HBADDR; do
+HOSTS="a:$HA b:$HBADDR"
+[ -n "$BEFORE" ] && HOSTS="$HOSTS c:$HC d:$HD"
+for h in $HOSTS; do
 	n=${h%%:*}
 	mkdir -p "$W/$n/state"
+	bin=$BIN
+	case $n in c|d) bin=$BEFORE;; esac
 	cat > "$W/$n/relocd.conf" <<EOC
 # make bench: host $n
 relocation_address = "${h#*:}"
 relocation_port = $PORT
-relocation_hosts_allow = [ "bencha", "benchb" ]
+relocation_hosts_allow = [ "bencha", "benchb", "benchc", "benchd" ]
 tls_ca_file = "$PKI/ca.pem"
 tls_cert_file = "$PKI/bench$n.pem"
 tls_key_file = "$PKI/bench$n.key"
 control_socket = "$W/$n/control.sock"
 state_dir = "$W/$n/state"
 backend = "sim"
-user = "nobody"
 sim_hostname = "bench$n"
 sim_memory_mb = 16384
 max_migrations = 8
 EOC
-	"$BIN/relocd" -d -f "$W/$n/relocd.conf" 2>"$W/$n/relocd.log" &
+	# The network processes' user; an earlier build may predate it.
+	echo 'user = "nobody"' >> "$W/$n/relocd.conf"
+	if "$bin/relocd" -n -f "$W/$n/relocd.conf" 2>&1 |
+	    grep -q "unknown setting 'user'"; then
+		sed -i '/^user = /d' "$W/$n/relocd.conf"
+	fi
+	"$bin/relocd" -d -f "$W/$n/relocd.conf" 2>"$W/$n/relocd.log" &
 	PIDS+=($!)
 	echo $! > "$W/$n/relocd.pid"
 done
-for i in $(seq 1 100); do
-	[ -S "$W/a/control.sock" ] && [ -S "$W/b/control.sock" ] && break
-	sleep 0.05
+for h in $HOSTS; do
+	n=${h%%:*}
+	for i in $(seq 1 100); do
+		[ -S "$W/$n/control.sock" ] && break
+		sleep 0.05
+	done
+	[ -S "$W/$n/control.sock" ] ||
+	    die "relocd $n did not start: $(cat "$W/$n/relocd.log")"
 done
-[ -S "$W/a/control.sock" ] && [ -S "$W/b/control.sock" ] ||
-    die "relocd did not start: $(cat "$W"/*/relocd.log)"
-RA=$(cat "$W/a/relocd.pid")
-RB=$(cat "$W/b/relocd.pid")
-xa() { XMIG_CONFIG=$W/a/relocd.conf "$BIN/xmig" "$@"; }
-xb() { XMIG_CONFIG=$W/b/relocd.conf "$BIN/xmig" "$@"; }
+
+# The pair the cases run on: this build (a -> b), or with "before" the
+# earlier build (c -> d); its results carry the suffix -before.
+use_pair() {
+	if [ "$1" = before ]; then
+		SRC=c DST=d DSTADDR=$HD XBIN=$BEFORE VSFX=-before
+	else
+		SRC=a DST=b DSTADDR=$HBADDR XBIN=$BIN VSFX=
+	fi
+	RA=$(cat "$W/$SRC/relocd.pid")
+	RB=$(cat "$W/$DST/relocd.pid")
+}
+use_pair new
+xa() { XMIG_CONFIG=$W/$SRC/relocd.conf "$XBIN/xmig" "$@"; }
+xb() { XMIG_CONFIG=$W/$DST/relocd.conf "$XBIN/xmig" "$@"; }
 
 # A throw-away sshd on loopback with its own host key and one authorized
 # key: xl's default transport, as a user would run it.
@@ -187,7 +223,7 @@ domain_cfg() {
 
 # wait_verified NAME MB: the destination guest checked all its pages.
 wait_verified() {
-	local log=$W/b/state/console/$1.log i
+	local log=$W/$DST/state/console/$1.log i
 	for i in $(seq 1 300); do
 		grep -q 'verified\|CORRUPT' "$log" 2>/dev/null && break
 		sleep 0.1
@@ -205,14 +241,16 @@ wait_verified() {
 }
 FAILS=0
 
-destroy_b() { xb destroy "$1" >/dev/null 2>&1; rm -f "$W/b/state/console/$1.log"*; }
-destroy_a() { xa destroy "$1" >/dev/null 2>&1; rm -f "$W/a/state/console/$1"*.log*; }
+destroy_b() { xb destroy "$1" >/dev/null 2>&1; rm -f "$W/$DST/state/console/$1.log"*; }
+destroy_a() { xa destroy "$1" >/dev/null 2>&1; rm -f "$W/$SRC/state/console/$1"*.log*; }
 
-# Sum over a relocd and its workers of its own memory (anonymous + file
-# pages; guest memory it maps is the guest's, reported apart): "RSS PSS".
+# Sum over a relocd and its sessions (each a root helper and its network
+# process) of its own memory (anonymous + file pages; guest memory it
+# maps is the guest's, reported apart): "RSS PSS".
 relocd_mem_kb() {
-	local p rss=0 pss=0 a f
-	for p in $1 $(pgrep -P "$1" 2>/dev/null); do
+	local p rss=0 pss=0 a f c
+	for p in $1 $(for c in $(pgrep -P "$1" 2>/dev/null); do
+	    echo "$c"; pgrep -P "$c" 2>/dev/null; done); do
 		a=$(awk '/^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 }
 		    END { print a + f }' "/proc/$p/status" 2>/dev/null) || continue
 		f=$(awk '/^Pss_Anon:/ { a = $2 } /^Pss_File:/ { f = $2 }
@@ -321,7 +359,7 @@ stream_relocd() {
 	local rep=$1 ca0 cb0 ca1 cb1 out us
 	ca0=$(cpu_ticks "$RA")
 	cb0=$(cpu_ticks "$RB")
-	out=$(xa speedtest -s $STREAM_MB $HBADDR 2>&1) ||
+	out=$(xa speedtest -s $STREAM_MB $DSTADDR 2>&1) ||
 	    { echo "bench: speedtest failed: $out" >&2
 	      FAILS=$((FAILS + 1)); return; }
 	sleep 0.3	# the workers are reaped: their CPU is in cutime
@@ -330,7 +368,7 @@ stream_relocd() {
 	# "H: M MiB in S s: G GB/s ..."
 	us=$(echo "$out" | sed -n 's/.* MiB in \([0-9.]*\) s: .*/\1/p' |
 	    awk '{ printf "%d", $1 * 1e6 }')
-	record_times relocd "$rep" "$us" \
+	record_times "relocd$VSFX" "$rep" "$us" \
 	    "$(awk -v d=$((ca1 - ca0)) -v hz=$HZ 'BEGIN { print d / hz }')" \
 	    "$(awk -v d=$((cb1 - cb0)) -v hz=$HZ 'BEGIN { print d / hz }')"
 }
@@ -345,7 +383,7 @@ stream_migrate() {
 	sleep 0.3
 	ca0=$(cpu_ticks "$RA")
 	cb0=$(cpu_ticks "$RB")
-	xa migrate "$name" $HBADDR > "$W/$name.out" 2>&1 ||
+	xa migrate "$name" $DSTADDR > "$W/$name.out" 2>&1 ||
 	    { echo "bench: stream migration failed: $(cat "$W/$name.out")" >&2
 	      FAILS=$((FAILS + 1)); destroy_a "$name"; return; }
 	sleep 0.3	# the workers are reaped: their CPU is in cutime
@@ -354,11 +392,11 @@ stream_migrate() {
 	r=($(parse_result "$W/$name.out"))
 	wait_verified "$name" $STREAM_MB
 	destroy_b "$name"
-	record stream relocd-migrate-sim gbps "$rep" "$(awk -v m="${r[0]}" -v t="${r[2]}" \
+	record stream "relocd-migrate-sim$VSFX" gbps "$rep" "$(awk -v m="${r[0]}" -v t="${r[2]}" \
 	    'BEGIN { printf "%.3f", m * 1048576 / t / 1e6 }')"
-	record stream relocd-migrate-sim cpu_send "$rep" "$(awk -v d=$((ca1 - ca0)) \
+	record stream "relocd-migrate-sim$VSFX" cpu_send "$rep" "$(awk -v d=$((ca1 - ca0)) \
 	    -v hz=$HZ -v m="${r[0]}" 'BEGIN { printf "%.3f", d / hz / (m / 1024) }')"
-	record stream relocd-migrate-sim cpu_recv "$rep" "$(awk -v d=$((cb1 - cb0)) \
+	record stream "relocd-migrate-sim$VSFX" cpu_recv "$rep" "$(awk -v d=$((cb1 - cb0)) \
 	    -v hz=$HZ -v m="${r[0]}" 'BEGIN { printf "%.3f", d / hz / (m / 1024) }')"
 }
 
@@ -368,10 +406,10 @@ setup_relocd() {
 	local rep=$1 i t0 t1
 	for i in $(seq 1 $SETUP_N); do
 		t0=$(now_us)
-		xa list -H $HBADDR >/dev/null ||
+		xa list -H $DSTADDR >/dev/null ||
 		    { FAILS=$((FAILS + 1)); echo "bench: list -H failed" >&2; }
 		t1=$(now_us)
-		record setup relocd ms "$rep" "$(awk -v d=$((t1 - t0)) \
+		record setup "relocd$VSFX" ms "$rep" "$(awk -v d=$((t1 - t0)) \
 		    'BEGIN { printf "%.3f", d / 1000 }')"
 	done
 }
@@ -467,12 +505,23 @@ for rep in $(seq 1 "$REPS"); do
 	note "stream rep $rep/$REPS"
 	stream_relocd "$rep"
 	stream_migrate "$rep"
+	if [ -n "$BEFORE" ]; then
+		use_pair before
+		stream_relocd "$rep"
+		stream_migrate "$rep"
+		use_pair new
+	fi
 	stream_tcp "$rep"
 	stream_tls "$rep"
 	stream_socat "$rep"
 	stream_ssh "$rep"
 	note "setup rep $rep/$REPS"
 	setup_relocd "$rep"
+	if [ -n "$BEFORE" ]; then
+		use_pair before
+		setup_relocd "$rep"
+		use_pair new
+	fi
 	setup_ssh "$rep"
 	note "live rep $rep/$REPS"
 	for mb in $SIZES; do
@@ -534,6 +583,14 @@ echo "| setup p50 <= 10 ms | $x ms | $(verdict "$x" '<=' 10) |"
 x=$(ratio "$(med setup ssh-true ms)" "$x")
 echo "| setup >= 20x faster than ssh HOST true | ${x}x | $(verdict "$x" '>=' 20) |"
 echo "| (reference) setup p99: relocd, ssh HOST true | $(p99 setup relocd ms) ms, $(p99 setup ssh-true ms) ms | |"
+if [ -n "$BEFORE" ]; then
+	x=$(ratio "$(med stream relocd gbps)" "$(med stream relocd-before gbps)")
+	echo "| this build's data path / the build before (same run) | ${x}x ($(med stream relocd gbps) vs $(med stream relocd-before gbps) GB/s; vs socat: $(ratio "$(med stream relocd gbps)" "$(med stream socat-tls-128k gbps)")x vs $(ratio "$(med stream relocd-before gbps)" "$(med stream socat-tls-128k gbps)")x) | |"
+	x=$(ratio "$(med stream relocd-migrate-sim gbps)" "$(med stream relocd-migrate-sim-before gbps)")
+	echo "| this build's whole 2 GiB sim migration / the build before | ${x}x ($(med stream relocd-migrate-sim gbps) vs $(med stream relocd-migrate-sim-before gbps) GB/s; CPU $(med stream relocd-migrate-sim cpu_send) / $(med stream relocd-migrate-sim cpu_recv) vs $(med stream relocd-migrate-sim-before cpu_send) / $(med stream relocd-migrate-sim-before cpu_recv) s/GiB) | |"
+	x=$(ratio "$(med setup relocd ms)" "$(med setup relocd-before ms)")
+	echo "| this build's setup time / the build before | ${x}x ($(med setup relocd ms) vs $(med setup relocd-before ms) ms; vs ssh true: $(ratio "$(med setup ssh-true ms)" "$(med setup relocd ms)")x vs $(ratio "$(med setup ssh-true ms)" "$(med setup relocd-before ms)")x) | |"
+fi
 x=$(med live 256MiB@2000 downtime_ms)
 echo "| 256 MiB @ 2000 pages/s: downtime <= 20 ms (source's figure) | $x ms | $(verdict "$x" '<=' 20) |"
 x=$(med live 256MiB@2000 sent_per_mem)
