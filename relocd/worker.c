@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <syslog.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,36 @@
 
 static void	worker_network(struct relocd *, int, int, int,
 		    struct peer_ctx *, int);
+static void	worker_close_others(const int *, int);
+
+/*
+ * Everything but KEEP (and stdio) closes: the network process must not
+ * hold what it inherited from the parent, above all libevent's signal
+ * socketpair, through which a byte would read as a signal to the parent.
+ * syslog's socket goes too; syslog(3) opens a new one when it needs it.
+ */
+static void
+worker_close_others(const int *keep, int n)
+{
+	int sorted[8], i, j, t, from = 3;
+
+	for (i = 0; i < n && i < 8; i++)
+		sorted[i] = keep[i];
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+			t = sorted[j];
+			sorted[j] = sorted[j - 1];
+			sorted[j - 1] = t;
+		}
+	for (i = 0; i < n; i++) {
+		if (sorted[i] < from)
+			continue;
+		if (sorted[i] > from)
+			close_range((unsigned)from, (unsigned)sorted[i] - 1, 0);
+		from = sorted[i] + 1;
+	}
+	close_range((unsigned)from, ~0U, 0);
+}
 
 /* The network process: never returns. */
 static void
@@ -30,9 +61,12 @@ worker_network(struct relocd *env, int fd, int hxfd, int port,
 {
 	struct worker w;
 	char err[512];
+	int keep[3] = { fd, hxfd, status_fd };
 
 	log_procinit(port == RQ_PEER ? "peer" : "control");
 	prctl(PR_SET_NAME, port == RQ_PEER ? "relocd-peer" : "relocd-ctl");
+	closelog();
+	worker_close_others(keep, status_fd != -1 ? 3 : 2);
 	if (privsep_drop(env->sc_uid, env->sc_gid, err, sizeof(err)) == -1) {
 		log_warnx("network process: %s", err);
 		_exit(1);
