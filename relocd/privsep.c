@@ -97,28 +97,28 @@ privsep_seccomp(char *err, size_t errlen)
 	 * the data channels to the helper. */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		    SCMP_A0(SCMP_CMP_EQ, AF_INET));
+		    SCMP_A0(SCMP_CMP_EQ, AF_INET, 0));
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		    SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+		    SCMP_A0(SCMP_CMP_EQ, AF_INET6, 0));
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		    SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+		    SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0));
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair),
-		    1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+		    1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0));
 	/* isatty() for stdio, and the terminal mode of a console tty the
 	 * helper passed us. */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-		    SCMP_A1(SCMP_CMP_EQ, TCGETS));
+		    SCMP_A1(SCMP_CMP_EQ, TCGETS, 0));
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-		    SCMP_A1(SCMP_CMP_EQ, FIONREAD));
+		    SCMP_A1(SCMP_CMP_EQ, FIONREAD, 0));
 	/* abort() signals itself, and nobody else. */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0));
 	if (r != 0) {
 		snprintf(err, errlen, "seccomp rule: %s", strerror(-r));
 		seccomp_release(ctx);
