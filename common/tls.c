@@ -216,6 +216,9 @@ tls_ctx_new(const struct relocd_conf *conf, char *err, size_t errlen)
 	/* No session tickets: closing with unread tickets makes the kernel
 	 * send a RST that truncates the peer's stream. */
 	SSL_CTX_set_num_tickets(ctx, 0);
+	/* With read-ahead (a bulk receive, ioc_read_ahead): several
+	 * records per read(2).  Allocated only when read-ahead is on. */
+	SSL_CTX_set_default_read_buffer_len(ctx, 128 * 1024);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);

@@ -18,6 +18,10 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +29,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
@@ -61,22 +66,34 @@ static const int privsep_plain_calls[] = {
 #endif
 };
 
-/*
- * The filter as a loaded program.  Built once per network process, after
- * fork (so that the own pid can be an argument) and before any byte from
- * the network is read.
- */
-static int
-privsep_seccomp(char *err, size_t errlen)
+/* The hottest calls of a stream, tested first. */
+static const int privsep_hot_calls[] = {
+	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(poll), SCMP_SYS(recvfrom),
+	SCMP_SYS(sendto), SCMP_SYS(writev), SCMP_SYS(recvmsg),
+	SCMP_SYS(sendmsg),
+};
+
+static struct sock_fprog privsep_prog;
+
+/* The filter, compiled into privsep_prog.  0, or -1 with err. */
+int
+privsep_init(char *err, size_t errlen)
 {
 	scmp_filter_ctx ctx;
+	struct stat st;
 	size_t i;
-	int r = 0;
+	ssize_t n;
+	int r = 0, fd = -1;
 
 	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
 		snprintf(err, errlen, "seccomp_init failed");
 		return -1;
 	}
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	for (i = 0; r == 0 && i < sizeof(privsep_hot_calls) /
+	    sizeof(privsep_hot_calls[0]); i++)
+		r = seccomp_syscall_priority(ctx, privsep_hot_calls[i],
+		    (uint8_t)(255 - i));
 	for (i = 0; r == 0 && i < sizeof(privsep_plain_calls) /
 	    sizeof(privsep_plain_calls[0]); i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
@@ -115,22 +132,38 @@ privsep_seccomp(char *err, size_t errlen)
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 		    SCMP_A1(SCMP_CMP_EQ, FIONREAD, 0));
-	/* abort() signals itself, and nobody else. */
+	/* abort() raises SIGABRT, the one signal it may send. */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0));
+		    SCMP_A2(SCMP_CMP_EQ, SIGABRT, 0));
 	if (r != 0) {
 		snprintf(err, errlen, "seccomp rule: %s", strerror(-r));
-		seccomp_release(ctx);
-		return -1;
+		goto fail;
 	}
-	if ((r = seccomp_load(ctx)) != 0) {
-		snprintf(err, errlen, "seccomp_load: %s", strerror(-r));
-		seccomp_release(ctx);
-		return -1;
+	/* libseccomp 2.5 exports to a descriptor only. */
+	if ((fd = memfd_create("relocd-seccomp", MFD_CLOEXEC)) == -1 ||
+	    (r = seccomp_export_bpf(ctx, fd)) != 0 ||
+	    fstat(fd, &st) == -1 || st.st_size <= 0 ||
+	    st.st_size % sizeof(struct sock_filter) != 0 ||
+	    (privsep_prog.filter = malloc(st.st_size)) == NULL ||
+	    (n = pread(fd, privsep_prog.filter, st.st_size, 0)) !=
+	    st.st_size) {
+		snprintf(err, errlen, "compiling the seccomp filter: %s",
+		    r != 0 ? strerror(-r) : strerror(errno));
+		goto fail;
 	}
+	privsep_prog.len = (unsigned short)(st.st_size /
+	    sizeof(struct sock_filter));
+	close(fd);
 	seccomp_release(ctx);
 	return 0;
+fail:
+	if (fd != -1)
+		close(fd);
+	free(privsep_prog.filter);
+	privsep_prog.filter = NULL;
+	seccomp_release(ctx);
+	return -1;
 }
 
 int
@@ -202,5 +235,14 @@ privsep_drop(uid_t uid, gid_t gid, char *err, size_t errlen)
 		snprintf(err, errlen, "PR_SET_DUMPABLE: %s", strerror(errno));
 		return -1;
 	}
-	return privsep_seccomp(err, errlen);
+	if (privsep_prog.filter == NULL) {
+		snprintf(err, errlen, "no seccomp filter (privsep_init)");
+		return -1;
+	}
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &privsep_prog) == -1) {
+		snprintf(err, errlen, "loading the seccomp filter: %s",
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
 }

@@ -162,7 +162,7 @@ main(int argc, char *argv[])
 	}
 	xo_close(xo);
 	if (privsep_lookup(&env->sc_conf, &env->sc_uid, &env->sc_gid, err,
-	    sizeof(err)) == -1) {
+	    sizeof(err)) == -1 || privsep_init(err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
 		exit(1);
 	}

@@ -133,7 +133,9 @@ void	worker_spawn(struct relocd *, int fd, int port, struct peer_ctx *,
 	    int status_fd);
 void	worker_reap(struct relocd *);
 
-/* privsep.c */
+/* privsep.c: privsep_init in the parent, once; privsep_drop in each
+ * network process */
+int	privsep_init(char *err, size_t errlen);
 int	privsep_lookup(const struct relocd_conf *, uid_t *, gid_t *,
 	    char *err, size_t errlen);
 int	privsep_drop(uid_t, gid_t, char *err, size_t errlen);
