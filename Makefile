@@ -9,6 +9,10 @@ BINDIR	?= $(PREFIX)/bin
 MANDIR	?= $(PREFIX)/share/man
 MODDIR	?= $(PREFIX)/lib/relocd
 SYSCONFDIR ?= /etc/xen
+# Where systemd looks for units that packages install (Debian: /lib, the
+# same directory as /usr/lib with merged /usr).  /etc/systemd/system is
+# the administrator's, for overrides.
+SYSTEMDUNITDIR ?= /lib/systemd/system
 ifneq ($(SANITIZE),)
 B	:= build-san
 else
@@ -297,12 +301,20 @@ man-lint:
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/relocd
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/relocd \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 755 $(B)/relocd $(DESTDIR)$(SBINDIR)/relocd
 	install -m 755 $(B)/xmig $(DESTDIR)$(BINDIR)/xmig
 	install -m 644 man/xmig.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/relocd.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/relocd.8 $(DESTDIR)$(MANDIR)/man8/
+	@# The unit names relocd by its default path: the one this install
+	@# uses instead (PREFIX, SBINDIR).
+	sed 's|/usr/local/sbin/relocd|$(SBINDIR)/relocd|g' etc/relocd.service \
+	    > $(DESTDIR)$(SYSTEMDUNITDIR)/relocd.service.tmp
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/relocd.service.tmp
+	mv $(DESTDIR)$(SYSTEMDUNITDIR)/relocd.service.tmp \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)/relocd.service
 ifeq ($(HAVE_LIBXL),yes)
 	install -d $(DESTDIR)$(MODDIR)
 	install -m 644 $(LIBXL_MOD) $(DESTDIR)$(MODDIR)/relocd-libxl.so

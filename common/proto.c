@@ -47,6 +47,8 @@ proto_type_name(int type)
 		return "speedtest";
 	case PT_CTL_SPEEDTEST:
 		return "speedtest-control";
+	case PT_CTL_MAINTENANCE:
+		return "maintenance";
 	case PT_TEST_FORBIDDEN:
 		return "test-forbidden";
 	case PT_OK:

@@ -29,7 +29,7 @@ struct iochan;
  * Type numbers are allocated in ranges per feature so that features can
  * grow independently: console 0x05, 0x08-0x0f, 0x24, 0x28-0x2f, 0x84-0x87;
  * recovery/jobs 0x06-0x07, 0x10-0x17, 0x25-0x27, 0x30-0x37, 0x88-0x8b;
- * tunnel 0x23, 0x38-0x3f; speedtest 0x40-0x47.
+ * tunnel 0x23, 0x38-0x3f; speedtest 0x40-0x47; maintenance 0x50-0x57.
  */
 
 /* Requests between hosts (TLS port). */
@@ -60,6 +60,7 @@ struct iochan;
 #define PT_CTL_JOBS		0x30	/* the migration journal */
 #define PT_CTL_RECOVER		0x31	/* xmig recover DOM [HOST] */
 #define PT_CTL_SPEEDTEST	0x41	/* xmig speedtest HOST */
+#define PT_CTL_MAINTENANCE	0x50	/* xmig maintenance [on|off] */
 /* Served only by test builds of relocd (RELOCD_TESTING). */
 #define PT_TEST_FORBIDDEN	0x7e
 /* Replies. */

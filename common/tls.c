@@ -2,11 +2,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -28,6 +30,7 @@
 
 static void	tls_where(const struct relocd_conf *, int, char *, size_t);
 static const char *tls_errstr(void);
+static int	tls_check_readable(const char *, char *, size_t);
 static int	tls_check_key_file(const char *, char *, size_t);
 static int	tls_self_check(X509 *, char *, size_t);
 static int	tls_load_crl(SSL_CTX *, const char *, char *, size_t);
@@ -92,6 +95,33 @@ tls_errstr(void)
 		return "unknown error";
 	ERR_error_string_n(last, buf, sizeof(buf));
 	return buf;
+}
+
+/*
+ * OpenSSL reports a file it cannot open or read as "system lib", with
+ * neither the file nor the reason; a directory reads as a PEM file with
+ * nothing in it.  Open each file ourselves first, so the operator reads
+ * the system's reason next to the key and the path.
+ */
+static int
+tls_check_readable(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, rc = -1;
+
+	/* O_NONBLOCK: a FIFO in the path must not hang relocd -n. */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1)
+		snprintf(err, errlen, "%s", strerror(errno));
+	else if (S_ISDIR(st.st_mode))
+		snprintf(err, errlen, "%s", strerror(EISDIR));
+	else
+		rc = 0;
+	close(fd);
+	return rc;
 }
 
 static int
@@ -235,6 +265,11 @@ tls_ctx_new(const struct relocd_conf *conf, char *err, size_t errlen)
 	SSL_CTX_set_verify_depth(ctx, 4);
 
 	tls_where(conf, conf->line_tls_ca_file, where, sizeof(where));
+	if (tls_check_readable(conf->tls_ca_file, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: tls_ca_file \"%s\": %s", where,
+		    conf->tls_ca_file, why);
+		goto fail;
+	}
 	if (!SSL_CTX_load_verify_locations(ctx, conf->tls_ca_file, NULL)) {
 		snprintf(err, errlen, "%s: tls_ca_file \"%s\": %s", where,
 		    conf->tls_ca_file, tls_errstr());
@@ -242,14 +277,20 @@ tls_ctx_new(const struct relocd_conf *conf, char *err, size_t errlen)
 	}
 	if (conf->tls_crl_file != NULL && *conf->tls_crl_file != '\0') {
 		tls_where(conf, conf->line_tls_crl_file, where, sizeof(where));
-		if (tls_load_crl(ctx, conf->tls_crl_file, why,
-		    sizeof(why)) == -1) {
+		if (tls_check_readable(conf->tls_crl_file, why,
+		    sizeof(why)) == -1 || tls_load_crl(ctx, conf->tls_crl_file,
+		    why, sizeof(why)) == -1) {
 			snprintf(err, errlen, "%s: tls_crl_file \"%s\": %s",
 			    where, conf->tls_crl_file, why);
 			goto fail;
 		}
 	}
 	tls_where(conf, conf->line_tls_cert_file, where, sizeof(where));
+	if (tls_check_readable(conf->tls_cert_file, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: tls_cert_file \"%s\": %s", where,
+		    conf->tls_cert_file, why);
+		goto fail;
+	}
 	if (!SSL_CTX_use_certificate_chain_file(ctx, conf->tls_cert_file)) {
 		snprintf(err, errlen, "%s: tls_cert_file \"%s\": %s", where,
 		    conf->tls_cert_file, tls_errstr());
@@ -262,7 +303,8 @@ tls_ctx_new(const struct relocd_conf *conf, char *err, size_t errlen)
 		goto fail;
 	}
 	tls_where(conf, conf->line_tls_key_file, where, sizeof(where));
-	if (tls_check_key_file(conf->tls_key_file, why, sizeof(why)) == -1) {
+	if (tls_check_key_file(conf->tls_key_file, why, sizeof(why)) == -1 ||
+	    tls_check_readable(conf->tls_key_file, why, sizeof(why)) == -1) {
 		snprintf(err, errlen, "%s: tls_key_file \"%s\": %s", where,
 		    conf->tls_key_file, why);
 		goto fail;

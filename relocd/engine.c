@@ -58,6 +58,8 @@ static const struct request requests[] = {
 	    recover_serve_control },
 	{ PT_CTL_SPEEDTEST,	RQ_CONTROL,		RQ_SLOT,
 	    speedtest_serve_control },
+	{ PT_CTL_MAINTENANCE,	RQ_CONTROL,		0,
+	    serve_maintenance },
 #ifdef RELOCD_TESTING
 	/* Test builds only: proves that the filter kills and is heard. */
 	{ PT_TEST_FORBIDDEN,	RQ_PEER | RQ_CONTROL,	0,

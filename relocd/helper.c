@@ -60,6 +60,8 @@ static const struct helper_op {
 	    helper_facts },
 	{ HX_CREATE,		{ PT_CTL_CREATE },		helper_create },
 	{ HX_DESTROY,		{ PT_CTL_DESTROY },		helper_destroy },
+	{ HX_MAINTENANCE,	{ PT_CTL_MAINTENANCE },
+	    helper_maintenance },
 	{ HX_RECV_BEGIN,	{ PT_MIGRATE_RECEIVE },	helper_recv_begin },
 	{ HX_RECV_GO,		{ PT_MIGRATE_RECEIVE },	helper_recv_go },
 	{ HX_RECV_REPORTED,	{ PT_MIGRATE_RECEIVE },	helper_recv_reported },
@@ -321,7 +323,8 @@ helper_facts(struct helper *h, struct json_object *args, int *fds, int nfds)
 
 	if (helper_backend(h) == NULL)
 		return 0;
-	if ((o = hostinfo_facts_json(h->xo, err, sizeof(err))) == NULL)
+	if ((o = hostinfo_facts_json(h->xo, h->conf, err, sizeof(err))) ==
+	    NULL)
 		return helper_error(h, "backend", "%s", err);
 	rc = helper_ok(h, o, NULL, 0);
 	json_object_put(o);
@@ -384,6 +387,64 @@ helper_destroy(struct helper *h, struct json_object *args, int *fds,
 		    "backend", "%s", xo_errmsg(h->xo));
 	log_info("%s: destroyed domain %s (id %u)", h->who, di.name, domid);
 	return helper_ok(h, NULL, NULL, 0);
+}
+
+/*
+ * {"maintenance": "on" | "off"} sets it, {} only reads it.  Control
+ * socket only (the request's row), so no peer can turn a host's
+ * maintenance on or off.
+ */
+int
+helper_maintenance(struct helper *h, struct json_object *args, int *fds,
+    int nfds)
+{
+	struct json_object *reply;
+	const char *set = proto_get_str(args, "maintenance");
+	char since[256], err[1024];
+	int was, on, rc;
+
+	if (set != NULL && strcmp(set, "on") != 0 && strcmp(set, "off") != 0)
+		return helper_error(h, "usage", "maintenance: \"on\" or "
+		    "\"off\", not \"%s\"", set);
+	if ((was = maint_get(h->conf, NULL, 0, err, sizeof(err))) == -1)
+		return helper_error(h, "journal", "%s", err);
+	on = was;
+	if (set != NULL) {
+		on = strcmp(set, "on") == 0;
+		/* Already so: left as it is, so "since" keeps saying when
+		 * and by whom it was turned on. */
+		if (on != was && maint_set(h->conf, on, h->who, err,
+		    sizeof(err)) == -1) {
+			log_warnx("%s: maintenance %s: %s", h->who, set, err);
+			return helper_error(h, "journal", "maintenance %s: "
+			    "%s", set, err);
+		}
+		if (on && !was)
+			log_info("%s: maintenance on: incoming migrations are "
+			    "refused until xmig maintenance off", h->who);
+		else if (!on && was)
+			log_info("%s: maintenance off: incoming migrations "
+			    "are accepted%s", h->who,
+			    h->conf->accept_migrations ? "" : " (but "
+			    "accept_migrations = 0 in relocd.conf still "
+			    "refuses them)");
+	}
+	if (maint_get(h->conf, since, sizeof(since), err, sizeof(err)) ==
+	    -1)
+		return helper_error(h, "journal", "%s", err);
+	reply = json_object_new_object();
+	json_object_object_add(reply, "maintenance",
+	    json_object_new_boolean(on));
+	json_object_object_add(reply, "changed",
+	    json_object_new_boolean(on != was));
+	json_object_object_add(reply, "accept_migrations",
+	    json_object_new_boolean(h->conf->accept_migrations && !on));
+	if (on && *since != '\0')
+		json_object_object_add(reply, "since",
+		    json_object_new_string(since));
+	rc = helper_ok(h, reply, NULL, 0);
+	json_object_put(reply);
+	return rc;
 }
 
 static void

@@ -123,17 +123,30 @@ int	helper_recover_act(struct helper *, struct json_object *, int *, int);
 int	helper_recover_mark(struct helper *, struct json_object *, int *,
 	    int);
 
+int	helper_maintenance(struct helper *, struct json_object *, int *,
+	    int);
+
+/* maint.c: maintenance mode at run time, state_dir/maintenance.json.
+ * maint_get: 1 on (since: when and by whom, if recorded), 0 off, -1
+ * when it cannot tell (err).  maint_set: durably; 0, or -1 with err. */
+int	maint_get(const struct relocd_conf *, char *since, size_t sincelen,
+	    char *err, size_t errlen);
+int	maint_set(const struct relocd_conf *, int on, const char *who,
+	    char *err, size_t errlen);
+
 /* hostinfo.c */
 struct json_object *hostinfo_list_json(struct xo_ctx *, char *err,
 	    size_t errlen);
 struct json_object *hostinfo_host_json(struct xo_ctx *,
 	    struct relocd_conf *, char *err, size_t errlen);
-/* What recv_precheck needs to know about this host, both ways. */
-struct json_object *hostinfo_facts_json(struct xo_ctx *, char *err,
-	    size_t errlen);
+/* What recv_precheck needs to know about this host, both ways: free
+ * memory, bridges, domains, and whether it is in maintenance. */
+struct json_object *hostinfo_facts_json(struct xo_ctx *,
+	    struct relocd_conf *, char *err, size_t errlen);
 struct xo_hostinfo;
 struct xo_dominfo;
 int	hostinfo_facts_parse(struct json_object *, struct xo_hostinfo *,
-	    struct xo_dominfo **, size_t *, char *err, size_t errlen);
+	    struct xo_dominfo **, size_t *, int *maintenance, char *err,
+	    size_t errlen);
 
 #endif

@@ -35,16 +35,21 @@ helper_recv_precheck(struct helper *h, struct json_object *cfg,
 	struct xo_hostinfo hi;
 	struct xo_dominfo *doms = NULL;
 	size_t n = 0;
-	int rc;
+	int maint, rc;
 
 	memset(&hi, 0, sizeof(hi));
+	/* Turned on since the network process asked: it counts too. */
+	if ((maint = maint_get(h->conf, NULL, 0, reason, reasonlen)) == -1) {
+		*code = "journal";
+		return -1;
+	}
 	*code = "backend";
 	if (xo_host_info(h->xo, &hi) != 0 || xo_list(h->xo, &doms, &n) != 0) {
 		snprintf(reason, reasonlen, "%s", xo_errmsg(h->xo));
 		xo_hostinfo_dispose(&hi);
 		return -1;
 	}
-	rc = recv_precheck(h->conf, &hi, doms, n, cfg, code, reason,
+	rc = recv_precheck(h->conf, maint, &hi, doms, n, cfg, code, reason,
 	    reasonlen);
 	free(doms);
 	xo_hostinfo_dispose(&hi);

@@ -48,8 +48,13 @@ hostinfo_host_json(struct xo_ctx *xo, struct relocd_conf *conf, char *err,
 {
 	struct xo_hostinfo hi;
 	struct json_object *o, *br;
+	char since[256];
 	size_t i;
+	int maint;
 
+	if ((maint = maint_get(conf, since, sizeof(since), err,
+	    errlen)) == -1)
+		return NULL;
 	if (xo_host_info(xo, &hi) != 0) {
 		snprintf(err, errlen, "%s", xo_errmsg(xo));
 		return NULL;
@@ -79,8 +84,15 @@ hostinfo_host_json(struct xo_ctx *xo, struct relocd_conf *conf, char *err,
 	for (i = 0; hi.bridges != NULL && hi.bridges[i] != NULL; i++)
 		json_object_array_add(br, json_object_new_string(hi.bridges[i]));
 	json_object_object_add(o, "bridges", br);
+	/* What a peer would be told, and why: accept_migrations = 0 in
+	 * relocd.conf, or maintenance turned on at run time. */
 	json_object_object_add(o, "accept_migrations",
-	    json_object_new_boolean(conf->accept_migrations));
+	    json_object_new_boolean(conf->accept_migrations && !maint));
+	json_object_object_add(o, "maintenance",
+	    json_object_new_boolean(maint));
+	if (maint && *since != '\0')
+		json_object_object_add(o, "maintenance_since",
+		    json_object_new_string(since));
 	json_object_object_add(o, "max_migrations",
 	    json_object_new_int64(conf->max_migrations));
 	json_object_object_add(o, "relocd_version",
@@ -89,16 +101,20 @@ hostinfo_host_json(struct xo_ctx *xo, struct relocd_conf *conf, char *err,
 	return o;
 }
 
-/* Free memory, bridges and the domains' names and UUIDs: what an
- * incoming config is judged against. */
+/* Maintenance, free memory, bridges and the domains' names and UUIDs:
+ * what an incoming config is judged against. */
 struct json_object *
-hostinfo_facts_json(struct xo_ctx *xo, char *err, size_t errlen)
+hostinfo_facts_json(struct xo_ctx *xo, struct relocd_conf *conf, char *err,
+    size_t errlen)
 {
 	struct json_object *o, *arr, *d;
 	struct xo_dominfo *doms = NULL;
 	struct xo_hostinfo hi;
 	size_t n = 0, i;
+	int maint;
 
+	if ((maint = maint_get(conf, NULL, 0, err, errlen)) == -1)
+		return NULL;
 	memset(&hi, 0, sizeof(hi));
 	if (xo_host_info(xo, &hi) != 0 || xo_list(xo, &doms, &n) != 0) {
 		snprintf(err, errlen, "%s", xo_errmsg(xo));
@@ -106,6 +122,8 @@ hostinfo_facts_json(struct xo_ctx *xo, char *err, size_t errlen)
 		return NULL;
 	}
 	o = json_object_new_object();
+	json_object_object_add(o, "maintenance", json_object_new_boolean(
+	    maint));
 	json_object_object_add(o, "free_kb", json_object_new_int64(
 	    (int64_t)hi.free_kb));
 	arr = json_object_new_array();
@@ -132,9 +150,10 @@ hostinfo_facts_json(struct xo_ctx *xo, char *err, size_t errlen)
 
 int
 hostinfo_facts_parse(struct json_object *o, struct xo_hostinfo *hi,
-    struct xo_dominfo **domsp, size_t *np, char *err, size_t errlen)
+    struct xo_dominfo **domsp, size_t *np, int *maintenance, char *err,
+    size_t errlen)
 {
-	struct json_object *arr, *br, *d;
+	struct json_object *arr, *br, *d, *m;
 	struct xo_dominfo *doms = NULL;
 	const char *s;
 	size_t n, nb, i;
@@ -145,10 +164,13 @@ hostinfo_facts_parse(struct json_object *o, struct xo_hostinfo *hi,
 	if (!json_object_object_get_ex(o, "domains", &arr) ||
 	    !json_object_is_type(arr, json_type_array) ||
 	    !json_object_object_get_ex(o, "bridges", &br) ||
-	    !json_object_is_type(br, json_type_array)) {
+	    !json_object_is_type(br, json_type_array) ||
+	    !json_object_object_get_ex(o, "maintenance", &m) ||
+	    !json_object_is_type(m, json_type_boolean)) {
 		snprintf(err, errlen, "the helper's host facts are malformed");
 		return -1;
 	}
+	*maintenance = json_object_get_boolean(m);
 	hi->free_kb = (uint64_t)proto_get_int(o, "free_kb", 0);
 	nb = json_object_array_length(br);
 	if ((hi->bridges = calloc(nb + 1, sizeof(char *))) == NULL)

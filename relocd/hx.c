@@ -48,6 +48,8 @@ hx_op_name(int op)
 		return "create";
 	case HX_DESTROY:
 		return "destroy";
+	case HX_MAINTENANCE:
+		return "maintenance";
 	case HX_RECV_CHECK:
 		return "recv-check";
 	case HX_RECV_BEGIN:

@@ -44,11 +44,43 @@ static int	recv_check(struct worker *, struct json_object *,
 		    const char **, char *, size_t);
 static int	recv_relay(struct worker *, int, const char **, char *,
 		    size_t);
+static int	recv_refusing(const struct relocd_conf *, int, const char **,
+		    char *, size_t);
+static int	recv_refused_early(struct worker *, const char **, char *,
+		    size_t);
+static int	recv_facts(struct worker *, struct xo_hostinfo *,
+		    struct xo_dominfo **, size_t *, int *, const char **,
+		    char *, size_t);
+
+/*
+ * Maintenance, from relocd.conf (accept_migrations = 0, until a restart
+ * with another value) or set at run time (xmig maintenance on, until
+ * xmig maintenance off): each reason names the way out.
+ */
+static int
+recv_refusing(const struct relocd_conf *conf, int maintenance,
+    const char **code, char *reason, size_t reasonlen)
+{
+	if (maintenance) {
+		*code = "maintenance";
+		snprintf(reason, reasonlen, "this host is in maintenance "
+		    "(xmig maintenance on); it refuses incoming migrations");
+		return -1;
+	}
+	if (!conf->accept_migrations) {
+		*code = "maintenance";
+		snprintf(reason, reasonlen, "this host is in maintenance and "
+		    "refuses incoming migrations (accept_migrations = 0)");
+		return -1;
+	}
+	return 0;
+}
 
 int
-recv_precheck(const struct relocd_conf *conf, const struct xo_hostinfo *hi,
-    const struct xo_dominfo *doms, size_t n, struct json_object *cfg,
-    const char **code, char *reason, size_t reasonlen)
+recv_precheck(const struct relocd_conf *conf, int maintenance,
+    const struct xo_hostinfo *hi, const struct xo_dominfo *doms, size_t n,
+    struct json_object *cfg, const char **code, char *reason,
+    size_t reasonlen)
 {
 	struct domcfg_policy pol;
 	struct domcfg_info info;
@@ -56,12 +88,8 @@ recv_precheck(const struct relocd_conf *conf, const struct xo_hostinfo *hi,
 	size_t i, len;
 
 	*code = "refused";
-	if (!conf->accept_migrations) {
-		*code = "maintenance";
-		snprintf(reason, reasonlen, "this host is in maintenance and "
-		    "refuses incoming migrations (accept_migrations = 0)");
+	if (recv_refusing(conf, maintenance, code, reason, reasonlen) == -1)
 		return -1;
-	}
 	if (domcfg_info(cfg, &info, reason, reasonlen) == -1) {
 		*code = "config";
 		return -1;
@@ -211,31 +239,47 @@ recv_same_domain(struct json_object *a, struct json_object *b)
 	    strcasecmp(ia.uuid, ib.uuid) == 0 && ia.memory_kb == ib.memory_kb;
 }
 
+/* The host's facts, from the helper: 0, or -1 with the reason. */
+static int
+recv_facts(struct worker *w, struct xo_hostinfo *hi,
+    struct xo_dominfo **doms, size_t *n, int *maintenance,
+    const char **code, char *reason, size_t reasonlen)
+{
+	struct json_object *facts = NULL;
+	int rc = -1;
+
+	memset(hi, 0, sizeof(*hi));
+	*doms = NULL;
+	*n = 0;
+	if (hx_call(&w->hx, HX_FACTS, NULL, -1, &facts, NULL, NULL, code,
+	    reason, reasonlen) != 0)
+		return -1;
+	*code = "backend";
+	if (hostinfo_facts_parse(facts, hi, doms, n, maintenance, reason,
+	    reasonlen) == 0)
+		rc = 0;
+	json_object_put(facts);
+	return rc;
+}
+
 /* The pure precheck on facts the helper reports. */
 static int
 recv_check(struct worker *w, struct json_object *cfg, const char **code,
     char *reason, size_t reasonlen)
 {
-	struct json_object *facts = NULL;
 	struct xo_hostinfo hi;
 	struct xo_dominfo *doms = NULL;
 	size_t n = 0;
-	int rc = -1;
+	int maint, rc = -1;
 
-	memset(&hi, 0, sizeof(hi));
-	if (hx_call(&w->hx, HX_FACTS, NULL, -1, &facts, NULL, NULL, code,
-	    reason, reasonlen) != 0)
-		return -1;
-	*code = "backend";
-	if (hostinfo_facts_parse(facts, &hi, &doms, &n, reason,
+	if (recv_facts(w, &hi, &doms, &n, &maint, code, reason,
 	    reasonlen) == -1)
 		goto out;
-	rc = recv_precheck(w->conf, &hi, doms, n, cfg, code, reason,
+	rc = recv_precheck(w->conf, maint, &hi, doms, n, cfg, code, reason,
 	    reasonlen);
 out:
 	free(doms);
 	xo_hostinfo_dispose(&hi);
-	json_object_put(facts);
 	return rc;
 }
 
@@ -351,6 +395,24 @@ recv_relay(struct worker *w, int data, const char **code, char *reason,
 	return rc;
 }
 
+/* Maintenance, for a request that announces no config. */
+static int
+recv_refused_early(struct worker *w, const char **code, char *reason,
+    size_t reasonlen)
+{
+	struct xo_hostinfo hi;
+	struct xo_dominfo *doms = NULL;
+	size_t n = 0;
+	int maint, rc;
+
+	if ((rc = recv_facts(w, &hi, &doms, &n, &maint, code, reason,
+	    reasonlen)) == 0)
+		rc = recv_refusing(w->conf, maint, code, reason, reasonlen);
+	free(doms);
+	xo_hostinfo_dispose(&hi);
+	return rc;
+}
+
 void
 recv_migrate(struct worker *w, struct json_object *req)
 {
@@ -373,11 +435,13 @@ recv_migrate(struct worker *w, struct json_object *req)
 		proto_send_error(ioc, code, "%s", reason);
 		goto out;
 	}
-	if (precfg == NULL && !w->conf->accept_migrations) {
-		log_warnx("%s: refused migration: accept_migrations = 0", addr);
-		proto_send_error(ioc, "maintenance", "this host is in "
-		    "maintenance and refuses incoming migrations "
-		    "(accept_migrations = 0)");
+	/* Without one (stock xl through xmig tunnel), maintenance at
+	 * least is known before the sender suspends anything. */
+	if (precfg == NULL && recv_refused_early(w, &code, reason,
+	    sizeof(reason)) == -1) {
+		log_warnx("%s (%s): refused migration: %s", addr,
+		    w->peer.id.subject, reason);
+		proto_send_error(ioc, code, "%s", reason);
 		goto out;
 	}
 	ok = json_object_new_object();

@@ -151,6 +151,7 @@ void	serve_query(struct worker *, struct json_object *);
 void	serve_preflight(struct worker *, struct json_object *);
 void	serve_create(struct worker *, struct json_object *);
 void	serve_destroy(struct worker *, struct json_object *);
+void	serve_maintenance(struct worker *, struct json_object *);
 void	recv_migrate(struct worker *, struct json_object *);
 void	migrate_serve(struct worker *, struct json_object *);
 void	console_serve(struct worker *, struct json_object *);
@@ -165,16 +166,16 @@ void	speedtest_serve_control(struct worker *, struct json_object *);
 void	testing_serve_forbidden(struct worker *, struct json_object *);
 #endif
 
-/* recv.c: would this host take the domain?  Maintenance mode, the
- * incoming policy, name and UUID, memory, domain count, before any
+/* recv.c: would this host take the domain?  Maintenance (run-time, from
+ * maint.c, or accept_migrations = 0), the incoming policy, name and UUID, memory, domain count, before any
  * stream byte.  Pure: the host's facts come from the helper.  0, or -1
  * with the reason and a short code. */
 struct xo_hostinfo;
 struct xo_dominfo;
-int	recv_precheck(const struct relocd_conf *, const struct xo_hostinfo *,
-	    const struct xo_dominfo *doms, size_t ndoms,
-	    struct json_object *cfg, const char **code, char *reason,
-	    size_t reasonlen);
+int	recv_precheck(const struct relocd_conf *, int maintenance,
+	    const struct xo_hostinfo *, const struct xo_dominfo *doms,
+	    size_t ndoms, struct json_object *cfg, const char **code,
+	    char *reason, size_t reasonlen);
 
 /* console.c (root helper side): where a migrated domain went */
 void	console_moved_record(struct relocd_conf *, const char *name,

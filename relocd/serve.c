@@ -1,7 +1,7 @@
 /*
  * Small requests: list, host-info (here, or asked of another host over
- * mutual TLS), create and destroy.  The backend's answers come from the
- * root helper.
+ * mutual TLS), create, destroy and maintenance.  The backend's answers
+ * and the maintenance record come from the root helper.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,5 +109,26 @@ serve_destroy(struct worker *w, struct json_object *req)
 	args = json_object_new_object();
 	json_object_object_add(args, "domain", json_object_new_string(dom));
 	serve_helper(w, HX_DESTROY, args);
+	json_object_put(args);
+}
+
+/* xmig maintenance [on|off]: this host only (no "host": a peer's
+ * maintenance is its own operators' to set). */
+void
+serve_maintenance(struct worker *w, struct json_object *req)
+{
+	const char *set = proto_get_str(req, "maintenance");
+	struct json_object *args;
+
+	if (set != NULL && strcmp(set, "on") != 0 && strcmp(set, "off") != 0) {
+		proto_send_error(&w->ioc, "usage", "maintenance: \"on\" or "
+		    "\"off\", not \"%s\"", set);
+		return;
+	}
+	args = json_object_new_object();
+	if (set != NULL)
+		json_object_object_add(args, "maintenance",
+		    json_object_new_string(set));
+	serve_helper(w, HX_MAINTENANCE, args);
 	json_object_put(args);
 }

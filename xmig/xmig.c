@@ -49,7 +49,7 @@ xmig_help_all(FILE *fp)
 	fprintf(fp, "usage: xmig [--config <file>] <command> [args]\n\n"
 	    "commands:\n");
 	for (c = xmig_cmdtable; c->name != NULL; c++)
-		fprintf(fp, "  %-10s %s\n", c->name, c->summary);
+		fprintf(fp, "  %-11s %s\n", c->name, c->summary);
 	fprintf(fp, "\n'xmig help <command>' describes one command.\n");
 }
 

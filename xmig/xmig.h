@@ -53,6 +53,7 @@ int	main_jobs(int, char **);
 int	main_recover(int, char **);
 int	main_tunnel(int, char **);
 int	main_speedtest(int, char **);
+int	main_maintenance(int, char **);
 int	main_help(int, char **);
 
 #endif

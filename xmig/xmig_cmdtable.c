@@ -77,6 +77,17 @@ const struct cmd_spec xmig_cmdtable[] = {
 	  "The stream takes the path a migration takes (mutual TLS, the "
 	  "allow-list,\na migration slot on each host) and carries no "
 	  "domain: guest memory is\nneither read here nor stored there." },
+	{ "maintenance", main_maintenance,
+	  "Refuse (on) or accept again (off) incoming migrations",
+	  "[on | off]",
+	  "on   This host refuses incoming migrations and preflights, with "
+	  "the\n     reason, until 'xmig maintenance off', relocd restarts "
+	  "included.\n     Migrations already running finish; outgoing "
+	  "ones are not affected.\n"
+	  "off  Accept them again (unless relocd.conf says "
+	  "accept_migrations = 0).\n"
+	  "Without an argument: say which.  This host only; 'xmig host-info' "
+	  "shows it." },
 	{ "help", main_help,
 	  "Print help",
 	  "[<Command>]",

@@ -240,7 +240,57 @@ START_TEST(test_ctx_crl_missing)
 	conf_tls(&c, "hosta", NULL, "nosuch-crl.pem");
 	ck_assert_ptr_null(tls_ctx_new(&c, err, sizeof(err)));
 	ck_assert_msg(strstr(err, "tls_crl_file") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "No such file or directory") != NULL, "%s",
+	    err);
 	conf_dispose(&c);
+}
+END_TEST
+
+/* Each file the context loads, unreadable: the key, the path and the
+ * system's reason, never OpenSSL's "system lib". */
+static void
+file_refused(const char *key, const char *path, const char *why)
+{
+	struct relocd_conf c;
+	char err[1024], want[1024];
+	char **slot;
+
+	conf_tls(&c, "hosta", NULL, "crl.pem");
+	if (strcmp(key, "tls_ca_file") == 0)
+		slot = &c.tls_ca_file;
+	else if (strcmp(key, "tls_cert_file") == 0)
+		slot = &c.tls_cert_file;
+	else if (strcmp(key, "tls_key_file") == 0)
+		slot = &c.tls_key_file;
+	else
+		slot = &c.tls_crl_file;
+	free(*slot);
+	*slot = strdup(path);
+	ck_assert_ptr_null(tls_ctx_new(&c, err, sizeof(err)));
+	snprintf(want, sizeof(want), "test.conf: %s \"%s\": %s", key, path,
+	    why);
+	ck_assert_msg(strcmp(err, want) == 0, "want '%s', got '%s'", want,
+	    err);
+	conf_dispose(&c);
+}
+
+START_TEST(test_ctx_file_errors)
+{
+	const char *keys[] = { "tls_ca_file", "tls_cert_file",
+	    "tls_key_file", "tls_crl_file" };
+	char missing[512], under[512];
+	size_t i;
+
+	snprintf(missing, sizeof(missing), "%s/nosuch.pem", pki);
+	/* A path through a regular file fails for root too. */
+	snprintf(under, sizeof(under), "%s/x.pem", pki_path("ca.pem"));
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		file_refused(keys[i], missing, "No such file or directory");
+		file_refused(keys[i], under, "Not a directory");
+	}
+	file_refused("tls_cert_file", pki, "Is a directory");
+	file_refused("tls_ca_file", pki, "Is a directory");
+	file_refused("tls_crl_file", pki, "Is a directory");
 }
 END_TEST
 
@@ -498,6 +548,7 @@ main(void)
 	tcase_add_test(tc, test_ctx_good);
 	tcase_add_test(tc, test_ctx_self_check);
 	tcase_add_test(tc, test_ctx_crl_missing);
+	tcase_add_test(tc, test_ctx_file_errors);
 	tcase_add_loop_test(tc, test_peer_refused, 0,
 	    sizeof(refusals) / sizeof(refusals[0]));
 	tcase_add_test(tc, test_peer_accepted_and_names);
