@@ -46,6 +46,7 @@ static int	helper_create(struct helper *, struct json_object *, int *,
 static int	helper_destroy(struct helper *, struct json_object *, int *,
 		    int);
 static int	helper_slot(struct helper *, char *, size_t);
+static int	helper_query(struct helper *, int);
 static void	helper_child_ended(struct helper *, pid_t);
 
 /* Which operation each request may ask for. */
@@ -280,8 +281,9 @@ helper_begin(struct helper *h, struct json_object *args, int *fds, int nfds)
 	return helper_ok(h, NULL, NULL, 0);
 }
 
+/* list, host-info and the facts prechecks judge: one view each. */
 static int
-helper_list(struct helper *h, struct json_object *args, int *fds, int nfds)
+helper_query(struct helper *h, int op)
 {
 	struct json_object *o;
 	char err[1024];
@@ -289,46 +291,36 @@ helper_list(struct helper *h, struct json_object *args, int *fds, int nfds)
 
 	if (helper_backend(h) == NULL)
 		return 0;
-	if ((o = hostinfo_list_json(h->xo, err, sizeof(err))) == NULL)
+	if (op == HX_LIST)
+		o = hostinfo_list_json(h->xo, err, sizeof(err));
+	else if (op == HX_HOST_INFO)
+		o = hostinfo_host_json(h->xo, h->conf, err, sizeof(err));
+	else
+		o = hostinfo_facts_json(h->xo, h->conf, err, sizeof(err));
+	if (o == NULL)
 		return helper_error(h, "backend", "%s", err);
 	rc = helper_ok(h, o, NULL, 0);
 	json_object_put(o);
 	return rc;
+}
+
+static int
+helper_list(struct helper *h, struct json_object *args, int *fds, int nfds)
+{
+	return helper_query(h, HX_LIST);
 }
 
 static int
 helper_host_info(struct helper *h, struct json_object *args, int *fds,
     int nfds)
 {
-	struct json_object *o;
-	char err[1024];
-	int rc;
-
-	if (helper_backend(h) == NULL)
-		return 0;
-	if ((o = hostinfo_host_json(h->xo, h->conf, err, sizeof(err))) ==
-	    NULL)
-		return helper_error(h, "backend", "%s", err);
-	rc = helper_ok(h, o, NULL, 0);
-	json_object_put(o);
-	return rc;
+	return helper_query(h, HX_HOST_INFO);
 }
 
 static int
 helper_facts(struct helper *h, struct json_object *args, int *fds, int nfds)
 {
-	struct json_object *o;
-	char err[1024];
-	int rc;
-
-	if (helper_backend(h) == NULL)
-		return 0;
-	if ((o = hostinfo_facts_json(h->xo, h->conf, err, sizeof(err))) ==
-	    NULL)
-		return helper_error(h, "backend", "%s", err);
-	rc = helper_ok(h, o, NULL, 0);
-	json_object_put(o);
-	return rc;
+	return helper_query(h, HX_FACTS);
 }
 
 static int

@@ -67,6 +67,31 @@ static const int privsep_plain_calls[] = {
 #endif
 };
 
+/* Calls allowed with one argument pinned. */
+static const struct privsep_arg_call {
+	int			nr;
+	struct scmp_arg_cmp	cmp;
+} privsep_arg_calls[] = {
+	/* Files: read only (name lookups read /etc/hosts and friends). */
+	{ SCMP_SYS(openat), SCMP_A2(SCMP_CMP_MASKED_EQ,
+	    O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY) },
+	/* Memory, never executable. */
+	{ SCMP_SYS(mmap), SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0) },
+	{ SCMP_SYS(mprotect), SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0) },
+	/* Sockets: TCP to peers, UDP to the resolver, Unix for syslog and
+	 * the data channels to the helper. */
+	{ SCMP_SYS(socket), SCMP_A0(SCMP_CMP_EQ, AF_INET, 0) },
+	{ SCMP_SYS(socket), SCMP_A0(SCMP_CMP_EQ, AF_INET6, 0) },
+	{ SCMP_SYS(socket), SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0) },
+	{ SCMP_SYS(socketpair), SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0) },
+	/* isatty() for stdio, and the terminal mode of a console tty the
+	 * helper passed us. */
+	{ SCMP_SYS(ioctl), SCMP_A1(SCMP_CMP_EQ, TCGETS, 0) },
+	{ SCMP_SYS(ioctl), SCMP_A1(SCMP_CMP_EQ, FIONREAD, 0) },
+	/* abort() raises SIGABRT, the one signal it may send. */
+	{ SCMP_SYS(tgkill), SCMP_A2(SCMP_CMP_EQ, SIGABRT, 0) },
+};
+
 /* The hottest calls of a stream, tested first. */
 static const int privsep_hot_calls[] = {
 	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(poll), SCMP_SYS(recvfrom),
@@ -99,44 +124,10 @@ privsep_init(char *err, size_t errlen)
 	    sizeof(privsep_plain_calls[0]); i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
 		    privsep_plain_calls[i], 0);
-	/* Files: read only (name lookups read /etc/hosts and friends). */
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-		    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC,
-		    O_RDONLY));
-	/* Memory, never executable. */
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-		    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-		    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	/* Sockets: TCP to peers, UDP to the resolver, Unix for syslog and
-	 * the data channels to the helper. */
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		    SCMP_A0(SCMP_CMP_EQ, AF_INET, 0));
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		    SCMP_A0(SCMP_CMP_EQ, AF_INET6, 0));
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		    SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0));
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair),
-		    1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0));
-	/* isatty() for stdio, and the terminal mode of a console tty the
-	 * helper passed us. */
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-		    SCMP_A1(SCMP_CMP_EQ, TCGETS, 0));
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-		    SCMP_A1(SCMP_CMP_EQ, FIONREAD, 0));
-	/* abort() raises SIGABRT, the one signal it may send. */
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-		    SCMP_A2(SCMP_CMP_EQ, SIGABRT, 0));
+	for (i = 0; r == 0 && i < sizeof(privsep_arg_calls) /
+	    sizeof(privsep_arg_calls[0]); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		    privsep_arg_calls[i].nr, 1, privsep_arg_calls[i].cmp);
 	if (r != 0) {
 		snprintf(err, errlen, "seccomp rule: %s", strerror(-r));
 		goto fail;
