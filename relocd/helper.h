@@ -54,6 +54,7 @@ struct helper_src {
 	char		 host[256];
 	uint64_t	 start_us;
 	uint64_t	 paused_us;
+	uint64_t	 done_us;	/* the report said it runs there */
 	int		 rounds;
 	uint64_t	 bytes;
 	uint64_t	 pages_total;

@@ -120,7 +120,7 @@ helper_src_end(struct helper *h, int exitcode, const char *fmt, ...)
 	 * round trip). */
 	if (exitcode == 0 && h->src.paused_us != 0)
 		json_object_object_add(o, "downtime_ms", json_object_new_double(
-		    (end - h->src.paused_us) / 1000.0));
+		    (h->src.done_us - h->src.paused_us) / 1000.0));
 	rc = helper_result(h, o);
 	json_object_put(o);
 	return rc;
@@ -305,7 +305,6 @@ helper_src_report(struct helper *h, struct json_object *args, int *fds,
     int nfds)
 {
 	int status = (int)proto_get_int(args, "status", -1);
-	uint64_t done = clock_mono_us();
 	char err[512];
 
 	if (!h->src.active || !h->src.go || status < 0 || status > 255)
@@ -322,6 +321,7 @@ helper_src_report(struct helper *h, struct json_object *args, int *fds,
 	}
 	/* "bang!": the destination runs it; ours goes.  Journaled first: a
 	 * restart then destroys the leftover copy. */
+	h->src.done_us = clock_mono_us();
 	if (journal_phase(&h->src.jr, "reported", err, sizeof(err)) == -1)
 		log_warnx("%s", err);
 	/* Before the destroy: console watchers follow it there. */
@@ -333,8 +333,10 @@ helper_src_report(struct helper *h, struct json_object *args, int *fds,
 	return helper_src_end(h, 0, "%s migrated to %s: %.1f MiB in %d "
 	    "round%s, %.0f ms total, downtime %.1f ms", h->src.name,
 	    h->src.host, h->src.bytes / 1048576.0, h->src.rounds,
-	    h->src.rounds == 1 ? "" : "s", (done - h->src.start_us) / 1000.0,
-	    h->src.paused_us ? (done - h->src.paused_us) / 1000.0 : 0.0);
+	    h->src.rounds == 1 ? "" : "s",
+	    (h->src.done_us - h->src.start_us) / 1000.0,
+	    h->src.paused_us ? (h->src.done_us - h->src.paused_us) / 1000.0 :
+	    0.0);
 }
 
 int

@@ -101,27 +101,28 @@ hostinfo_host_json(struct xo_ctx *xo, struct relocd_conf *conf, char *err,
 	return o;
 }
 
-/* Maintenance, free memory, bridges and the domains' names and UUIDs:
+/* Maintenance, free memory, bridges and the domains (list's view):
  * what an incoming config is judged against. */
 struct json_object *
 hostinfo_facts_json(struct xo_ctx *xo, struct relocd_conf *conf, char *err,
     size_t errlen)
 {
-	struct json_object *o, *arr, *d;
-	struct xo_dominfo *doms = NULL;
+	struct json_object *o, *arr;
 	struct xo_hostinfo hi;
-	size_t n = 0, i;
+	size_t i;
 	int maint;
 
 	if ((maint = maint_get(conf, NULL, 0, err, errlen)) == -1)
 		return NULL;
 	memset(&hi, 0, sizeof(hi));
-	if (xo_host_info(xo, &hi) != 0 || xo_list(xo, &doms, &n) != 0) {
+	if (xo_host_info(xo, &hi) != 0) {
 		snprintf(err, errlen, "%s", xo_errmsg(xo));
+		return NULL;
+	}
+	if ((o = hostinfo_list_json(xo, err, errlen)) == NULL) {
 		xo_hostinfo_dispose(&hi);
 		return NULL;
 	}
-	o = json_object_new_object();
 	json_object_object_add(o, "maintenance", json_object_new_boolean(
 	    maint));
 	json_object_object_add(o, "free_kb", json_object_new_int64(
@@ -131,19 +132,6 @@ hostinfo_facts_json(struct xo_ctx *xo, struct relocd_conf *conf, char *err,
 		json_object_array_add(arr, json_object_new_string(
 		    hi.bridges[i]));
 	json_object_object_add(o, "bridges", arr);
-	arr = json_object_new_array();
-	for (i = 0; i < n; i++) {
-		d = json_object_new_object();
-		json_object_object_add(d, "name",
-		    json_object_new_string(doms[i].name));
-		json_object_object_add(d, "id",
-		    json_object_new_int64(doms[i].domid));
-		json_object_object_add(d, "uuid",
-		    json_object_new_string(doms[i].uuid));
-		json_object_array_add(arr, d);
-	}
-	json_object_object_add(o, "domains", arr);
-	free(doms);
 	xo_hostinfo_dispose(&hi);
 	return o;
 }
