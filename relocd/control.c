@@ -129,6 +129,8 @@ control_accept(evutil_socket_t lfd, short ev, void *arg)
 		    (unsigned)cred.uid, (long)cred.pid);
 	} else
 		snprintf(pc.addr, sizeof(pc.addr), "uid ?");
-	worker_spawn(env, fd, RQ_CONTROL, &pc, -1);
+	if (worker_spawn(env, fd, RQ_CONTROL, &pc, -1) == -1 &&
+	    (errno == EMFILE || errno == ENFILE))
+		log_warn("control: refused %s", pc.addr);
 	close(fd);
 }

@@ -30,11 +30,11 @@
 
 static const struct request requests[] = {
 	/* type			ports			flags	handler */
-	{ PT_LIST,		RQ_PEER | RQ_CONTROL,	RQ_BACKEND | RQ_REMOTE,
-	    serve_query },
-	{ PT_HOST_INFO,		RQ_PEER | RQ_CONTROL,	RQ_BACKEND | RQ_REMOTE,
-	    serve_query },
-	{ PT_PREFLIGHT,		RQ_PEER,		RQ_BACKEND,
+	{ PT_LIST,		RQ_PEER | RQ_CONTROL,
+	    RQ_BACKEND | RQ_REMOTE | RQ_SHARED,			serve_query },
+	{ PT_HOST_INFO,		RQ_PEER | RQ_CONTROL,
+	    RQ_BACKEND | RQ_REMOTE | RQ_SHARED,			serve_query },
+	{ PT_PREFLIGHT,		RQ_PEER,		RQ_BACKEND | RQ_SHARED,
 	    serve_preflight },
 	{ PT_MIGRATE_RECEIVE,	RQ_PEER,		RQ_SLOT | RQ_BACKEND,
 	    recv_migrate },

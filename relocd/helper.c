@@ -8,10 +8,12 @@
  *
  * When the network process ends, however it ends, the helper settles
  * what the session left half done with the rules of the migration
- * protocol (helper_recv_abandon, helper_src_abandon), reports a death by
- * the seccomp filter, and exits: the slot and domain locks go with it.
+ * protocol (helper_recv_abandon, helper_src_abandon) and exits: the slot
+ * and domain locks go with it.  (How it ended, a death by the seccomp
+ * filter above all, the parent logs when it reaps it.)
  */
 #include <sys/file.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -47,7 +49,6 @@ static int	helper_destroy(struct helper *, struct json_object *, int *,
 		    int);
 static int	helper_slot(struct helper *, char *, size_t);
 static int	helper_query(struct helper *, int);
-static void	helper_child_ended(struct helper *, pid_t);
 
 /* Which operation each request may ask for. */
 static const struct helper_op {
@@ -439,64 +440,57 @@ helper_maintenance(struct helper *h, struct json_object *args, int *fds,
 	return rc;
 }
 
-static void
-helper_child_ended(struct helper *h, pid_t child)
+void
+helper_init(struct helper *h, struct relocd_conf *conf, int fd, int port,
+    const struct peer_ctx *pc)
 {
-	int status;
+	memset(h, 0, sizeof(*h));
+	h->conf = conf;
+	h->fd = fd;
+	h->port = port;
+	h->slot_fd = h->domlock_fd = -1;
+	journal_init(&h->recv.jr);
+	journal_init(&h->src.jr);
+	snprintf(h->who, sizeof(h->who), "%s", pc->addr);
+}
 
-	while (waitpid(child, &status, 0) == -1)
-		if (errno != EINTR)
-			return;
-	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
-		log_warnx("%s: network process %ld killed by its seccomp "
-		    "filter (SIGSYS): it made a system call outside its "
-		    "allow-list", h->who, (long)child);
-	else if (WIFSIGNALED(status))
-		log_warnx("%s: network process %ld killed by signal %d",
-		    h->who, (long)child, WTERMSIG(status));
+/* One operation, checked against the request the session began. */
+void
+helper_handle(struct helper *h, int type, struct json_object *args,
+    int *fds, int nfds)
+{
+	const struct helper_op *op = NULL;
+	size_t i;
+	int j, allowed = 0;
+
+	for (i = 0; i < sizeof(helper_ops) / sizeof(helper_ops[0]); i++)
+		if (helper_ops[i].op == type)
+			op = &helper_ops[i];
+	for (j = 0; op != NULL && j < HELPER_MAX_TYPES; j++)
+		if (op->types[j] != 0 && op->types[j] == h->type)
+			allowed = 1;
+	if (type == HX_BEGIN)
+		helper_begin(h, args, fds, nfds);
+	else if (!allowed) {
+		log_warnx("%s: network process asked for %s during %s: "
+		    "refused", h->who, hx_op_name(type) ? hx_op_name(type) :
+		    "?", h->type ? proto_type_name(h->type) : "no request");
+		helper_error(h, "proto", "%s is not part of this request",
+		    hx_op_name(type) ? hx_op_name(type) : "?");
+	} else
+		op->fn(h, args, fds, nfds);
 }
 
 void
-helper_serve(struct relocd_conf *conf, int fd, int port,
-    const struct peer_ctx *pc, pid_t child)
+helper_run(struct helper *h, int net_pidfd)
 {
-	struct helper h;
 	struct json_object *args = NULL;
-	const struct helper_op *op;
 	char err[512];
-	int fds[HX_MAX_FDS], nfds, type, i, j, allowed;
+	int fds[HX_MAX_FDS], nfds, type, i;
 
-	memset(&h, 0, sizeof(h));
-	h.conf = conf;
-	h.fd = fd;
-	h.port = port;
-	h.slot_fd = h.domlock_fd = -1;
-	journal_init(&h.recv.jr);
-	journal_init(&h.src.jr);
-	snprintf(h.who, sizeof(h.who), "%s", pc->addr);
-
-	while (hx_recv(fd, &type, &args, fds, &nfds, err, sizeof(err)) == 0) {
-		op = NULL;
-		for (i = 0; i < (int)(sizeof(helper_ops) /
-		    sizeof(helper_ops[0])); i++)
-			if (helper_ops[i].op == type)
-				op = &helper_ops[i];
-		allowed = 0;
-		for (j = 0; op != NULL && j < HELPER_MAX_TYPES; j++)
-			if (op->types[j] != 0 && op->types[j] == h.type)
-				allowed = 1;
-		if (type == HX_BEGIN)
-			helper_begin(&h, args, fds, nfds);
-		else if (!allowed) {
-			log_warnx("%s: network process asked for %s during %s: "
-			    "refused", h.who, hx_op_name(type) ?
-			    hx_op_name(type) : "?", h.type ?
-			    proto_type_name(h.type) : "no request");
-			helper_error(&h, "proto", "%s is not part of this "
-			    "request", hx_op_name(type) ? hx_op_name(type) :
-			    "?");
-		} else
-			op->fn(&h, args, fds, nfds);
+	while (hx_recv(h->fd, &type, &args, fds, &nfds, err,
+	    sizeof(err)) == 0) {
+		helper_handle(h, type, args, fds, nfds);
 		for (i = 0; i < nfds; i++)
 			if (fds[i] != -1)
 				close(fds[i]);
@@ -505,21 +499,41 @@ helper_serve(struct relocd_conf *conf, int fd, int port,
 	}
 	if (strcmp(err, "helper channel: closed") != 0) {
 		/* Broke the protocol: it gets nothing more from us. */
-		log_warnx("%s: %s", h.who, err);
-		if (child != -1)
-			kill(child, SIGKILL);
+		log_warnx("%s: %s", h->who, err);
+		if (net_pidfd != -1)
+			pidfd_send_signal(net_pidfd, SIGKILL, NULL, 0);
 	}
 	/* The network process is gone or broke the protocol: settle. */
-	helper_recv_abandon(&h);
-	helper_src_abandon(&h);
-	close(fd);
-	if (child != -1)
-		helper_child_ended(&h, child);
-	xo_close(h.xo);
-	journal_dispose(&h.recv.jr);
-	journal_dispose(&h.src.jr);
-	if (h.domlock_fd != -1)
-		close(h.domlock_fd);
-	if (h.slot_fd != -1)
-		close(h.slot_fd);
+	helper_recv_abandon(h);
+	helper_src_abandon(h);
+	helper_dispose(h);
+}
+
+void
+helper_dispose(struct helper *h)
+{
+	if (h->fd != -1)
+		close(h->fd);
+	h->fd = -1;
+	xo_close(h->xo);
+	h->xo = NULL;
+	journal_dispose(&h->recv.jr);
+	journal_dispose(&h->src.jr);
+	if (h->domlock_fd != -1)
+		close(h->domlock_fd);
+	if (h->slot_fd != -1)
+		close(h->slot_fd);
+	h->domlock_fd = h->slot_fd = -1;
+}
+
+void
+helper_serve(struct relocd_conf *conf, int fd, int port,
+    const struct peer_ctx *pc, int net_pidfd)
+{
+	struct helper h;
+
+	helper_init(&h, conf, fd, port, pc);
+	helper_run(&h, net_pidfd);
+	if (net_pidfd != -1)
+		close(net_pidfd);
 }

@@ -1,6 +1,7 @@
 /*
- * The root helper's state for one session (helper.c).  It lives in the
- * process that forked the network process and owns everything that needs
+ * The root side of one session (helper.c): in relocd-priv for a request
+ * that only reads (list, host-info, the facts of a precheck), in a
+ * helper of its own for every other.  It owns everything that needs
  * root: the backend, the journal, the slot and domain locks, state_dir.
  */
 #ifndef HELPER_H
@@ -14,9 +15,9 @@
 #include "journal.h"
 
 #include <sys/types.h>
-
 #include <time.h>
 
+struct peer_ctx;
 struct relocd_conf;
 struct xo_ctx;
 
@@ -80,6 +81,20 @@ struct helper {
 	struct helper_recv recv;
 	struct helper_src src;
 };
+
+/*
+ * A session's root side: _init, then each operation through _handle
+ * (which checks it against the request begun), and at the network
+ * process's end _run settles what is half done and calls _dispose.
+ * helper_run: the loop, until the network process ends (net_pidfd, or
+ * -1: to end it if it breaks the protocol).
+ */
+void	helper_init(struct helper *, struct relocd_conf *, int fd, int port,
+	    const struct peer_ctx *);
+void	helper_handle(struct helper *, int op, struct json_object *args,
+	    int *fds, int nfds);
+void	helper_run(struct helper *, int net_pidfd);
+void	helper_dispose(struct helper *);
 
 /* Answers: exactly one per operation. */
 int	helper_ok(struct helper *, struct json_object *body, const int *fds,

@@ -50,6 +50,8 @@ hx_op_name(int op)
 		return "destroy";
 	case HX_MAINTENANCE:
 		return "maintenance";
+	case HX_SESSION:
+		return "session";
 	case HX_RECV_CHECK:
 		return "recv-check";
 	case HX_RECV_BEGIN:

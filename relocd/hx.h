@@ -31,6 +31,8 @@ struct hx;
 #define HX_CREATE		0xa4	/* {"config"} */
 #define HX_DESTROY		0xa5	/* {"domain"} */
 #define HX_MAINTENANCE		0xa6	/* [{"maintenance": "on"|"off"}] */
+#define HX_SESSION		0xa7	/* parent to relocd-priv only: {"port",
+					 * "addr"} + channel [, pidfd] */
 #define HX_RECV_CHECK		0xa8	/* {"config"}: would we take it? */
 #define HX_RECV_BEGIN		0xa9	/* {"config", "paused"} + data fd */
 #define HX_RECV_GO		0xaa	/* "go" read: start it here */

@@ -209,7 +209,9 @@ listener_accept(evutil_socket_t lfd, short ev, void *arg)
 	tv.tv_sec = conf->handshake_timeout + 5;
 	tv.tv_usec = 0;
 	event_add(s->s_ev, &tv);
-	worker_spawn(env, fd, RQ_PEER, &pc, sp[1]);
+	if (worker_spawn(env, fd, RQ_PEER, &pc, sp[1]) == -1 &&
+	    (errno == EMFILE || errno == ENFILE))
+		listener_defer(env);
 	close(sp[1]);
 	close(fd);
 }

@@ -2,9 +2,9 @@
  * The privilege line.  Every session is two processes: the network
  * process, which reads the peer's bytes (TLS, frames, JSON, xl's header
  * and config) and runs as the unprivileged `user` with no capabilities,
- * no_new_privs and a seccomp filter; and its parent, the root helper
- * (helper.c), which alone calls the hypervisor backend, writes the
- * journal and touches state_dir.
+ * no_new_privs and a seccomp filter; and the root helper (helper.c) at
+ * the other end of its socketpair, which alone calls the hypervisor
+ * backend, writes the journal and touches state_dir.
  *
  * The filter is an allow-list: what a network process does once it has
  * its descriptors is read, write, poll, pass descriptors to the helper,
@@ -12,7 +12,7 @@
  * included) and allocate memory.  It cannot open a file for writing, map
  * executable memory, create processes, change its identity, trace or
  * signal another process, or load kernel objects.  A call outside the
- * list kills the process (SIGSYS), which the helper logs.
+ * list kills the process (SIGSYS), which the parent logs.
  */
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -213,12 +213,13 @@ privsep_drop(uid_t uid, gid_t gid, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	/* Set after the change of identity, which clears it: a network
-	 * process without its helper has nothing left to do. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1) {
-		snprintf(err, errlen, "PR_SET_PDEATHSIG: %s", strerror(errno));
-		return -1;
-	}
+	/*
+	 * No PR_SET_PDEATHSIG: the parent is the daemon, and a session
+	 * outlives a daemon that exits (a restart must not cut a migration
+	 * in flight).  A network process whose helper is gone reads the end
+	 * of their socketpair at its next request to it, or fails writing
+	 * the stream into it, and stops.
+	 */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
 		snprintf(err, errlen, "no_new_privs: %s", strerror(errno));
 		return -1;

@@ -317,7 +317,7 @@ recv_relay(struct worker *w, int data, const char **code, char *reason,
 	uint8_t *buf;
 	size_t off, len;
 	ssize_t n, m;
-	int type, feeding = 1, pending, rc = -1;
+	int type, feeding = 1, stalled = 0, pending, rc = -1;
 
 	*code = "stream";
 	if ((buf = malloc(RECV_RELAY_BUF)) == NULL) {
@@ -335,9 +335,21 @@ recv_relay(struct worker *w, int data, const char **code, char *reason,
 		pfd[1].events = POLLIN;
 		pfd[0].revents = pfd[1].revents = 0;
 		if (!pending && poll(pfd, 2, ioc->timeout_ms) == 0) {
+			if (!feeding) {
+				if (!stalled)
+					snprintf(reason, reasonlen, "the "
+					    "helper did not answer for %d s",
+					    ioc->timeout_ms / 1000);
+				break;
+			}
+			/* The sender stalls: end the stream here, so the
+			 * helper's restore fails on it and answers. */
 			snprintf(reason, reasonlen, "no progress for %d s "
 			    "(timed out)", ioc->timeout_ms / 1000);
-			break;
+			stalled = 1;
+			feeding = 0;
+			shutdown(data, SHUT_WR);
+			continue;
 		}
 		if (pfd[1].revents != 0 && !pending) {
 			if (hx_recv(w->hx.fd, &type, &body, NULL, NULL, reason,
@@ -350,7 +362,7 @@ recv_relay(struct worker *w, int data, const char **code, char *reason,
 			}
 			if (type == PT_OK)
 				rc = 0;
-			else {
+			else if (!stalled) {
 				*code = hx_code(proto_get_str(body, "code"));
 				snprintf(reason, reasonlen, "%s",
 				    proto_get_str(body, "message") ?

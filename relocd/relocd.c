@@ -62,7 +62,7 @@ relocd_sweep(evutil_socket_t fd, short ev, void *arg)
 	struct relocd *env = arg;
 	pid_t pid;
 
-	if (!recover_pending(&env->sc_conf))
+	if (env->sc_sweep_pid != -1 || !recover_pending(&env->sc_conf))
 		return;
 	switch (pid = fork()) {
 	case -1:
@@ -71,15 +71,14 @@ relocd_sweep(evutil_socket_t fd, short ev, void *arg)
 	case 0:
 		close(env->sc_tcp_fd);
 		close(env->sc_ctl_fd);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		signal(SIGCHLD, SIG_DFL);
+		if (env->sc_priv_fd != -1)
+			close(env->sc_priv_fd);
+		worker_child_signals();
 		log_procinit("recover");
 		recover_reconcile(&env->sc_conf);
 		_exit(0);
 	default:
-		env->sc_nworkers++;	/* reaped like a worker */
+		env->sc_sweep_pid = pid;
 	}
 }
 
@@ -142,7 +141,8 @@ main(int argc, char *argv[])
 	log_setverbose(verbose);
 
 	memset(env, 0, sizeof(*env));
-	env->sc_tcp_fd = env->sc_ctl_fd = -1;
+	env->sc_tcp_fd = env->sc_ctl_fd = env->sc_priv_fd = -1;
+	env->sc_priv_pid = env->sc_sweep_pid = -1;
 	TAILQ_INIT(&env->sc_sessions);
 	conf_init(&env->sc_conf);
 	if (conf_load(&env->sc_conf, file, err, sizeof(err)) == -1) {
@@ -200,6 +200,8 @@ main(int argc, char *argv[])
 	 * runs), and after daemon(): its log lines go where the daemon's
 	 * go. */
 	recover_reconcile(&env->sc_conf);
+	if (priv_start(env) == -1)
+		fatalx("cannot start relocd-priv");
 
 	ev_term = evsignal_new(env->sc_evb, SIGTERM, relocd_sig, env);
 	ev_int = evsignal_new(env->sc_evb, SIGINT, relocd_sig, env);
@@ -228,6 +230,11 @@ main(int argc, char *argv[])
 	event_free(ev_chld);
 	event_free(ev_hup);
 	event_free(ev_sweep);
+	if (env->sc_priv_ev != NULL)
+		event_free(env->sc_priv_ev);
+	/* relocd-priv serves what it was handed, then goes. */
+	if (env->sc_priv_fd != -1)
+		close(env->sc_priv_fd);
 	event_base_free(env->sc_evb);
 	SSL_CTX_free(env->sc_tls);
 	conf_dispose(&env->sc_conf);

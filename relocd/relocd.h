@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include <time.h>
+
 #include <event2/event.h>
 #include <json-c/json.h>
 #include <openssl/ssl.h>
@@ -62,7 +64,16 @@ struct relocd {
 	struct event	*sc_pause_ev;	/* accept paused on EMFILE */
 	struct sessionlist sc_sessions;
 	int		 sc_nunauth;
-	int		 sc_nworkers;
+	int		 sc_nworkers;	/* network processes alive */
+	struct {
+		pid_t	 pid;		/* 0: free */
+		char	 who[64];
+	}		 sc_net[RELOCD_MAX_WORKERS];	/* network processes */
+	pid_t		 sc_priv_pid;	/* relocd-priv, -1 while none */
+	int		 sc_priv_fd;	/* to it: the sessions' channels */
+	time_t		 sc_priv_started;
+	struct event	*sc_priv_ev;	/* restart it, after a quick death */
+	pid_t		 sc_sweep_pid;	/* the recovery sweep, or -1 */
 };
 
 /* listener.c */
@@ -84,9 +95,10 @@ struct peer_ctx {
 /*
  * The request engine (engine.c).  A session is served by two processes:
  * the network process, which runs the handler of the request as an
- * unprivileged user under a seccomp filter (privsep.c), and its parent,
- * the root helper (helper.c), which alone calls the backend, keeps the
- * journal and touches state_dir, one validated operation at a time.
+ * unprivileged user under a seccomp filter (privsep.c), and the root
+ * helper (helper.c), at the other end of its socketpair, which alone
+ * calls the backend, keeps the journal and touches state_dir, one
+ * validated operation at a time.
  */
 #define RQ_PEER		0x01	/* arrives on the TLS port */
 #define RQ_CONTROL	0x02	/* arrives on the control socket */
@@ -94,6 +106,8 @@ struct peer_ctx {
 #define RQ_SLOT		0x01	/* takes one of max_migrations slots */
 #define RQ_BACKEND	0x02	/* may ask the helper to use the backend */
 #define RQ_REMOTE	0x04	/* with "host", served by that host */
+#define RQ_SHARED	0x08	/* its root side only reads: served by
+				 * relocd-priv, no helper of its own */
 
 /* The root helper as the network process sees it (hx.c). */
 struct hx {
@@ -128,10 +142,22 @@ void	engine_serve(struct worker *, int status_fd);
 /* After the peer is known: read one request and serve it. */
 void	engine_dispatch(struct worker *);
 
-/* worker.c: the processes of a session */
-void	worker_spawn(struct relocd *, int fd, int port, struct peer_ctx *,
+/* worker.c: the processes of a session.  worker_spawn: -1 with errno
+ * when it could not start one (EMFILE: out of descriptors). */
+int	worker_spawn(struct relocd *, int fd, int port, struct peer_ctx *,
 	    int status_fd);
 void	worker_reap(struct relocd *);
+/* A new process's start: close every descriptor but stdio and KEEP, and
+ * the parent's signal handlers (libevent's) back to the defaults. */
+void	worker_close_others(const int *keep, int n);
+void	worker_child_signals(void);
+
+/* priv.c: relocd-priv, the long-lived root process every session's
+ * network process talks to first */
+int	priv_start(struct relocd *);
+void	priv_ended(struct relocd *, int status);
+int	priv_session(struct relocd *, int hxfd, int pidfd, int port,
+	    const struct peer_ctx *);
 
 /* privsep.c: privsep_init in the parent, once; privsep_drop in each
  * network process */
@@ -141,10 +167,10 @@ int	privsep_lookup(const struct relocd_conf *, uid_t *, gid_t *,
 int	privsep_drop(uid_t, gid_t, char *err, size_t errlen);
 
 /* helper.c: the root side of a session, until the network process ends
- * (child -1: none to wait for, as in the fuzzer, which runs it in a
- * thread) */
+ * (net_pidfd: to end it if it breaks the protocol; -1 in the fuzzer,
+ * which runs it in a thread) */
 void	helper_serve(struct relocd_conf *, int fd, int port,
-	    const struct peer_ctx *, pid_t child);
+	    const struct peer_ctx *, int net_pidfd);
 
 /* Handlers (the table in engine.c names them all). */
 void	serve_query(struct worker *, struct json_object *);

@@ -1,11 +1,15 @@
 /*
- * A session's processes.  The parent forks the root helper; the helper
- * forks the network process, which becomes the unprivileged user and
- * loads its seccomp filter before it reads a byte, then serves the
- * request.  The helper waits on the socketpair between them and outlives
- * its child, so whatever ends the network process (a bug, the filter, a
- * kill) the helper sees it and settles what the session left half done.
+ * A session's network process.  The parent forks it for each accepted
+ * connection; it becomes the unprivileged user and loads its seccomp
+ * filter before it reads a byte, then serves the request.  Its helper
+ * channel goes to relocd-priv (priv.c), which answers a request that only
+ * reads and forks a helper of its own for any other.  The process at the
+ * other end of the channel holds the only other end of it, so whatever
+ * ends the network process (a bug, the filter, a kill) that end reads
+ * as closed and what the session left half done is settled; the parent,
+ * which reaps the network process, says how it ended.
  */
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -22,8 +26,8 @@
 #include "relocd.h"
 
 static void	worker_network(struct relocd *, int, int, int,
-		    struct peer_ctx *, int);
-static void	worker_close_others(const int *, int);
+		    struct peer_ctx *, int) __attribute__((__noreturn__));
+static int	worker_net_add(struct relocd *, pid_t, const char *);
 
 /*
  * Everything but KEEP (and stdio) closes: the network process must not
@@ -31,7 +35,7 @@ static void	worker_close_others(const int *, int);
  * socketpair, through which a byte would read as a signal to the parent.
  * syslog's socket goes too; syslog(3) opens a new one when it needs it.
  */
-static void
+void
 worker_close_others(const int *keep, int n)
 {
 	int sorted[8], i, j, t, from = 3;
@@ -63,6 +67,7 @@ worker_network(struct relocd *env, int fd, int hxfd, int port,
 	char err[512];
 	int keep[3] = { fd, hxfd, status_fd };
 
+	worker_child_signals();
 	log_procinit(port == RQ_PEER ? "peer" : "control");
 	prctl(PR_SET_NAME, port == RQ_PEER ? "relocd-peer" : "relocd-ctl");
 	closelog();
@@ -83,77 +88,121 @@ worker_network(struct relocd *env, int fd, int hxfd, int port,
 	_exit(0);
 }
 
+/*
+ * The parent's signal handlers are libevent's, writing to a socketpair a
+ * child must not touch: a child starts from the defaults.
+ */
 void
-worker_spawn(struct relocd *env, int fd, int port, struct peer_ctx *pc,
-    int status_fd)
+worker_child_signals(void)
 {
-	int sp[2];
-	pid_t pid, child;
-
-	if (env->sc_nworkers >= RELOCD_MAX_WORKERS) {
-		log_warnx("refused %s: %d sessions already being served",
-		    pc->addr, env->sc_nworkers);
-		return;
-	}
-	switch (pid = fork()) {
-	case -1:
-		log_warn("%s: fork", __func__);
-		return;
-	case 0:
-		break;
-	default:
-		env->sc_nworkers++;
-		log_debug("session %ld: connection from %s", (long)pid,
-		    pc->addr);
-		return;
-	}
-
-	/* The helper: the event loop is the parent's, never touched here
-	 * (its epoll set is shared); the listeners are closed so a
-	 * restarted relocd can bind again while this session runs on. */
-	close(env->sc_tcp_fd);
-	close(env->sc_ctl_fd);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
-	log_procinit("helper");
-	prctl(PR_SET_NAME, "relocd-helper");
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
-		log_warn("%s: socketpair", __func__);
-		_exit(1);
+}
+
+int
+worker_spawn(struct relocd *env, int fd, int port, struct peer_ctx *pc,
+    int status_fd)
+{
+	int sp[2], pidfd, e;
+	pid_t net;
+
+	if (env->sc_nworkers >= RELOCD_MAX_WORKERS) {
+		log_warnx("refused %s: %d sessions already being served",
+		    pc->addr, env->sc_nworkers);
+		return 0;
 	}
-	switch (child = fork()) {
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
+		e = errno;
+		if (e != EMFILE && e != ENFILE)
+			log_warn("%s: socketpair", __func__);
+		errno = e;
+		return -1;
+	}
+	switch (net = fork()) {
 	case -1:
+		e = errno;
 		log_warn("%s: fork", __func__);
-		_exit(1);
+		close(sp[0]);
+		close(sp[1]);
+		errno = e;
+		return -1;
 	case 0:
 		close(sp[0]);
 		worker_network(env, fd, sp[1], port, pc, status_fd);
 		/* NOTREACHED */
 	}
 	close(sp[1]);
-	close(fd);
-	if (status_fd != -1)
-		close(status_fd);
-	helper_serve(&env->sc_conf, sp[0], port, pc, child);
-	_exit(0);
+	env->sc_nworkers++;
+	worker_net_add(env, net, pc->addr);
+	/* Taken before this loop can reap it, so the descriptor names this
+	 * process and no later one with its pid. */
+	if ((pidfd = pidfd_open(net, 0)) == -1)
+		log_warn("%s: pidfd_open", __func__);
+	if (priv_session(env, sp[0], pidfd, port, pc) == -1)
+		kill(net, SIGKILL);	/* it would wait for nobody */
+	else
+		log_debug("network process %ld: connection from %s",
+		    (long)net, pc->addr);
+	close(sp[0]);
+	if (pidfd != -1)
+		close(pidfd);
+	return 0;
+}
+
+/* The network processes, to say how each ended when it is reaped. */
+static int
+worker_net_add(struct relocd *env, pid_t pid, const char *who)
+{
+	int i;
+
+	for (i = 0; i < RELOCD_MAX_WORKERS; i++)
+		if (env->sc_net[i].pid == 0) {
+			env->sc_net[i].pid = pid;
+			snprintf(env->sc_net[i].who, sizeof(env->sc_net[i].who),
+			    "%s", who);
+			return 0;
+		}
+	/* Not reachable: each has a helper, and helpers are limited. */
+	return -1;
 }
 
 void
 worker_reap(struct relocd *env)
 {
 	pid_t pid;
-	int status;
+	int status, i;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == env->sc_priv_pid) {
+			priv_ended(env, status);
+			continue;
+		}
+		for (i = 0; i < RELOCD_MAX_WORKERS; i++)
+			if (env->sc_net[i].pid == pid)
+				break;
+		if (i == RELOCD_MAX_WORKERS) {
+			if (pid == env->sc_sweep_pid)
+				env->sc_sweep_pid = -1;
+			if (WIFSIGNALED(status))
+				log_warnx("child %ld terminated by signal %d",
+				    (long)pid, WTERMSIG(status));
+			else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+				log_warnx("child %ld exited with status %d",
+				    (long)pid, WEXITSTATUS(status));
+			continue;
+		}
+		env->sc_net[i].pid = 0;
 		env->sc_nworkers--;
-		if (WIFSIGNALED(status))
-			log_warnx("session %ld terminated by signal %d",
-			    (long)pid, WTERMSIG(status));
-		else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-			log_warnx("session %ld exited with status %d",
-			    (long)pid, WEXITSTATUS(status));
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+			log_warnx("%s: network process %ld killed by its "
+			    "seccomp filter (SIGSYS): it made a system call "
+			    "outside its allow-list", env->sc_net[i].who,
+			    (long)pid);
+		else if (WIFSIGNALED(status))
+			log_warnx("%s: network process %ld killed by signal %d",
+			    env->sc_net[i].who, (long)pid, WTERMSIG(status));
 	}
 }

@@ -84,6 +84,16 @@ xo_open(const struct relocd_conf *conf, char *err, size_t errlen)
 	return ctx;
 }
 
+int
+xo_module_fd(void)
+{
+#ifdef HAVE_LIBXL
+	return xo_libxl_fd;
+#else
+	return -1;
+#endif
+}
+
 void
 xo_close(struct xo_ctx *ctx)
 {

@@ -79,6 +79,9 @@ struct xo_ctx;
 /* Opens the backend named in conf; NULL + message in err. */
 struct xo_ctx *xo_open(const struct relocd_conf *, char *err, size_t errlen);
 void	xo_close(struct xo_ctx *);
+/* The descriptor of the libxl module file this process loads, or -1: a
+ * child that closes what it inherited must keep it (see xenops.c). */
+int	xo_module_fd(void);
 const char *xo_errmsg(const struct xo_ctx *);
 const char *xo_backend_name(const struct xo_ctx *);
 

@@ -107,14 +107,12 @@ stop_host() {
 	rm -f "$W/$name/relocd.pid"
 }
 
-# A host's network processes named NAME (relocd-peer or relocd-ctl): each
-# is the child of its session's root helper, a child of the daemon.
-net_procs() {
-	local h
-	for h in $(pgrep -P "$(cat "$W/$1/relocd.pid")"); do
-		pgrep -P "$h" -x "$2"
-	done
-}
+# A host's network processes named NAME (relocd-peer or relocd-ctl),
+# children of the daemon.
+net_procs() { pgrep -P "$(cat "$W/$1/relocd.pid")" -x "$2"; }
+
+# A host's relocd-priv, the daemon's long-lived root child.
+priv_pid() { pgrep -P "$(cat "$W/$1/relocd.pid")" -x relocd-priv; }
 
 xmig_on() {
 	local name=$1

@@ -2,10 +2,14 @@
 # The privilege line.  During a live migration, on both hosts, the one
 # process that holds the TCP connection between the relocds runs as the
 # unprivileged user (nobody here), with no_new_privs and a seccomp filter,
-# and no root process holds that socket.  Killing that process mid-stream
-# on either side leaves the domain running exactly once, at the source.
-# A test build's forbidden-syscall request is killed by the filter and
-# logged; the production build does not serve that request at all.
+# and no root process holds that socket; the other end of its helper
+# channel is the migration's root helper.  Killing that process
+# mid-stream on either side leaves the domain running exactly once, at
+# the source.  A test build's forbidden-syscall request is killed by the
+# filter and logged; the production build does not serve that request at
+# all.  relocd-priv, which answers the read-only requests and forks the
+# helpers, can die without taking a migration in flight with it, and is
+# started again.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/tools/faultlib.sh"
 
@@ -20,6 +24,17 @@ conn_pids() {
 	    cut -d= -f2 | sort -u
 }
 
+# The process at the other end of PID's socketpairs (its helper channel,
+# and during a stream the stream's): unnamed Unix sockets, unlike the
+# control socket's connections.
+channel_peer() {
+	ss -xpH 2>/dev/null | awk -v me="pid=$1," '
+	    { owner[$6] = $0 }
+	    index($0, me) && $5 == "*" { peer[$6] = $8 }
+	    END { for (i in peer) if (peer[i] in owner) print owner[peer[i]] }' |
+	    grep -o 'pid=[0-9]*' | cut -d= -f2 | grep -vx "$1" | sort -u
+}
+
 # The sockets, pipes and event objects a process holds past stdio.
 fd_objects() {
 	local f
@@ -31,7 +46,7 @@ fd_objects() {
 
 # One side's socket holders: exactly one, unprivileged and confined.
 check_confined() {
-	local side=$1 match=$2 pids n pid uid host shared
+	local side=$1 match=$2 pids n pid uid host shared helper
 	pids=""
 	for _ in $(seq 1 100); do
 		pids=$(conn_pids "$match")
@@ -63,9 +78,11 @@ check_confined() {
 	    <(fd_objects "$(cat "$W/$host/relocd.pid")") | tr '\n' ' ')
 	check "$side: it shares no descriptor with the daemon (${shared:-none})" \
 	    [ -z "$shared" ]
-	check "$side: it is a child of a root helper" sh -c "
-	    ppid=\$(awk '/^PPid:/ { print \$2 }' /proc/$pid/status)
-	    awk '/^Uid:/ { exit \$2 != 0 }' /proc/\$ppid/status"
+	helper=$(channel_peer "$pid")
+	check "$side: its channel leads to one root helper (${helper:-none}: $(cat /proc/"$helper"/comm 2>/dev/null))" \
+	    sh -c "[ \$(echo '$helper' | grep -c .) -eq 1 ] &&
+	    [ \"\$(cat /proc/$helper/comm)\" = relocd-helper ] &&
+	    awk '/^Uid:/ { exit \$2 != 0 }' /proc/$helper/status"
 	eval "PID_$side=$pid"
 }
 
@@ -119,7 +136,44 @@ check "$SCEN: b gave up its incoming copy" \
 held_on a $D
 scenario_end
 
-# 4. A forbidden system call kills the network process, and is logged.
+# 4. relocd-priv killed on both hosts while a migration streams: the
+# migration is its helpers', not relocd-priv's, and finishes; each daemon
+# says so and starts another relocd-priv, which serves the next request.
+new_priv() {
+	local i p
+	for i in $(seq 1 60); do
+		p=$(priv_pid "$1")
+		[ -n "$p" ] && [ "$p" != "$2" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+scenario_begin "relocd-priv killed during a migration"
+fault_setup
+migrate_bg $D 127.0.0.3 -l -r 100
+check "$SCEN: the stream started" wait_phase a stream 10
+pa=$(priv_pid a)
+pb=$(priv_pid b)
+check "$SCEN: killed a's ($pa) and b's ($pb)" kill -9 "$pa" "$pb"
+migrate_wait
+check "$SCEN: the migration succeeded (exit $MIG_RC)" [ $MIG_RC -eq 0 ]
+check "$SCEN: a logged the death and the restart" \
+    wait_for "$W/a/relocd.log" "relocd-priv $pa killed by signal 9: starting another" 5
+check "$SCEN: b too" \
+    wait_for "$W/b/relocd.log" "relocd-priv $pb killed by signal 9: starting another" 5
+check "$SCEN: a runs a new relocd-priv" new_priv a "$pa"
+check "$SCEN: b runs a new relocd-priv" new_priv b "$pb"
+check "$SCEN: they answer list -H" xmig_on a list -H 127.0.0.3
+check "$SCEN: each migration had a helper of its own" sh -c "
+    grep -q 'helper [0-9]* serves its migrate request' '$W/a/relocd.log' &&
+    grep -q 'helper [0-9]* serves its migrate-receive request' '$W/b/relocd.log'"
+check "$SCEN: list was answered by relocd-priv alone" sh -c "
+    grep -q 'list request' '$W/b/relocd.log' &&
+    ! grep -q 'serves its list request' '$W/a/relocd.log' '$W/b/relocd.log'"
+held_on b $D
+scenario_end
+
+# 5. A forbidden system call kills the network process, and is logged.
 scenario_begin "the filter kills a forbidden system call"
 conf_host c 127.0.0.4 hostc
 RELOCD=$TESTING start_host c
