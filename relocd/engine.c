@@ -280,14 +280,18 @@ engine_dispatch(struct worker *w)
 
 	/* The helper checks the row again, takes the slot and fixes the
 	 * scope (the domain a control request names) before any byte of
-	 * another host is read on this request's behalf. */
-	args = json_object_new_object();
-	json_object_object_add(args, "type", json_object_new_int(h.type));
-	json_object_object_add(args, "request", json_object_get(req));
-	if (hx_call(&w->hx, HX_BEGIN, args, -1, &reply, NULL, NULL, &code,
-	    err, sizeof(err)) != 0) {
-		proto_send_error(&w->ioc, code, "%s", err);
-		goto out;
+	 * another host is read on this request's behalf.  A read-only
+	 * request begins nothing: its one operation names it. */
+	if (!(rq->flags & RQ_SHARED)) {
+		args = json_object_new_object();
+		json_object_object_add(args, "type",
+		    json_object_new_int(h.type));
+		json_object_object_add(args, "request", json_object_get(req));
+		if (hx_call(&w->hx, HX_BEGIN, args, -1, &reply, NULL, NULL,
+		    &code, err, sizeof(err)) != 0) {
+			proto_send_error(&w->ioc, code, "%s", err);
+			goto out;
+		}
 	}
 	w->rq = rq;
 	rq->handler(w, req);

@@ -50,16 +50,24 @@ static int	helper_destroy(struct helper *, struct json_object *, int *,
 static int	helper_slot(struct helper *, char *, size_t);
 static int	helper_query(struct helper *, int);
 
-/* Which operation each request may ask for. */
+/*
+ * Which operation each request may ask for.  The three views are also
+ * the whole root side of a read-only request (RQ_SHARED), which begins
+ * nothing: the operation names the request (HX_LIST is a list, HX_FACTS
+ * a precheck), so relocd-priv answers it without a begin.
+ */
+#define HELPER_UNBEGUN	-1	/* in types: also before any begin */
+
 static const struct helper_op {
 	int		 op;
 	int		 types[HELPER_MAX_TYPES];
 	helper_fn	 fn;
 } helper_ops[] = {
-	{ HX_LIST,		{ PT_LIST },			helper_list },
-	{ HX_HOST_INFO,		{ PT_HOST_INFO },		helper_host_info },
-	{ HX_FACTS,		{ PT_PREFLIGHT, PT_MIGRATE_RECEIVE },
-	    helper_facts },
+	{ HX_LIST,		{ PT_LIST, HELPER_UNBEGUN },	helper_list },
+	{ HX_HOST_INFO,		{ PT_HOST_INFO, HELPER_UNBEGUN },
+	    helper_host_info },
+	{ HX_FACTS,		{ PT_PREFLIGHT, PT_MIGRATE_RECEIVE,
+	    HELPER_UNBEGUN },					helper_facts },
 	{ HX_CREATE,		{ PT_CTL_CREATE },		helper_create },
 	{ HX_DESTROY,		{ PT_CTL_DESTROY },		helper_destroy },
 	{ HX_MAINTENANCE,	{ PT_CTL_MAINTENANCE },
@@ -467,7 +475,8 @@ helper_handle(struct helper *h, int type, struct json_object *args,
 		if (helper_ops[i].op == type)
 			op = &helper_ops[i];
 	for (j = 0; op != NULL && j < HELPER_MAX_TYPES; j++)
-		if (op->types[j] != 0 && op->types[j] == h->type)
+		if ((op->types[j] != 0 && op->types[j] == h->type) ||
+		    (op->types[j] == HELPER_UNBEGUN && h->type == 0))
 			allowed = 1;
 	if (type == HX_BEGIN)
 		helper_begin(h, args, fds, nfds);
