@@ -305,9 +305,10 @@ install: all
 	    $(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 755 $(B)/relocd $(DESTDIR)$(SBINDIR)/relocd
 	install -m 755 $(B)/xmig $(DESTDIR)$(BINDIR)/xmig
+	install -m 755 scripts/relocd-pki $(DESTDIR)$(SBINDIR)/relocd-pki
 	install -m 644 man/xmig.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/relocd.conf.5 $(DESTDIR)$(MANDIR)/man5/
-	install -m 644 man/relocd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 man/relocd.8 man/relocd-pki.8 $(DESTDIR)$(MANDIR)/man8/
 	@# The unit names relocd by its default path: the one this install
 	@# uses instead (PREFIX, SBINDIR).
 	sed 's|/usr/local/sbin/relocd|$(SBINDIR)/relocd|g' etc/relocd.service \
