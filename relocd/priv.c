@@ -143,6 +143,28 @@ priv_ended(struct relocd *env, int status)
 		evtimer_add(env->sc_priv_ev, &tv);
 }
 
+/*
+ * After a reload: relocd-priv serves with the configuration it was
+ * started with, so a new one takes the new sessions, and the old one,
+ * its channel closed, finishes those it has and goes.
+ */
+void
+priv_replace(struct relocd *env)
+{
+	struct timeval tv = { PRIV_RESTART_S, 0 };
+
+	if (env->sc_priv_fd != -1)
+		close(env->sc_priv_fd);
+	env->sc_priv_fd = -1;
+	env->sc_priv_pid = -1;
+	if (priv_start(env) == 0)
+		return;
+	if (env->sc_priv_ev == NULL)
+		env->sc_priv_ev = evtimer_new(env->sc_evb, priv_restart, env);
+	if (env->sc_priv_ev != NULL)
+		evtimer_add(env->sc_priv_ev, &tv);
+}
+
 static void
 priv_restart(evutil_socket_t fd, short ev, void *arg)
 {

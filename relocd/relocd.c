@@ -45,8 +45,7 @@ relocd_sig(evutil_socket_t sig, short ev, void *arg)
 		worker_reap(env);
 		break;
 	case SIGHUP:
-		log_info("SIGHUP: configuration reload is not supported; "
-		    "restart relocd to apply changes");
+		relocd_reload(env);
 		break;
 	}
 }
@@ -113,7 +112,7 @@ main(int argc, char *argv[])
 	struct timeval sweep_tv = { 5, 0 };
 	struct xo_ctx *xo = NULL;
 	const char *file = NULL;
-	char err[1024];
+	char err[1024], *abs = NULL;
 	int ch, debug = 0, verbose = 0, noaction = 0;
 
 	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
@@ -145,6 +144,11 @@ main(int argc, char *argv[])
 	env->sc_priv_pid = env->sc_sweep_pid = -1;
 	TAILQ_INIT(&env->sc_sessions);
 	conf_init(&env->sc_conf);
+	/* Absolute: daemon() goes to /, and SIGHUP reads the file again
+	 * (and the relative paths in it, from its directory). */
+	if (file != NULL && *file != '/' && (abs = realpath(file, NULL)) !=
+	    NULL)
+		file = abs;
 	if (conf_load(&env->sc_conf, file, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
 		exit(1);
@@ -238,5 +242,6 @@ main(int argc, char *argv[])
 	event_base_free(env->sc_evb);
 	SSL_CTX_free(env->sc_tls);
 	conf_dispose(&env->sc_conf);
+	free(abs);
 	return 0;
 }

@@ -76,6 +76,9 @@ struct relocd {
 	pid_t		 sc_sweep_pid;	/* the recovery sweep, or -1 */
 };
 
+/* reload.c: SIGHUP */
+void	relocd_reload(struct relocd *);
+
 /* listener.c */
 int	listener_open(struct relocd *, char *err, size_t errlen);
 void	listener_close(struct relocd *);
@@ -156,6 +159,7 @@ void	worker_child_signals(void);
  * network process talks to first */
 int	priv_start(struct relocd *);
 void	priv_ended(struct relocd *, int status);
+void	priv_replace(struct relocd *);
 int	priv_session(struct relocd *, int hxfd, int pidfd, int port,
 	    const struct peer_ctx *);
 
