@@ -217,8 +217,10 @@ migrate_relay(struct migrate_run *r, int data, char *err, size_t errlen)
 			snprintf(err, errlen, "poll: %s", strerror(errno));
 			break;
 		}
-		/* Data first: the helper's answer comes after its last
-		 * byte, and the stream must be whole before it counts. */
+		/* Both each turn: a stream that is always ready (a rate
+		 * limit, a slow peer) must not starve the helper's progress
+		 * frames.  Its answer counts only once the stream is whole
+		 * (eof), whichever is read first. */
 		if (pfd[0].revents != 0) {
 			n = read(data, buf, MIGRATE_RELAY_BUF);
 			if (n == -1 && errno == EINTR)
@@ -236,7 +238,6 @@ migrate_relay(struct migrate_run *r, int data, char *err, size_t errlen)
 				broken = 1;
 				shutdown(data, SHUT_RDWR);
 			}
-			continue;
 		}
 		if (pfd[1].revents == 0)
 			continue;

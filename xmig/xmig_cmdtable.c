@@ -22,7 +22,9 @@ const struct cmd_spec xmig_cmdtable[] = {
 	  "    --console             Attach to its console on the "
 	  "destination as soon\n"
 	  "                          as it runs there (see 'xmig help "
-	  "console')." },
+	  "console').\n"
+	  "-q, --quiet               Print only the result, not the "
+	  "progress." },
 	{ "list", main_list,
 	  "List domains",
 	  "[-l] [-H <Host>]",

@@ -1,56 +1,159 @@
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "proto.h"
 #include "xmig.h"
 
-static void	migrate_show(struct json_object *, int, int *);
+#define VIEW_PAGE		4096
+#define VIEW_SAMPLE_US		100000	/* rates from steps at least this long */
+#define VIEW_LOG_US		5000000	/* not a terminal: a line this often */
 
-/* On a terminal one line is redrawn; in a log, one line per round. */
-static void
-migrate_show(struct json_object *p, int tty, int *last_round)
+/*
+ * What the progress frames add up to.  A frame says the round, the pages
+ * sent in it so far, the stream's bytes, and at a round's end the pages
+ * the guest dirtied during it; the rates and the ETA are xmig's own, from
+ * the frames' arrival.  The ETA counts what this round has left and what
+ * the last round left dirty, at the current rate.
+ */
+struct migrate_view {
+	int		 tty;
+	int		 round;		/* 0 before the first transfer frame */
+	int		 paused;
+	uint64_t	 total;		/* guest pages */
+	uint64_t	 round_pages;	/* to send in this round */
+	uint64_t	 sent, dirty, bytes;
+	uint64_t	 t_start, t_sample, t_logged;
+	uint64_t	 t_round, round_bytes;	/* when this round began */
+	uint64_t	 s_bytes;	/* at t_sample */
+	double		 rate;		/* stream bytes/s, smoothed */
+	double		 dirty_rate;	/* pages/s, smoothed */
+	int		 drawn;		/* a line is on the terminal */
+};
+
+static void	view_transfer(struct migrate_view *, struct json_object *);
+static void	view_line(struct migrate_view *, int);
+static void	view_end(struct migrate_view *);
+static void	view_phase(struct migrate_view *, struct json_object *);
+
+static double
+view_smooth(double old, double now)
 {
-	static int paused_shown;
+	return old > 0 ? 0.6 * old + 0.4 * now : now;
+}
+
+/* The line: round, percent, rate, dirty rate while live, ETA. */
+static void
+view_line(struct migrate_view *v, int done)
+{
+	uint64_t left, now = clock_mono_us();
+	double mib = v->round_pages * (double)VIEW_PAGE / 1048576.0;
+	double rate = v->rate;
+	int pct;
+	char eta[32] = "?";
+
+	/* A round's own average when it is over (it may have been shorter
+	 * than one sample). */
+	if (done && now - v->t_round >= VIEW_SAMPLE_US)
+		rate = (v->bytes - v->round_bytes) * 1e6 / (now - v->t_round);
+	pct = done || v->round_pages == 0 ? 100 :
+	    (int)(100.0 * v->sent / v->round_pages);
+	if (pct > 100)
+		pct = 100;
+	left = v->round_pages > v->sent ? v->round_pages - v->sent : 0;
+	if (!v->paused)
+		left += v->dirty;	/* what the next rounds will send */
+	if (rate > 0)
+		snprintf(eta, sizeof(eta), "%.0f s",
+		    left * (double)VIEW_PAGE / rate + 0.5);
+	printf("%s  round %d%s: %3d%% of %.1f MiB, %.1f MiB/s", v->tty ?
+	    "\r\033[K" : "", v->round, v->paused ? " (domain paused)" : "",
+	    pct, mib, rate / 1048576.0);
+	if (!v->paused && v->dirty_rate > 0)
+		printf(", dirty %.0f pages/s", v->dirty_rate);
+	if (!done)
+		printf(", ETA %s", eta);
+	if (!v->tty || done)
+		printf("\n");
+	v->drawn = v->tty && !done;
+	fflush(stdout);
+}
+
+static void
+view_transfer(struct migrate_view *v, struct json_object *p)
+{
+	uint64_t now = clock_mono_us(), dt;
+	int round = (int)proto_get_int(p, "round", 0);
+	int paused = proto_get_int(p, "paused", 0) != 0, newround = 0;
+
+	if (v->t_start == 0)
+		v->t_start = v->t_sample = now;
+	if (round != v->round) {
+		/* The backend counts the pages dirtied in a round at its
+		 * end (so does libxc): the guest's dirty rate is that count
+		 * over the round's time. */
+		if (v->round > 0 && now - v->t_round >= VIEW_SAMPLE_US &&
+		    !paused)
+			v->dirty_rate = v->dirty * 1e6 / (now - v->t_round);
+		if (v->round > 0)
+			view_line(v, 1);
+		/* This round sends what the last one left dirty. */
+		v->round_pages = round == 1 || v->dirty == 0 ?
+		    (uint64_t)proto_get_int(p, "pages_total", 0) : v->dirty;
+		v->round = round;
+		v->t_round = now;
+		v->round_bytes = v->bytes;
+		newround = 1;
+	}
+	v->total = (uint64_t)proto_get_int(p, "pages_total", 0);
+	v->sent = (uint64_t)proto_get_int(p, "pages_sent", 0);
+	v->dirty = (uint64_t)proto_get_int(p, "pages_dirty", 0);
+	v->bytes = (uint64_t)proto_get_int(p, "bytes", 0);
+	if ((dt = now - v->t_sample) >= VIEW_SAMPLE_US) {
+		v->rate = view_smooth(v->rate, (v->bytes - v->s_bytes) * 1e6 /
+		    dt);
+		v->t_sample = now;
+		v->s_bytes = v->bytes;
+	}
+	v->paused = paused;
+	/* A terminal: every frame.  A log: each round's end (view_line
+	 * with done), and every VIEW_LOG_US of a long one. */
+	if (newround)
+		v->t_logged = now;
+	if (v->tty || now - v->t_logged >= VIEW_LOG_US) {
+		view_line(v, 0);
+		v->t_logged = now;
+	}
+}
+
+/* The stream is over: its last round, whole. */
+static void
+view_end(struct migrate_view *v)
+{
+	if (v->round > 0)
+		view_line(v, 1);
+	v->round = 0;
+	v->drawn = 0;
+}
+
+static void
+view_phase(struct migrate_view *v, struct json_object *p)
+{
 	const char *phase = proto_get_str(p, "phase");
-	int64_t round, total, sent, dirty, bytes;
 
 	if (phase == NULL)
 		return;
-	if (strcmp(phase, "transfer") != 0) {
-		if (tty && *last_round > 0)
-			printf("\n");
-		printf("%s\n", proto_get_str(p, "message") ?
-		    proto_get_str(p, "message") : phase);
-		*last_round = 0;
-		fflush(stdout);
+	if (strcmp(phase, "transfer") == 0) {
+		view_transfer(v, p);
 		return;
 	}
-	round = proto_get_int(p, "round", 0);
-	total = proto_get_int(p, "pages_total", 0);
-	sent = proto_get_int(p, "pages_sent", 0);
-	dirty = proto_get_int(p, "pages_dirty", 0);
-	bytes = proto_get_int(p, "bytes", 0);
-	if (tty) {
-		printf("\r  round %lld%s: %lld pages sent, %lld dirty, "
-		    "%.1f MiB total   ", (long long)round,
-		    proto_get_int(p, "paused", 0) ? " (paused)" : "",
-		    (long long)sent, (long long)dirty, bytes / 1048576.0);
-	} else if (round != *last_round) {
-		printf("  round %lld%s: %lld of %lld pages to send\n",
-		    (long long)round, proto_get_int(p, "paused", 0) ?
-		    " (domain paused)" : "", (long long)(round == 1 ? total :
-		    sent + dirty), (long long)total);
-		paused_shown = proto_get_int(p, "paused", 0) != 0;
-	} else if (!paused_shown && proto_get_int(p, "paused", 0)) {
-		/* The stop-and-copy round: the guest stopped mid-round. */
-		printf("  round %lld: domain paused for the last %lld pages\n",
-		    (long long)round, (long long)(sent + dirty));
-		paused_shown = 1;
-	}
-	*last_round = (int)round;
+	view_end(v);
+	printf("%s\n", proto_get_str(p, "message") ?
+	    proto_get_str(p, "message") : phase);
 	fflush(stdout);
 }
 
@@ -66,19 +169,21 @@ main_migrate(int argc, char **argv)
 		{ "resource", required_argument, NULL, 'r' },
 		{ "paused", no_argument, NULL, 'P' },
 		{ "console", no_argument, NULL, 'C' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct json_object *req = NULL, *body = NULL;
+	struct migrate_view view;
 	struct iochan ioc;
 	struct proto_hdr h;
 	char err[512];
 	long port = 0, mbit = 0;
-	int ch, live = 0, paused = 0, console = 0, tty, last_round = 0;
+	int ch, live = 0, paused = 0, console = 0, quiet = 0;
 	int rc = EXIT_UNKNOWN, got_go = 0;
 
 	ioc.fd = -1;
-	while ((ch = getopt_long(argc, argv, "lp:n:scr:h", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "lp:n:scr:qh", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 'l':
@@ -106,6 +211,9 @@ main_migrate(int argc, char **argv)
 			break;
 		case 'C':
 			console = 1;
+			break;
+		case 'q':
+			quiet = 1;
 			break;
 		default:
 			return xmig_usage("migrate");
@@ -135,7 +243,8 @@ main_migrate(int argc, char **argv)
 		rc = EXIT_FAILED;
 		goto out;
 	}
-	tty = isatty(STDOUT_FILENO);
+	memset(&view, 0, sizeof(view));
+	view.tty = isatty(STDOUT_FILENO);
 	/* Bounded by relocd: every phase there has a timeout, and relocd
 	 * always ends with a result frame or closes the socket. */
 	for (;;) {
@@ -143,7 +252,7 @@ main_migrate(int argc, char **argv)
 		body = NULL;
 		if (proto_recv(&ioc, &h, &body, PROTO_MAX_FRAME, err,
 		    sizeof(err)) == -1) {
-			if (tty && last_round > 0)
+			if (view.drawn)
 				printf("\n");
 			xmig_err("lost the connection to relocd during the "
 			    "migration (%s): the outcome is unknown%s; check "
@@ -158,10 +267,11 @@ main_migrate(int argc, char **argv)
 
 			if (ph != NULL && strcmp(ph, "go") == 0)
 				got_go = 1;
-			migrate_show(body, tty, &last_round);
+			if (!quiet)
+				view_phase(&view, body);
 			continue;
 		}
-		if (tty && last_round > 0)
+		if (view.drawn)
 			printf("\n");
 		if (h.type == PT_ERROR) {
 			xmig_err("%s", proto_get_str(body, "message"));
