@@ -1,14 +1,14 @@
 /*
  * relocd: the parent process (root) runs one libevent loop that accepts
  * TCP and control connections and drops peers whose address is not
- * allowed.  Every other connection gets a session of two processes of
- * its own (worker.c): the root helper, and its child, the network
- * process, which runs as an unprivileged user under a seccomp filter,
+ * allowed.  Every other connection gets a network process of its own
+ * (worker.c), which runs as an unprivileged user under a seccomp filter,
  * does the TLS handshake with a deadline, checks the certificate against
- * the allow-list and serves the request with blocking I/O, asking the
- * helper for everything that needs root.  Crypto and hypervisor calls
- * never run in the event loop, and one session's failure cannot take
- * the daemon down.
+ * the allow-list and serves the request with blocking I/O, asking root
+ * for everything that needs it: relocd-priv (priv.c), which answers what
+ * only reads, or the helper relocd-priv forks for a request that changes
+ * something (helper.c).  Crypto and hypervisor calls never run in the
+ * event loop, and one session's failure cannot take the daemon down.
  */
 #ifndef RELOCD_H
 #define RELOCD_H
