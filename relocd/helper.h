@@ -13,6 +13,7 @@
 
 #include "domcfg.h"
 #include "journal.h"
+#include "progress.h"
 
 #include <sys/types.h>
 #include <time.h>
@@ -44,6 +45,8 @@ struct helper_recv {
 
 /* The source half (helper_send.c). */
 struct helper_src {
+	struct progress	 prog;		/* for xmig jobs (progress.h) */
+	uint64_t	 prog_written;	/* when the progress file was */
 	int		 active;	/* journaled: the domain is ours */
 	int		 renamed;
 	int		 go;		/* past the point of no return */

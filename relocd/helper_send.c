@@ -17,6 +17,7 @@
  * Every outcome is answered with PT_RESULT {"exit", "message", ...}, the
  * frame xmig prints, and is journaled before it is answered.
  */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,12 +38,79 @@ static int	helper_src_end(struct helper *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static int	helper_src_resume(struct helper *, const char *);
 
+/*
+ * What xmig jobs shows of a migration away while it runs: the line xmig
+ * migrate shows, kept next to its journal record (ID.progress), at most
+ * once a second and at each round's start.  Not durable, and not the
+ * journal's business: only a view, gone with the migration.
+ */
+static void
+helper_src_progress_write(struct helper *h, int newround, uint64_t now)
+{
+	struct progress *p = &h->src.prog;
+	struct json_object *o;
+	char path[4300], tmp[4400];
+	const char *text;
+	int fd;
+
+	if (h->src.jr.lockfd == -1 || (!newround &&
+	    now - h->src.prog_written < 1000000))
+		return;
+	h->src.prog_written = now;
+	o = json_object_new_object();
+	json_object_object_add(o, "round", json_object_new_int(p->round));
+	json_object_object_add(o, "paused", json_object_new_int(p->paused));
+	json_object_object_add(o, "percent",
+	    json_object_new_int(progress_percent(p, 0)));
+	json_object_object_add(o, "round_pages",
+	    json_object_new_int64((int64_t)p->round_pages));
+	json_object_object_add(o, "rate", json_object_new_int64(
+	    (int64_t)progress_rate(p, 0, now)));
+	json_object_object_add(o, "dirty_rate", json_object_new_int64(
+	    (int64_t)p->dirty_rate));
+	json_object_object_add(o, "eta", json_object_new_int64(
+	    progress_eta(p)));
+	json_object_object_add(o, "bytes", json_object_new_int64(
+	    (int64_t)p->bytes));
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	snprintf(path, sizeof(path), "%s/%s.progress", h->src.jr.dir,
+	    h->src.jr.id);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) != -1) {
+		if (write(fd, text, strlen(text)) == (ssize_t)strlen(text) &&
+		    close(fd) == 0)
+			rename(tmp, path);
+		else
+			unlink(tmp);
+	}
+	json_object_put(o);
+}
+
+/* The migration is over (however): its progress view goes. */
+static void
+helper_src_progress_end(struct helper *h)
+{
+	char path[4300];
+
+	if (h->src.jr.id[0] == '\0')
+		return;
+	snprintf(path, sizeof(path), "%s/%s.progress", h->src.jr.dir,
+	    h->src.jr.id);
+	unlink(path);
+}
+
 static void
 helper_src_progress(const struct xo_progress *p, void *arg)
 {
 	struct helper *h = arg;
 	struct json_object *o;
 	char err[256];
+	uint64_t now = clock_mono_us();
+
+	helper_src_progress_write(h, progress_update(&h->src.prog, p->round,
+	    p->pages_total, p->pages_sent, p->pages_dirty, p->bytes,
+	    p->paused != 0, now), now);
 
 	h->src.rounds = p->round;
 	h->src.bytes = p->bytes;
@@ -95,6 +163,7 @@ helper_src_end(struct helper *h, int exitcode, const char *fmt, ...)
 			phase = "resume";
 		else if (exitcode == 3)
 			phase = "unknown";
+		helper_src_progress_end(h);
 		journal_end(&h->src.jr, phase, exitcode, msg);
 	}
 	h->src.active = 0;

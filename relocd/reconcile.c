@@ -20,6 +20,7 @@
  * knows and no session is migrating.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,6 +328,38 @@ recover_pending(struct relocd_conf *conf)
 	return n > 0;
 }
 
+/* A running migration away's progress, next to its record (helper_send). */
+static void
+jobs_add_progress(const char *dir, struct json_object *arr)
+{
+	struct json_object *o, *p;
+	char path[4400], buf[2048];
+	const char *id;
+	size_t i;
+	ssize_t n;
+	int fd;
+
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		o = json_object_array_get_idx(arr, i);
+		if (!proto_get_int(o, "alive", 0) ||
+		    (id = proto_get_str(o, "id")) == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s.progress", dir, id);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		if ((p = json_tokener_parse(buf)) != NULL &&
+		    json_object_is_type(p, json_type_object))
+			json_object_object_add(o, "progress", p);
+		else
+			json_object_put(p);
+	}
+}
+
 int
 helper_jobs(struct helper *h, struct json_object *args, int *fds, int nfds)
 {
@@ -338,6 +371,7 @@ helper_jobs(struct helper *h, struct json_object *args, int *fds, int nfds)
 	    JOURNAL_SUBDIR);
 	if (journal_list(dir, &arr, err, sizeof(err)) == -1)
 		return helper_error(h, "journal", "%s", err);
+	jobs_add_progress(dir, arr);
 	reply = json_object_new_object();
 	json_object_object_add(reply, "jobs", arr);
 	rc = helper_ok(h, reply, NULL, 0);

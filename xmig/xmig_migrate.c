@@ -6,137 +6,91 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "progress.h"
 #include "proto.h"
 #include "xmig.h"
 
-#define VIEW_PAGE		4096
-#define VIEW_SAMPLE_US		100000	/* rates from steps at least this long */
 #define VIEW_LOG_US		5000000	/* not a terminal: a line this often */
 
-/*
- * What the progress frames add up to.  A frame says the round, the pages
- * sent in it so far, the stream's bytes, and at a round's end the pages
- * the guest dirtied during it; the rates and the ETA are xmig's own, from
- * the frames' arrival.  The ETA counts what this round has left and what
- * the last round left dirty, at the current rate.
- */
+/* What xmig shows of the progress frames (progress.h computes it). */
 struct migrate_view {
 	int		 tty;
-	int		 round;		/* 0 before the first transfer frame */
-	int		 paused;
-	uint64_t	 total;		/* guest pages */
-	uint64_t	 round_pages;	/* to send in this round */
-	uint64_t	 sent, dirty, bytes;
-	uint64_t	 t_start, t_sample, t_logged;
-	uint64_t	 t_round, round_bytes;	/* when this round began */
-	uint64_t	 s_bytes;	/* at t_sample */
-	double		 rate;		/* stream bytes/s, smoothed */
-	double		 dirty_rate;	/* pages/s, smoothed */
 	int		 drawn;		/* a line is on the terminal */
+	uint64_t	 t_logged;
+	struct progress	 p;
 };
 
+static void	view_print(struct migrate_view *, int, int, int, uint64_t,
+		    double, double, long);
 static void	view_transfer(struct migrate_view *, struct json_object *);
 static void	view_line(struct migrate_view *, int);
 static void	view_end(struct migrate_view *);
 static void	view_phase(struct migrate_view *, struct json_object *);
 
-static double
-view_smooth(double old, double now)
-{
-	return old > 0 ? 0.6 * old + 0.4 * now : now;
-}
-
-/* The line: round, percent, rate, dirty rate while live, ETA. */
+/* A line: round, percent, size, rate, dirty rate while live, ETA (-1:
+ * unknown, -2: none, the round is over). */
 static void
-view_line(struct migrate_view *v, int done)
+view_print(struct migrate_view *v, int round, int paused, int pct,
+    uint64_t pages, double rate, double dirty_rate, long eta)
 {
-	uint64_t left, now = clock_mono_us();
-	double mib = v->round_pages * (double)VIEW_PAGE / 1048576.0;
-	double rate = v->rate;
-	int pct;
-	char eta[32] = "?";
-
-	/* A round's own average when it is over (it may have been shorter
-	 * than one sample). */
-	if (done && now - v->t_round >= VIEW_SAMPLE_US)
-		rate = (v->bytes - v->round_bytes) * 1e6 / (now - v->t_round);
-	pct = done || v->round_pages == 0 ? 100 :
-	    (int)(100.0 * v->sent / v->round_pages);
-	if (pct > 100)
-		pct = 100;
-	left = v->round_pages > v->sent ? v->round_pages - v->sent : 0;
-	if (!v->paused)
-		left += v->dirty;	/* what the next rounds will send */
-	if (rate > 0)
-		snprintf(eta, sizeof(eta), "%.0f s",
-		    left * (double)VIEW_PAGE / rate + 0.5);
 	printf("%s  round %d%s: %3d%% of %.1f MiB, %.1f MiB/s", v->tty ?
-	    "\r\033[K" : "", v->round, v->paused ? " (domain paused)" : "",
-	    pct, mib, rate / 1048576.0);
-	if (!v->paused && v->dirty_rate > 0)
-		printf(", dirty %.0f pages/s", v->dirty_rate);
-	if (!done)
-		printf(", ETA %s", eta);
-	if (!v->tty || done)
+	    "\r\033[K" : "", round, paused ? " (domain paused)" : "", pct,
+	    pages * (double)PROGRESS_PAGE / 1048576.0, rate / 1048576.0);
+	if (!paused && dirty_rate > 0)
+		printf(", dirty %.0f pages/s", dirty_rate);
+	if (eta >= 0)
+		printf(", ETA %ld s", eta);
+	else if (eta == -1)
+		printf(", ETA ?");
+	if (!v->tty || eta == -2)
 		printf("\n");
-	v->drawn = v->tty && !done;
+	v->drawn = v->tty && eta != -2;
 	fflush(stdout);
 }
 
+/* The round under way. */
 static void
-view_transfer(struct migrate_view *v, struct json_object *p)
+view_line(struct migrate_view *v, int done)
 {
-	uint64_t now = clock_mono_us(), dt;
-	int round = (int)proto_get_int(p, "round", 0);
-	int paused = proto_get_int(p, "paused", 0) != 0, newround = 0;
+	const struct progress *p = &v->p;
 
-	if (v->t_start == 0)
-		v->t_start = v->t_sample = now;
-	if (round != v->round) {
-		/* The backend counts the pages dirtied in a round at its
-		 * end (so does libxc): the guest's dirty rate is that count
-		 * over the round's time. */
-		if (v->round > 0 && now - v->t_round >= VIEW_SAMPLE_US &&
-		    !paused)
-			v->dirty_rate = v->dirty * 1e6 / (now - v->t_round);
-		if (v->round > 0)
-			view_line(v, 1);
-		/* This round sends what the last one left dirty. */
-		v->round_pages = round == 1 || v->dirty == 0 ?
-		    (uint64_t)proto_get_int(p, "pages_total", 0) : v->dirty;
-		v->round = round;
-		v->t_round = now;
-		v->round_bytes = v->bytes;
-		newround = 1;
-	}
-	v->total = (uint64_t)proto_get_int(p, "pages_total", 0);
-	v->sent = (uint64_t)proto_get_int(p, "pages_sent", 0);
-	v->dirty = (uint64_t)proto_get_int(p, "pages_dirty", 0);
-	v->bytes = (uint64_t)proto_get_int(p, "bytes", 0);
-	if ((dt = now - v->t_sample) >= VIEW_SAMPLE_US) {
-		v->rate = view_smooth(v->rate, (v->bytes - v->s_bytes) * 1e6 /
-		    dt);
-		v->t_sample = now;
-		v->s_bytes = v->bytes;
-	}
-	v->paused = paused;
-	/* A terminal: every frame.  A log: each round's end (view_line
-	 * with done), and every VIEW_LOG_US of a long one. */
-	if (newround)
+	view_print(v, p->round, p->paused, progress_percent(p, done),
+	    p->round_pages, progress_rate(p, done, clock_mono_us()),
+	    p->dirty_rate, done ? -2 : progress_eta(p));
+}
+
+static void
+view_transfer(struct migrate_view *v, struct json_object *o)
+{
+	uint64_t now = clock_mono_us();
+
+	if (progress_update(&v->p, (int)proto_get_int(o, "round", 0),
+	    (uint64_t)proto_get_int(o, "pages_total", 0),
+	    (uint64_t)proto_get_int(o, "pages_sent", 0),
+	    (uint64_t)proto_get_int(o, "pages_dirty", 0),
+	    (uint64_t)proto_get_int(o, "bytes", 0),
+	    proto_get_int(o, "paused", 0) != 0, now)) {
+		/* The round that ended, whole, before the next. */
+		if (v->p.ended.round > 0)
+			view_print(v, v->p.ended.round, v->p.ended.paused, 100,
+			    v->p.ended.pages, v->p.ended.rate,
+			    v->p.ended.dirty_rate, -2);
 		v->t_logged = now;
+	}
+	/* A terminal: every frame.  A log: each round's end, and every
+	 * VIEW_LOG_US of a long one. */
 	if (v->tty || now - v->t_logged >= VIEW_LOG_US) {
 		view_line(v, 0);
 		v->t_logged = now;
 	}
 }
 
-/* The stream is over: its last round, whole. */
 static void
 view_end(struct migrate_view *v)
 {
-	if (v->round > 0)
+	if (v->p.round > 0)
 		view_line(v, 1);
-	v->round = 0;
+	progress_init(&v->p);
 	v->drawn = 0;
 }
 
@@ -244,6 +198,7 @@ main_migrate(int argc, char **argv)
 		goto out;
 	}
 	memset(&view, 0, sizeof(view));
+	progress_init(&view.p);
 	view.tty = isatty(STDOUT_FILENO);
 	/* Bounded by relocd: every phase there has a timeout, and relocd
 	 * always ends with a result frame or closes the socket. */

@@ -10,6 +10,30 @@
 #include "proto.h"
 #include "xmig.h"
 
+/* A running migration away: the line xmig migrate shows for it. */
+static void
+jobs_show_progress(struct json_object *job)
+{
+	struct json_object *p;
+	long eta;
+
+	if (!json_object_object_get_ex(job, "progress", &p) ||
+	    !proto_get_int(job, "alive", 0))
+		return;
+	printf("  round %d%s: %3d%% of %.1f MiB, %.1f MiB/s",
+	    (int)proto_get_int(p, "round", 0), proto_get_int(p, "paused", 0) ?
+	    " (domain paused)" : "", (int)proto_get_int(p, "percent", 0),
+	    proto_get_int(p, "round_pages", 0) * 4096.0 / 1048576.0,
+	    proto_get_int(p, "rate", 0) / 1048576.0);
+	if (!proto_get_int(p, "paused", 0) &&
+	    proto_get_int(p, "dirty_rate", 0) > 0)
+		printf(", dirty %lld pages/s",
+		    (long long)proto_get_int(p, "dirty_rate", 0));
+	if ((eta = (long)proto_get_int(p, "eta", -1)) >= 0)
+		printf(", ETA %ld s", eta);
+	printf(", %.1f MiB sent\n", proto_get_int(p, "bytes", 0) / 1048576.0);
+}
+
 int
 main_jobs(int argc, char **argv)
 {
@@ -51,6 +75,7 @@ main_jobs(int argc, char **argv)
 		    "?", proto_get_str(o, "peer") ? proto_get_str(o, "peer") :
 		    "", phase ? phase : "?", state, msg ? ": " : "",
 		    msg ? msg : "");
+		jobs_show_progress(o);
 	}
 	if (unknown)
 		printf("Migrations marked NEEDS ATTENTION: run "

@@ -13,8 +13,27 @@ domain_conf "$W/big.cfg" big 256 2000 50
 check "create big on A" xmig_on a create "$W/big.cfg"
 check "big ticks on A" wait_for "$(console_log a big)" "tick 2" 10
 
-# 1. Into a file: 256 MiB at 120 Mbit/s, about 18 s of round 1.
-xmig_on a migrate -l -r 120 big 127.0.0.3 > "$W/plain.out" 2>&1
+# 1. Into a file: 256 MiB at 120 Mbit/s, about 18 s of round 1; xmig
+# jobs, from another terminal, shows the same figures meanwhile.
+xmig_on a migrate -l -r 120 big 127.0.0.3 > "$W/plain.out" 2>&1 &
+MIG=$!
+jobs_line() {
+	xmig_on a jobs > "$W/jobs.out" 2>&1 &&
+	    grep -A1 ' running' "$W/jobs.out" | grep -E "$1" > "$W/jobs.line"
+}
+for _ in $(seq 1 100); do
+	jobs_line '^  round 1: +[0-9]+% of 256.0 MiB, [1-9]' && break
+	sleep 0.1
+done
+sed 's/^/    | /' "$W/jobs.out"
+check "xmig jobs shows the running migration's round 1" \
+    jobs_line '^  round 1: +[0-9]+% of 256.0 MiB, [1-9][0-9.]* MiB/s.*, ETA [0-9]+ s, [0-9.]+ MiB sent$'
+p1=$(sed 's/.*: *\([0-9]*\)% .*/\1/' "$W/jobs.line")
+sleep 2.5
+jobs_line '^  round' && p2=$(sed 's/^  round \([0-9]*\): *\([0-9]*\)% .*/\1 \2/' "$W/jobs.line")
+check "and its figures advance ($p1% then round/percent ${p2:-none})" \
+    sh -c "[ -n '$p2' ] && { [ \"\${0%% *}\" -gt 1 ] || [ \"\${0##* }\" -gt '$p1' ]; }" "$p2"
+wait $MIG
 rc=$?
 sed 's/^/    | /' "$W/plain.out"
 check "the migration succeeds (exit $rc)" [ $rc -eq 0 ]
@@ -36,6 +55,9 @@ check "the last round is the paused one, at 100%" sh -c "
 check "no terminal control codes in a file" \
     sh -c "! grep -q $'\r' '$W/plain.out'"
 assert_only_on b a big
+xmig_on a jobs > "$W/jobs.out" 2>&1
+check "after it, xmig jobs shows no progress" \
+    sh -c "! grep -q '^  round' '$W/jobs.out'"
 
 # 2. -q: the result alone.
 xmig_on b migrate -l -q big 127.0.0.2 > "$W/quiet.out" 2>&1
