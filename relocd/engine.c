@@ -52,7 +52,7 @@ static const struct request requests[] = {
 	    serve_destroy },
 	{ PT_CTL_TUNNEL,	RQ_CONTROL,		RQ_SLOT,
 	    tunnel_serve },
-	{ PT_CTL_JOBS,		RQ_CONTROL,		RQ_BACKEND,
+	{ PT_CTL_JOBS,		RQ_PEER | RQ_CONTROL,	RQ_REMOTE,
 	    recover_serve_jobs },
 	{ PT_CTL_RECOVER,	RQ_CONTROL,		RQ_BACKEND,
 	    recover_serve_control },

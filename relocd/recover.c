@@ -112,9 +112,13 @@ void
 recover_serve_jobs(struct worker *w, struct json_object *req)
 {
 	struct json_object *reply = NULL;
-	const char *code;
+	const char *code, *host = proto_get_str(req, "host");
 	char err[512];
 
+	if (host != NULL && w->port == RQ_CONTROL) {
+		serve_remote(w, PT_CTL_JOBS, host);
+		return;
+	}
 	if (hx_call(&w->hx, HX_JOBS, NULL, -1, &reply, NULL, NULL, &code, err,
 	    sizeof(err)) != 0)
 		proto_send_error(&w->ioc, code, "%s", err);

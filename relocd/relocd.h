@@ -178,6 +178,8 @@ void	helper_serve(struct relocd_conf *, int fd, int port,
 
 /* Handlers (the table in engine.c names them all). */
 void	serve_query(struct worker *, struct json_object *);
+/* A control request with "host": asked of that host, over mutual TLS. */
+void	serve_remote(struct worker *, int type, const char *host);
 void	serve_preflight(struct worker *, struct json_object *);
 void	serve_create(struct worker *, struct json_object *);
 void	serve_destroy(struct worker *, struct json_object *);

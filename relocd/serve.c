@@ -12,7 +12,6 @@
 #include "log.h"
 #include "relocd.h"
 
-static void	serve_remote(struct worker *, int, const char *);
 static void	serve_helper(struct worker *, int, struct json_object *);
 
 /* One helper operation whose answer is the client's answer. */
@@ -33,7 +32,7 @@ serve_helper(struct worker *w, int op, struct json_object *args)
 
 /* xmig's "-H HOST": the local relocd asks HOST over mutual TLS, so keys
  * stay with the daemon and the peer sees this host's certificate. */
-static void
+void
 serve_remote(struct worker *w, int type, const char *spec)
 {
 	struct peer_conn pc;

@@ -1,8 +1,10 @@
 /*
- * xmig jobs: the migration journal of the local relocd (running, ended,
- * and the ones waiting for an operator).  xmig recover DOM [HOST]: make
+ * xmig jobs [-H HOST]: the migration journal of the local relocd, or of
+ * HOST's (running, with their progress, ended, and the ones waiting for
+ * an operator).  xmig recover DOM [HOST]: make
  * exactly one copy of DOM run, asking this host and HOST.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -37,14 +39,32 @@ jobs_show_progress(struct json_object *job)
 int
 main_jobs(int argc, char **argv)
 {
-	struct json_object *reply = NULL, *jobs, *o;
+	static const struct option longopts[] = {
+		{ "host", required_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct json_object *reply = NULL, *jobs, *o, *req = NULL;
 	const char *phase, *msg, *state;
 	size_t i, n;
-	int rc = EXIT_FAILED, unknown = 0;
+	int rc = EXIT_FAILED, unknown = 0, ch;
 
-	if (argc != 1)
+	while ((ch = getopt_long(argc, argv, "H:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'H':
+			json_object_put(req);
+			req = json_object_new_object();
+			json_object_object_add(req, "host",
+			    json_object_new_string(optarg));
+			break;
+		default:
+			return xmig_usage("jobs");
+		}
+	}
+	if (optind != argc) {
+		json_object_put(req);
 		return xmig_usage("jobs");
-	if (ctl_call(PT_CTL_JOBS, NULL, &reply) == -1)
+	}
+	if (ctl_call(PT_CTL_JOBS, req, &reply) == -1)
 		goto out;
 	if (!json_object_object_get_ex(reply, "jobs", &jobs) ||
 	    !json_object_is_type(jobs, json_type_array)) {
@@ -83,6 +103,7 @@ main_jobs(int argc, char **argv)
 	rc = EXIT_OK;
 out:
 	json_object_put(reply);
+	json_object_put(req);
 	return rc;
 }
 

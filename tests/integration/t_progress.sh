@@ -1,8 +1,10 @@
 #!/bin/bash
 # xmig migrate's progress: into a file, one plain line per round and every
 # few seconds of a long one, with the percent advancing, the rate, the
-# dirty rate while live, the ETA, and each round's end at 100%; on a
-# terminal, one line redrawn in place; with -q, only the result.
+# dirty rate while live, the ETA, and each round's end at 100%; the same
+# under the running job in xmig jobs, from another terminal; on a
+# terminal, one line redrawn in place; with -q, only the result.  xmig
+# jobs -H reads another host's journal over mutual TLS.
 . "$(dirname "$0")/lib.sh"
 
 conf_host a 127.0.0.2 hosta
@@ -58,6 +60,11 @@ assert_only_on b a big
 xmig_on a jobs > "$W/jobs.out" 2>&1
 check "after it, xmig jobs shows no progress" \
     sh -c "! grep -q '^  round' '$W/jobs.out'"
+xmig_on a jobs -H 127.0.0.3 > "$W/jobs-b.out" 2>&1
+rc=$?
+sed 's/^/    | /' "$W/jobs-b.out"
+check "xmig jobs -H shows B's journal over TLS (exit $rc)" sh -c "[ $rc -eq 0 ] &&
+    grep -Eq ' destination +big +127.0.0.2 +done +ended' '$W/jobs-b.out'"
 
 # 2. -q: the result alone.
 xmig_on b migrate -l -q big 127.0.0.2 > "$W/quiet.out" 2>&1
