@@ -43,6 +43,8 @@ proto_type_name(int type)
 		return "jobs";
 	case PT_CTL_RECOVER:
 		return "recover-control";
+	case PT_CTL_CANCEL:
+		return "cancel";
 	case PT_SPEEDTEST:
 		return "speedtest";
 	case PT_CTL_SPEEDTEST:

@@ -59,6 +59,7 @@ struct iochan;
 #define PT_CTL_TUNNEL		0x23
 #define PT_CTL_JOBS		0x30	/* the migration journal */
 #define PT_CTL_RECOVER		0x31	/* xmig recover DOM [HOST] */
+#define PT_CTL_CANCEL		0x32	/* xmig cancel DOM */
 #define PT_CTL_SPEEDTEST	0x41	/* xmig speedtest HOST */
 #define PT_CTL_MAINTENANCE	0x50	/* xmig maintenance [on|off] */
 /* Served only by test builds of relocd (RELOCD_TESTING). */

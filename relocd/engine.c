@@ -60,6 +60,8 @@ static const struct request requests[] = {
 	    speedtest_serve_control },
 	{ PT_CTL_MAINTENANCE,	RQ_CONTROL,		0,
 	    serve_maintenance },
+	{ PT_CTL_CANCEL,	RQ_CONTROL,		0,
+	    cancel_serve },
 #ifdef RELOCD_TESTING
 	/* Test builds only: proves that the filter kills and is heard. */
 	{ PT_TEST_FORBIDDEN,	RQ_PEER | RQ_CONTROL,	0,

@@ -70,6 +70,7 @@ static const struct helper_op {
 	    HELPER_UNBEGUN },					helper_facts },
 	{ HX_CREATE,		{ PT_CTL_CREATE },		helper_create },
 	{ HX_DESTROY,		{ PT_CTL_DESTROY },		helper_destroy },
+	{ HX_CANCEL,		{ PT_CTL_CANCEL },		helper_cancel },
 	{ HX_MAINTENANCE,	{ PT_CTL_MAINTENANCE },
 	    helper_maintenance },
 	{ HX_RECV_BEGIN,	{ PT_MIGRATE_RECEIVE },	helper_recv_begin },
@@ -278,7 +279,8 @@ helper_begin(struct helper *h, struct json_object *args, int *fds, int nfds)
 		return helper_error(h, "proto", "begin without a request");
 	/* A control request's scope: the domain it names, fixed before
 	 * the network process talks to any other host. */
-	if ((type == PT_CTL_MIGRATE || type == PT_CTL_DESTROY) &&
+	if ((type == PT_CTL_MIGRATE || type == PT_CTL_DESTROY ||
+	    type == PT_CTL_CANCEL) &&
 	    (dom = proto_get_str(req, "domain")) != NULL)
 		snprintf(h->scope, sizeof(h->scope), "%s", dom);
 	if ((rq->flags & RQ_SLOT) && helper_slot(h, err, sizeof(err)) == -1) {
@@ -497,6 +499,8 @@ helper_run(struct helper *h, int net_pidfd)
 	char err[512];
 	int fds[HX_MAX_FDS], nfds, type, i;
 
+	if (net_pidfd != -1)
+		cancel_helper_init(net_pidfd);
 	while (hx_recv(h->fd, &type, &args, fds, &nfds, err,
 	    sizeof(err)) == 0) {
 		helper_handle(h, type, args, fds, nfds);

@@ -117,6 +117,7 @@ const char *helper_domain_busy(struct relocd_conf *, const char *name,
 	    char *host, size_t hostlen);
 
 /* Operations (args are decoded; descriptors are the op's to close). */
+int	helper_cancel(struct helper *, struct json_object *, int *, int);
 int	helper_recv_check(struct helper *, struct json_object *, int *, int);
 int	helper_recv_begin(struct helper *, struct json_object *, int *, int);
 int	helper_recv_go(struct helper *, struct json_object *, int *, int);

@@ -336,6 +336,10 @@ helper_src_resume(struct helper *h, const char *why)
 		    "(%s), and resuming it here failed too: %s. It is not "
 		    "running: check both hosts", h->src.name, h->src.host, why,
 		    xo_errmsg(h->xo));
+	if (strncmp(why, "cancelled", 9) == 0)
+		return helper_src_end(h, 1, "migration of %s to %s cancelled "
+		    "before the point of no return; resumed at the source: it "
+		    "is running here", h->src.name, h->src.host);
 	return helper_src_end(h, 1, "migration of %s to %s failed: %s; "
 	    "resumed at the source: it is running here", h->src.name,
 	    h->src.host, why);

@@ -52,6 +52,8 @@ hx_op_name(int op)
 		return "maintenance";
 	case HX_SESSION:
 		return "session";
+	case HX_CANCEL:
+		return "cancel";
 	case HX_RECV_CHECK:
 		return "recv-check";
 	case HX_RECV_BEGIN:

@@ -38,6 +38,7 @@ struct hx;
 #define HX_RECV_GO		0xaa	/* "go" read: start it here */
 #define HX_RECV_REPORTED	0xab	/* {"ok"}: the report went out, or not */
 #define HX_RECV_ABORT		0xac	/* {"reason"}: before "go" */
+#define HX_CANCEL		0xad	/* {"domain"}: stop its migration away */
 #define HX_SRC_BEGIN		0xb0	/* {"domain", "host", "port", "live"} */
 #define HX_SRC_STREAM		0xb1	/* + data fd: suspend into it */
 #define HX_SRC_READY		0xb2	/* "ready" read: rename, allow "go" */

@@ -207,6 +207,13 @@ migrate_relay(struct migrate_run *r, int data, char *err, size_t errlen)
 	}
 	*err = '\0';
 	while (!eof || !answered) {
+		/* xmig cancel: end the stream here; the helper's suspend
+		 * fails on it and answers, and the abort resumes it. */
+		if (worker_cancelled && !broken) {
+			snprintf(err, errlen, "cancelled by the administrator");
+			broken = 1;
+			shutdown(data, SHUT_RDWR);
+		}
 		pfd[0].fd = eof ? -1 : data;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = answered ? -1 : r->w->hx.fd;
@@ -372,6 +379,12 @@ migration_run(struct worker *w, const struct migration *m)
 	}
 	r.pc.ioc.timeout_ms = w->conf->io_timeout * 1000;
 
+	/* The last moment a cancel counts. */
+	if (worker_cancelled) {
+		migrate_tell(&r, HX_SRC_ABORT, "cancelled by the "
+		    "administrator");
+		goto out;
+	}
 	/* The helper renames the domain and records "go": once it says
 	 * so, we are past the point of no return. */
 	json_object_put(reply);

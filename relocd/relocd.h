@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include <signal.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -75,6 +76,12 @@ struct relocd {
 	struct event	*sc_priv_ev;	/* restart it, after a quick death */
 	pid_t		 sc_sweep_pid;	/* the recovery sweep, or -1 */
 };
+
+/* cancel.c: a network process's flag, set by SIGUSR1 from its helper;
+ * _net_init in the network process, _helper_init in a helper */
+extern volatile sig_atomic_t worker_cancelled;
+void	cancel_net_init(void);
+void	cancel_helper_init(int net_pidfd);
 
 /* reload.c: SIGHUP */
 void	relocd_reload(struct relocd *);
@@ -178,6 +185,7 @@ void	helper_serve(struct relocd_conf *, int fd, int port,
 
 /* Handlers (the table in engine.c names them all). */
 void	serve_query(struct worker *, struct json_object *);
+void	cancel_serve(struct worker *, struct json_object *);
 /* A control request with "host": asked of that host, over mutual TLS. */
 void	serve_remote(struct worker *, int type, const char *host);
 void	serve_preflight(struct worker *, struct json_object *);

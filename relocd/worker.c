@@ -68,6 +68,7 @@ worker_network(struct relocd *env, int fd, int hxfd, int port,
 	int keep[3] = { fd, hxfd, status_fd };
 
 	worker_child_signals();
+	cancel_net_init();	/* before the filter: no sigaction after */
 	log_procinit(port == RQ_PEER ? "peer" : "control");
 	prctl(PR_SET_NAME, port == RQ_PEER ? "relocd-peer" : "relocd-ctl");
 	closelog();

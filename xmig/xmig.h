@@ -54,6 +54,7 @@ int	main_recover(int, char **);
 int	main_tunnel(int, char **);
 int	main_speedtest(int, char **);
 int	main_maintenance(int, char **);
+int	main_cancel(int, char **);
 int	main_help(int, char **);
 
 #endif

@@ -79,6 +79,13 @@ const struct cmd_spec xmig_cmdtable[] = {
 	  "The stream takes the path a migration takes (mutual TLS, the "
 	  "allow-list,\na migration slot on each host) and carries no "
 	  "domain: guest memory is\nneither read here nor stored there." },
+	{ "cancel", main_cancel,
+	  "Stop a migration away before its point of no return",
+	  "<Domain>",
+	  "The domain goes on running here, under its own name, and the\n"
+	  "destination drops its incoming copy.  Past the point of no return\n"
+	  "it is refused with the reason, and the migration finishes.\n"
+	  "Ctrl-C in 'xmig migrate' does the same." },
 	{ "maintenance", main_maintenance,
 	  "Refuse (on) or accept again (off) incoming migrations",
 	  "[on | off]",

@@ -1,4 +1,6 @@
 #include <getopt.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +113,48 @@ view_phase(struct migrate_view *v, struct json_object *p)
 	fflush(stdout);
 }
 
+/* Ctrl-C: a cancel, asked of relocd, where the migration lives. */
+static volatile sig_atomic_t migrate_interrupted;
+
+static void
+migrate_sigint(int sig)
+{
+	migrate_interrupted++;
+}
+
+/* The cancel's answer: 0 cancelled (and where it runs), else why not. */
+static int
+migrate_cancel_reply(struct json_object *reply, const char *dom)
+{
+	if (proto_get_int(reply, "exit", 1) == 0) {
+		printf("cancelled: %s runs on %s\n", dom,
+		    proto_get_str(reply, "runs_on") ?
+		    proto_get_str(reply, "runs_on") : "this host");
+		return 0;
+	}
+	xmig_err("cancel of %s: %s", dom, proto_get_str(reply, "message") ?
+	    proto_get_str(reply, "message") : "refused");
+	return 1;
+}
+
+int
+main_cancel(int argc, char **argv)
+{
+	struct json_object *req, *reply = NULL;
+	int rc = EXIT_FAILED;
+
+	if (argc != 2 || argv[1][0] == '-')
+		return xmig_usage("cancel");
+	req = json_object_new_object();
+	json_object_object_add(req, "domain", json_object_new_string(argv[1]));
+	if (ctl_call(PT_CTL_CANCEL, req, &reply) == 0)
+		rc = migrate_cancel_reply(reply, argv[1]) == 0 ? EXIT_OK :
+		    (int)proto_get_int(reply, "exit", EXIT_FAILED);
+	json_object_put(req);
+	json_object_put(reply);
+	return rc;
+}
+
 int
 main_migrate(int argc, char **argv)
 {
@@ -129,14 +173,16 @@ main_migrate(int argc, char **argv)
 	};
 	struct json_object *req = NULL, *body = NULL;
 	struct migrate_view view;
-	struct iochan ioc;
+	struct iochan ioc, cioc;
+	struct sigaction sa;
+	struct pollfd pfd;
 	struct proto_hdr h;
 	char err[512];
 	long port = 0, mbit = 0;
 	int ch, live = 0, paused = 0, console = 0, quiet = 0;
-	int rc = EXIT_UNKNOWN, got_go = 0;
+	int rc = EXIT_UNKNOWN, got_go = 0, cancelling = 0, cancelled = 0;
 
-	ioc.fd = -1;
+	ioc.fd = cioc.fd = -1;
 	while ((ch = getopt_long(argc, argv, "lp:n:scr:qh", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
@@ -200,11 +246,39 @@ main_migrate(int argc, char **argv)
 	memset(&view, 0, sizeof(view));
 	progress_init(&view.p);
 	view.tty = isatty(STDOUT_FILENO);
+	/* Ctrl-C asks relocd to cancel, on a second connection, and the
+	 * result still comes on this one: the migration is relocd's. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = migrate_sigint;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
 	/* Bounded by relocd: every phase there has a timeout, and relocd
 	 * always ends with a result frame or closes the socket. */
 	for (;;) {
 		json_object_put(body);
 		body = NULL;
+		if (migrate_interrupted && !cancelling) {
+			cancelling = 1;
+			if (view.drawn)
+				printf("\n");
+			fprintf(stderr, "xmig: cancelling the migration of %s "
+			    "(it is relocd's: a second Ctrl-C does not stop "
+			    "it sooner)\n", argv[optind]);
+			if (ctl_open(&cioc) == 0) {
+				struct json_object *c = json_object_new_object();
+
+				json_object_object_add(c, "domain",
+				    json_object_new_string(argv[optind]));
+				if (proto_send(&cioc, PT_CTL_CANCEL, c) == -1)
+					ctl_close(&cioc);
+				json_object_put(c);
+			}
+		}
+		/* Wait here, not in a read a signal cannot interrupt. */
+		pfd.fd = ioc.fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 200) <= 0)
+			continue;
 		if (proto_recv(&ioc, &h, &body, PROTO_MAX_FRAME, err,
 		    sizeof(err)) == -1) {
 			if (view.drawn)
@@ -242,7 +316,25 @@ main_migrate(int argc, char **argv)
 		break;
 	}
 	rc = (int)proto_get_int(body, "exit", EXIT_UNKNOWN);
-	if (rc == EXIT_OK)
+	/* After Ctrl-C: the cancel's answer, which comes once the
+	 * migration has ended. */
+	if (cioc.fd != -1) {
+		struct json_object *cr = NULL;
+
+		if (proto_recv(&cioc, &h, &cr, PROTO_MAX_FRAME, err,
+		    sizeof(err)) == 0 && h.type == PT_OK &&
+		    proto_get_int(cr, "exit", 1) == 0) {
+			migrate_cancel_reply(cr, argv[optind]);
+			cancelled = 1;
+		} else if (h.type == PT_ERROR)
+			xmig_err("cancel of %s: %s", argv[optind],
+			    proto_get_str(cr, "message") ?
+			    proto_get_str(cr, "message") : "refused");
+		json_object_put(cr);
+	}
+	if (cancelled)
+		rc = EXIT_FAILED;
+	else if (rc == EXIT_OK)
 		printf("%s\n", proto_get_str(body, "message"));
 	else
 		xmig_err("%s", proto_get_str(body, "message"));
@@ -272,5 +364,6 @@ out:
 	json_object_put(body);
 	json_object_put(req);
 	ctl_close(&ioc);
+	ctl_close(&cioc);
 	return rc;
 }
