@@ -341,10 +341,14 @@ jobs_add_progress(const char *dir, struct json_object *arr)
 
 	for (i = 0; i < json_object_array_length(arr); i++) {
 		o = json_object_array_get_idx(arr, i);
-		if (!proto_get_int(o, "alive", 0) ||
-		    (id = proto_get_str(o, "id")) == NULL)
+		if ((id = proto_get_str(o, "id")) == NULL)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s.progress", dir, id);
+		/* Left by a helper that died before it could remove it. */
+		if (!proto_get_int(o, "alive", 0)) {
+			unlink(path);
+			continue;
+		}
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 			continue;
 		n = read(fd, buf, sizeof(buf) - 1);

@@ -60,6 +60,12 @@ assert_only_on b a big
 xmig_on a jobs > "$W/jobs.out" 2>&1
 check "after it, xmig jobs shows no progress" \
     sh -c "! grep -q '^  round' '$W/jobs.out'"
+# A helper that died leaves its progress file; the next jobs drops it.
+id=$(ls "$W/a/state/journal" | sed -n 's/\.json$//p' | head -n 1)
+echo '{"round":1,"percent":5}' > "$W/a/state/journal/$id.progress"
+xmig_on a jobs > "$W/jobs.out" 2>&1
+check "a stale progress file is not shown, and is removed" sh -c "
+    ! grep -q '^  round' '$W/jobs.out' && [ ! -e '$W/a/state/journal/$id.progress' ]"
 xmig_on a jobs -H 127.0.0.3 > "$W/jobs-b.out" 2>&1
 rc=$?
 sed 's/^/    | /' "$W/jobs-b.out"
