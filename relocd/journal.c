@@ -235,6 +235,29 @@ journal_cmp(const void *a, const void *b)
 	return strcmp(json_object_get_string(ix), json_object_get_string(iy));
 }
 
+struct json_object *
+journal_read_object(const char *path)
+{
+	struct json_object *o;
+	char buf[8192];
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	if ((o = json_tokener_parse(buf)) != NULL &&
+	    !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	return o;
+}
+
 int
 journal_list(const char *dir, struct json_object **arr_r, char *err,
     size_t errlen)
@@ -242,10 +265,9 @@ journal_list(const char *dir, struct json_object **arr_r, char *err,
 	struct json_object *arr, *o, *idobj;
 	struct dirent *de;
 	DIR *d;
-	char path[4200], id[96], buf[8192];
+	char path[4200], id[96];
 	size_t len, i;
-	ssize_t n;
-	int fd, lfd;
+	int lfd;
 
 	*arr_r = NULL;
 	arr = json_object_new_array();
@@ -268,16 +290,9 @@ journal_list(const char *dir, struct json_object **arr_r, char *err,
 		if (!journal_id_ok(id))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		if ((o = journal_read_object(path)) == NULL)
 			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		if ((o = json_tokener_parse(buf)) == NULL ||
-		    !json_object_is_type(o, json_type_object) ||
-		    !json_object_object_get_ex(o, "id", &idobj) ||
+		if (!json_object_object_get_ex(o, "id", &idobj) ||
 		    strcmp(json_object_get_string(idobj), id) != 0) {
 			json_object_put(o);
 			continue;

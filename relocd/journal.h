@@ -65,6 +65,9 @@ int	journal_phase_final(const char *phase);
  */
 int	journal_list(const char *dir, struct json_object **arr, char *err,
 	    size_t errlen);
+/* A small file in the journal's directory (a record, a progress view)
+ * as a JSON object; NULL when it is missing or not one. */
+struct json_object *journal_read_object(const char *path);
 /* Rewrite record id (already in dir) durably; -1 with err. */
 int	journal_write(const char *dir, const char *id, struct json_object *,
 	    char *err, size_t errlen);

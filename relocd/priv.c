@@ -65,6 +65,7 @@ static void	priv_add(struct relocd_conf *, struct json_object *, int *,
 static void	priv_io(struct priv_session *, int);
 static void	priv_fork(struct priv_session *, int, int,
 		    struct json_object *, int *, int);
+static void	priv_end(struct priv_session *);
 static void	priv_drop(int, int);
 static void	priv_reap(void);
 static int	priv_nhelpers(void);
@@ -312,13 +313,7 @@ priv_io(struct priv_session *s, int fd)
 			if (s->pidfd != -1)
 				pidfd_send_signal(s->pidfd, SIGKILL, NULL, 0);
 		}
-		for (i = 0; i < RELOCD_MAX_WORKERS; i++)
-			if (priv_sessions[i] == s)
-				priv_sessions[i] = NULL;
-		helper_dispose(&s->h);
-		if (s->pidfd != -1)
-			close(s->pidfd);
-		free(s);
+		priv_end(s);
 		return;
 	}
 	if (type == HX_BEGIN && s->h.type == 0 &&
@@ -395,6 +390,15 @@ priv_fork(struct priv_session *s, int rqtype, int type,
 	for (i = 0; i < nfds; i++)
 		if (fds[i] != -1)
 			close(fds[i]);
+	priv_end(s);
+}
+
+/* A session leaves this process: ended, or handed to its helper. */
+static void
+priv_end(struct priv_session *s)
+{
+	int i;
+
 	for (i = 0; i < RELOCD_MAX_WORKERS; i++)
 		if (priv_sessions[i] == s)
 			priv_sessions[i] = NULL;

@@ -20,7 +20,6 @@
  * knows and no session is migrating.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,11 +332,9 @@ static void
 jobs_add_progress(const char *dir, struct json_object *arr)
 {
 	struct json_object *o, *p;
-	char path[4400], buf[2048];
+	char path[4400];
 	const char *id;
 	size_t i;
-	ssize_t n;
-	int fd;
 
 	for (i = 0; i < json_object_array_length(arr); i++) {
 		o = json_object_array_get_idx(arr, i);
@@ -349,18 +346,8 @@ jobs_add_progress(const char *dir, struct json_object *arr)
 			unlink(path);
 			continue;
 		}
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		if ((p = json_tokener_parse(buf)) != NULL &&
-		    json_object_is_type(p, json_type_object))
+		if ((p = journal_read_object(path)) != NULL)
 			json_object_object_add(o, "progress", p);
-		else
-			json_object_put(p);
 	}
 }
 
