@@ -80,6 +80,15 @@ conf_set() {
 	mv "$f.new" "$f"
 }
 
+# conf_bundle NAME CA: NAME uses host$NAME's bundle from relocd-pki's CA,
+# as installed in /etc/xen/relocd (CRL included).
+conf_bundle() {
+	local f
+	for f in ca:ca.pem cert:host.pem key:host.key crl:crl.pem; do
+		conf_set "$1" "tls_${f%%:*}_file" "\"$2/hosts/host$1/${f#*:}\""
+	done
+}
+
 start_host() {
 	local name=$1 i
 	"$RELOCD" -d -v -f "$W/$name/relocd.conf" >>"$W/$name/relocd.log" 2>&1 &

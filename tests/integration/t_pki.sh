@@ -48,10 +48,7 @@ check "a CA under /etc is refused (exit $rc: $out)" \
 for h in a:127.0.0.2 b:127.0.0.3; do
 	n=${h%%:*}
 	conf_host "$n" "${h#*:}" host"$n"
-	conf_set "$n" tls_ca_file "\"$CA/hosts/host$n/ca.pem\""
-	conf_set "$n" tls_cert_file "\"$CA/hosts/host$n/host.pem\""
-	conf_set "$n" tls_key_file "\"$CA/hosts/host$n/host.key\""
-	conf_set "$n" tls_crl_file "\"$CA/hosts/host$n/crl.pem\""
+	conf_bundle "$n" "$CA"
 	check "relocd -n accepts host$n's bundle" \
 	    "$RELOCD" -n -f "$W/$n/relocd.conf"
 done
