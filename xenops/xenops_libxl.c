@@ -60,6 +60,13 @@ struct libxlbe_logger {
 	struct xentoollog_logger vtable;	/* first: libxl casts */
 	char	last[LIBXLBE_ERRLEN];
 	uint64_t suspend_us;	/* when libxl asked the guest to suspend */
+	/* While a save runs: where libxc's progress goes.  libxl calls the
+	 * logger from the thread inside libxl_domain_suspend. */
+	struct libxlbe_prog	*prog;
+	xo_progress_fn		 prog_fn;
+	void			*prog_arg;
+	unsigned long long	*prog_bytes;	/* the relay's, atomic */
+	int			 prog_offline;
 };
 
 struct libxlbe {
@@ -261,9 +268,92 @@ libxlbe_log_progress(struct xentoollog_logger *l, const char *context,
     const char *doing_what, int percent, unsigned long done,
     unsigned long total)
 {
-	/* libxc's "Frames iteration N": once per iteration, not per page. */
+	struct libxlbe_logger *lg = (struct libxlbe_logger *)l;
+
 	if (done == 0)
-		log_debug("%s: %s", context ? context : "libxl", doing_what);
+		log_debug("%s: %s: %lu pages", context ? context : "libxl",
+		    doing_what, total);
+	if (lg->prog == NULL || doing_what == NULL)
+		return;
+	lg->prog->bytes = __atomic_load_n(lg->prog_bytes, __ATOMIC_RELAXED);
+	lg->prog->paused = lg->prog_offline || lg->suspend_us != 0;
+	lg->prog->paused_at_us = lg->prog_offline ? lg->prog->p.paused_at_us :
+	    lg->suspend_us;
+	libxlbe_progress_step(lg->prog, doing_what, done, total,
+	    clock_mono_us(), lg->prog_fn, lg->prog_arg);
+}
+
+int
+libxlbe_progress_round(const char *doing_what, int current)
+{
+	const char *s;
+	char *end;
+	unsigned long n;
+
+	if ((s = strstr(doing_what, "iteration ")) != NULL) {
+		n = strtoul(s + strlen("iteration "), &end, 10);
+		if (end != s + strlen("iteration ") && n < 100000)
+			return (int)n + 1;
+		return 0;
+	}
+	/* Offline ("Frames"): one round. */
+	if (strncmp(doing_what, "Frames", 6) == 0)
+		return current > 0 ? current : 1;
+	return 0;
+}
+
+void
+libxlbe_progress_step(struct libxlbe_prog *s, const char *doing_what,
+    unsigned long done, unsigned long total, uint64_t now,
+    xo_progress_fn fn, void *arg)
+{
+	struct xo_progress *p = &s->p;
+	uint64_t sent;
+	int round;
+
+	if ((round = libxlbe_progress_round(doing_what, p->round)) == 0 ||
+	    total == 0 || done > total)
+		return;
+	if (round != p->round) {
+		if (p->round > 0) {
+			/* The round that ends: all sent, and it left
+			 * dirty what this one sends. */
+			p->pages_sent = p->round == 1 ? p->pages_total :
+			    p->pages_dirty;
+			p->pages_dirty = total;
+			if (fn != NULL)
+				fn(p, arg);
+		}
+		p->round = round;
+		if (p->pages_total == 0)
+			p->pages_total = total;
+	} else if (done < total && now - s->last_us < LIBXLBE_PROGRESS_US)
+		return;
+	p->bytes = s->bytes;
+	p->paused = s->paused;
+	if (s->paused && p->paused_at_us == 0)
+		p->paused_at_us = s->paused_at_us;
+	if (round == 1 && done == total)
+		p->pages_sent = p->pages_total;
+	else if (round == 1) {
+		sent = (uint64_t)((double)done / total * p->pages_total);
+		if (s->bytes / 4096 > sent)
+			sent = s->bytes / 4096;
+		p->pages_sent = sent < p->pages_total ? sent : p->pages_total;
+	} else
+		p->pages_sent = done;
+	s->last_us = now;
+	if (fn != NULL)
+		fn(p, arg);
+}
+
+void
+libxlbe_progress_end(struct libxlbe_prog *s)
+{
+	if (s->p.round == 0)
+		s->p.round = 1;
+	s->p.pages_sent = s->p.round == 1 ? s->p.pages_total :
+	    s->p.pages_dirty;
 }
 
 static void
@@ -586,7 +676,7 @@ libxlbe_relay_run(void *arg)
 				shutdown(r->fd, SHUT_RDWR);
 				break;
 			}
-			r->bytes += n;
+			__atomic_fetch_add(&r->bytes, n, __ATOMIC_RELAXED);
 			continue;
 		}
 		/* To libxl: stop when libxl has finished, and read no byte
@@ -667,7 +757,7 @@ libxlbe_suspend_to(struct xo_ctx *xo, uint32_t domid, struct iochan *ioc,
 {
 	struct libxlbe *lb = xo->priv;
 	struct libxlbe_relay r;
-	struct xo_progress p;
+	struct libxlbe_prog pr;
 	libxl_dominfo di;
 	pthread_t tid;
 	int sp[2] = { -1, -1 }, rc, started = 0;
@@ -685,23 +775,31 @@ libxlbe_suspend_to(struct xo_ctx *xo, uint32_t domid, struct iochan *ioc,
 		goto out;
 	}
 	started = 1;
-	memset(&p, 0, sizeof(p));
-	p.round = 1;
+	memset(&pr, 0, sizeof(pr));
 	libxl_dominfo_init(&di);
 	if (libxl_domain_info(lb->ctx, &di, domid) == 0)
-		p.pages_total = di.current_memkb / 4;
+		pr.p.pages_total = di.current_memkb / 4;
 	libxl_dominfo_dispose(&di);
 	/* Offline, libxl suspends the guest before the first page: the
 	 * downtime is the whole transfer, and the sender should say so. */
 	if (fn != NULL && !(flags & XO_SUSPEND_LIVE)) {
-		p.paused = 1;
-		p.paused_at_us = clock_mono_us();
-		fn(&p, arg);
+		pr.p.round = 1;
+		pr.p.paused = 1;
+		pr.p.paused_at_us = clock_mono_us();
+		fn(&pr.p, arg);
 	}
 	*lb->lg.last = '\0';
 	lb->lg.suspend_us = 0;
+	if (fn != NULL) {
+		lb->lg.prog = &pr;
+		lb->lg.prog_fn = fn;
+		lb->lg.prog_arg = arg;
+		lb->lg.prog_bytes = &r.bytes;
+		lb->lg.prog_offline = !(flags & XO_SUSPEND_LIVE);
+	}
 	rc = libxl_domain_suspend(lb->ctx, domid, sp[0],
 	    (flags & XO_SUSPEND_LIVE) ? LIBXL_SUSPEND_LIVE : 0, NULL);
+	lb->lg.prog = NULL;
 	/* EOF for the relay once it has drained what libxl wrote. */
 	close(sp[0]);
 	sp[0] = -1;
@@ -718,14 +816,18 @@ libxlbe_suspend_to(struct xo_ctx *xo, uint32_t domid, struct iochan *ioc,
 	if (fn != NULL) {
 		/* Live: the guest stopped when libxl asked it to suspend
 		 * (failing that, the end of the stream bounds it). */
-		p.pages_sent = p.pages_total;
-		p.bytes = r.bytes;
-		if (!p.paused) {
-			p.paused = 1;
-			p.paused_at_us = lb->lg.suspend_us ? lb->lg.suspend_us :
-			    clock_mono_us();
+		libxlbe_progress_end(&pr);
+		pr.p.bytes = r.bytes;
+		if (lb->lg.suspend_us != 0 && pr.p.paused_at_us == 0) {
+			pr.p.paused = 1;
+			pr.p.paused_at_us = lb->lg.suspend_us;
 		}
-		fn(&p, arg);
+		if (!pr.p.paused || pr.p.paused_at_us == 0) {
+			pr.p.paused = 1;
+			pr.p.paused_at_us = lb->lg.suspend_us ?
+			    lb->lg.suspend_us : clock_mono_us();
+		}
+		fn(&pr.p, arg);
 	}
 	rc = 0;
 out:

@@ -22,6 +22,7 @@
 
 #include "conf.h"
 #include "domcfg.h"
+#include "progress.h"
 #include "xenops.h"
 #include "xenops_impl.h"
 #include "xenops_libxl.h"
@@ -227,6 +228,144 @@ START_TEST(stream_limit)
 }
 END_TEST
 
+START_TEST(progress_round)
+{
+	ck_assert_int_eq(libxlbe_progress_round("Frames iteration 0", 0), 1);
+	ck_assert_int_eq(libxlbe_progress_round("Frames iteration 4", 2), 5);
+	ck_assert_int_eq(libxlbe_progress_round("Frames", 0), 1);
+	ck_assert_int_eq(libxlbe_progress_round("Frames", 1), 1);
+	ck_assert_int_eq(libxlbe_progress_round("Checkpointed save", 1), 0);
+	ck_assert_int_eq(libxlbe_progress_round("Frames iteration x", 1), 0);
+}
+END_TEST
+
+/* What the helper does with each report (helper_send.c), recorded. */
+struct prog_seen {
+	struct progress	 model;
+	int		 calls, round_calls[8];
+	int		 last_pct[8];
+	uint64_t	 round_pages[8];
+	uint64_t	 now;
+	int		 backwards;
+};
+
+static void
+prog_record(const struct xo_progress *p, void *arg)
+{
+	struct prog_seen *ps = arg;
+	int pct;
+
+	progress_update(&ps->model, p->round, p->pages_total, p->pages_sent,
+	    p->pages_dirty, p->bytes, p->paused, ps->now);
+	ck_assert_int_lt(p->round, 8);
+	pct = progress_percent(&ps->model, 0);
+	if (ps->round_calls[p->round] > 0 && pct < ps->last_pct[p->round])
+		ps->backwards = 1;
+	ps->round_calls[p->round]++;
+	ps->last_pct[p->round] = pct;
+	ps->round_pages[p->round] = ps->model.round_pages;
+	ps->calls++;
+}
+
+/* libxc's reports for a live save of a 128 MiB PVH guest: the first
+ * round walks 0xff000 frame numbers (the special pages sit high), in
+ * 4 MiB steps a millisecond apart; the guest dirties 600 pages during it
+ * and 40 during the second; the third is after the suspend. */
+START_TEST(progress_live)
+{
+	struct libxlbe_prog pr;
+	struct prog_seen ps;
+	unsigned long done, total = 0xff000;
+
+	memset(&pr, 0, sizeof(pr));
+	memset(&ps, 0, sizeof(ps));
+	progress_init(&ps.model);
+	pr.p.pages_total = 32768;
+	ps.now = 1000000;
+	for (done = 0; done < total; done += 1024, ps.now += 10000) {
+		pr.bytes = done < 32768 ? done * 4096 : 32768ULL * 4096;
+		libxlbe_progress_step(&pr, "Frames iteration 0", done, total,
+		    ps.now, prog_record, &ps);
+		/* All the memory sent, 6% of the frame numbers walked (a
+		 * report since): the percent follows the memory. */
+		if (done == 65536)
+			ck_assert_int_ge(progress_percent(&ps.model, 0), 95);
+	}
+	libxlbe_progress_step(&pr, "Frames iteration 0", total, total,
+	    ps.now, prog_record, &ps);
+	ck_assert_int_eq(ps.last_pct[1], 100);
+	/* About ten seconds of steps: throttled, not ~1000. */
+	ck_assert_int_le(ps.round_calls[1], 1 + 10200 / (LIBXLBE_PROGRESS_US /
+	    1000) + 2);
+	ck_assert_int_ge(ps.round_calls[1], 3);
+	ck_assert_uint_eq(ps.round_pages[1], 32768);
+
+	ps.now += 1000;
+	libxlbe_progress_step(&pr, "Frames iteration 1", 0, 600, ps.now,
+	    prog_record, &ps);
+	/* Round 1's end said it left 600 dirty: round 2's size. */
+	ck_assert_uint_eq(ps.round_pages[2], 600);
+	ck_assert_uint_eq(ps.model.dirty, 600);
+	ck_assert_int_eq(ps.last_pct[2], 0);
+	ps.now += 300000;
+	libxlbe_progress_step(&pr, "Frames iteration 1", 300, 600, ps.now,
+	    prog_record, &ps);
+	ck_assert_int_eq(ps.last_pct[2], 50);
+	/* Too soon after the last one: not passed on. */
+	libxlbe_progress_step(&pr, "Frames iteration 1", 400, 600,
+	    ps.now + 1000, prog_record, &ps);
+	ck_assert_int_eq(ps.last_pct[2], 50);
+	libxlbe_progress_step(&pr, "Frames iteration 1", 600, 600,
+	    ps.now + 2000, prog_record, &ps);
+	ck_assert_int_eq(ps.last_pct[2], 100);
+
+	ps.now += 400000;
+	/* libxl asked the guest to suspend before round 3's first step:
+	 * round 2 ended running, round 3 is paused. */
+	pr.paused = 1;
+	pr.paused_at_us = ps.now - 1000;
+	libxlbe_progress_step(&pr, "Frames iteration 2", 0, 40, ps.now,
+	    prog_record, &ps);
+	ck_assert_int_eq(ps.model.ended.round, 2);
+	ck_assert_int_eq(ps.model.ended.paused, 0);
+	ck_assert_uint_eq(ps.round_pages[3], 40);
+	ck_assert_int_eq(ps.model.paused, 1);
+	ck_assert_uint_eq(pr.p.paused_at_us, ps.now - 1000);
+	libxlbe_progress_end(&pr);
+	prog_record(&pr.p, &ps);
+	ck_assert_int_eq(ps.last_pct[3], 100);
+	ck_assert_int_eq(ps.backwards, 0);
+	/* A dirty rate from round 1: 600 pages over about ten seconds. */
+	ck_assert(ps.model.ended.round == 2 && ps.model.dirty_rate > 10 &&
+	    ps.model.dirty_rate < 200);
+}
+END_TEST
+
+/* Offline: "Frames", one round, the guest paused from the start. */
+START_TEST(progress_offline)
+{
+	struct libxlbe_prog pr;
+	struct prog_seen ps;
+	unsigned long done;
+
+	memset(&pr, 0, sizeof(pr));
+	memset(&ps, 0, sizeof(ps));
+	progress_init(&ps.model);
+	pr.p.pages_total = 32768;
+	pr.p.round = 1;
+	pr.p.paused = pr.paused = 1;
+	ps.now = 1000000;
+	prog_record(&pr.p, &ps);
+	for (done = 0; done <= 32768; done += 1024, ps.now += 50000)
+		libxlbe_progress_step(&pr, "Frames", done, 32768, ps.now,
+		    prog_record, &ps);
+	ck_assert_int_eq(ps.round_calls[2], 0);
+	ck_assert_int_eq(ps.last_pct[1], 100);
+	ck_assert_int_ge(ps.round_calls[1], 5);
+	ck_assert_int_eq(ps.backwards, 0);
+}
+END_TEST
+
 /* The backend's own open, as xo_open calls it once it has loaded the
  * module (here the backend is linked in; xo_open would look for
  * relocd-libxl.so, which t_backend_module.sh checks). */
@@ -264,6 +403,12 @@ libxl_suite(void)
 	    sizeof(errmap) / sizeof(errmap[0]));
 	tcase_add_test(tc, stream_limit);
 	tcase_add_test(tc, open_without_xen);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("progress");
+	tcase_add_test(tc, progress_round);
+	tcase_add_test(tc, progress_live);
+	tcase_add_test(tc, progress_offline);
 	suite_add_tcase(s, tc);
 	return s;
 }
