@@ -31,7 +31,7 @@ progress_update(struct progress *p, int round, uint64_t total,
 		p->round_pages = round == 1 || p->dirty == 0 ? total :
 		    p->dirty;
 		if (p->round == 0)
-			p->t_sample = now;
+			p->t_sample = p->t_start = now;
 		p->round = round;
 		p->t_round = now;
 		p->round_bytes = p->bytes;
@@ -77,7 +77,7 @@ progress_eta(const struct progress *p)
 {
 	uint64_t left;
 
-	if (p->rate <= 0)
+	if (p->rate <= 0 || p->t_sample - p->t_start < PROGRESS_ETA_AFTER_US)
 		return -1;
 	left = p->round_pages > p->sent ? p->round_pages - p->sent : 0;
 	if (!p->paused)

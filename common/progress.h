@@ -25,6 +25,7 @@ struct progress {
 	uint64_t	 bytes;		/* stream bytes, all rounds */
 	uint64_t	 t_round, round_bytes;	/* when this round began */
 	uint64_t	 t_sample, s_bytes;
+	uint64_t	 t_start;	/* the first figures */
 	double		 rate;		/* stream bytes/s, smoothed */
 	double		 dirty_rate;	/* pages/s */
 	struct {			/* the round the last update ended */
@@ -45,7 +46,10 @@ int	progress_percent(const struct progress *, int done);
 /* Bytes/s: smoothed while the round runs; its own average when done. */
 double	progress_rate(const struct progress *, int done, uint64_t now);
 /* Seconds left for what this round has left and what the last round
- * left dirty, at the current rate; -1 while the rate is unknown. */
+ * left dirty, at the current rate; -1 while the rate is unknown, which
+ * it is for the first second: a stream starts with headers and waits
+ * (libxc maps the guest), and a rate from those says hours. */
+#define PROGRESS_ETA_AFTER_US	1000000
 long	progress_eta(const struct progress *);
 
 #endif
