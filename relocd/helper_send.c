@@ -190,6 +190,19 @@ helper_src_end(struct helper *h, int exitcode, const char *fmt, ...)
 	if (exitcode == 0 && h->src.paused_us != 0)
 		json_object_object_add(o, "downtime_ms", json_object_new_double(
 		    (h->src.done_us - h->src.paused_us) / 1000.0));
+	/* Whoever asked for the cancel, the xmig that waits for this
+	 * migration says it the same way (cancel.c). */
+	if (h->src.cancelled) {
+		char where[256];
+
+		if (gethostname(where, sizeof(where)) == -1)
+			snprintf(where, sizeof(where), "this host");
+		where[sizeof(where) - 1] = '\0';
+		json_object_object_add(o, "cancelled",
+		    json_object_new_int(1));
+		json_object_object_add(o, "runs_on",
+		    json_object_new_string(where));
+	}
 	rc = helper_result(h, o);
 	json_object_put(o);
 	return rc;
@@ -336,10 +349,12 @@ helper_src_resume(struct helper *h, const char *why)
 		    "(%s), and resuming it here failed too: %s. It is not "
 		    "running: check both hosts", h->src.name, h->src.host, why,
 		    xo_errmsg(h->xo));
-	if (strncmp(why, "cancelled", 9) == 0)
+	if (strncmp(why, "cancelled", 9) == 0) {
+		h->src.cancelled = 1;
 		return helper_src_end(h, 1, "migration of %s to %s cancelled "
 		    "before the point of no return; resumed at the source: it "
 		    "is running here", h->src.name, h->src.host);
+	}
 	return helper_src_end(h, 1, "migration of %s to %s failed: %s; "
 	    "resumed at the source: it is running here", h->src.name,
 	    h->src.host, why);

@@ -334,7 +334,13 @@ main_migrate(int argc, char **argv)
 	}
 	if (cancelled)
 		rc = EXIT_FAILED;
-	else if (rc == EXIT_OK)
+	else if (rc != EXIT_OK && proto_get_int(body, "cancelled", 0)) {
+		/* Cancelled from another terminal (xmig cancel). */
+		printf("cancelled: %s runs on %s\n", argv[optind],
+		    proto_get_str(body, "runs_on") ?
+		    proto_get_str(body, "runs_on") : "this host");
+		xmig_err("%s", proto_get_str(body, "message"));
+	} else if (rc == EXIT_OK)
 		printf("%s\n", proto_get_str(body, "message"));
 	else
 		xmig_err("%s", proto_get_str(body, "message"));

@@ -42,6 +42,8 @@ sed 's/^/    | /' "$W/mig.out"
 check "$SCEN: xmig migrate exits 1 (got $rc)" [ $rc -eq 1 ]
 check "$SCEN: and says it was cancelled" \
     grep -q "cancelled before the point of no return; resumed at the source" "$W/mig.out"
+check "$SCEN: as xmig cancel says it: where $D runs" \
+    grep -qx "cancelled: $D runs on $HERE" "$W/mig.out"
 cancelled_at_a "$SCEN"
 scenario_end
 
