@@ -88,6 +88,11 @@ static const struct conf_key conf_keys[] = {
 	/* Xen's domids stop at 0x7fef: no host can hold more */
 	{ "max_domains", CT_INT, OFF(max_domains), NULL, 0, 0, 32752,
 	    NOLINE },
+	/* Serviceguard's package weights: each domain weighs 1 unless its
+	 * config says otherwise, and a host takes at most this much */
+	{ "capacity", CT_INT, OFF(capacity), NULL, 0, 0, 1000000, NOLINE },
+	{ "relocation_peers", CT_STRLIST, OFF(relocation_peers), NULL, 0, 0,
+	    0, NOLINE },
 	{ "handshake_timeout", CT_INT, OFF(handshake_timeout), NULL, 10, 1,
 	    300, NOLINE },
 	{ "io_timeout", CT_INT, OFF(io_timeout), NULL, 30, 1, 3600, NOLINE },
@@ -125,6 +130,10 @@ static const struct conf_key conf_keys[] = {
 	{ "sim_bridges", CT_STRLIST, OFF(sim_bridges), NULL, 0, 0, 0, NOLINE },
 	{ "sim_cap_shadow", CT_INT, OFF(sim_cap_shadow), NULL, 1, 0, 1,
 	    NOLINE },
+	{ "sim_cpu_features", CT_STRLIST, OFF(sim_cpu_features), NULL, 0, 0,
+	    0, NOLINE },
+	{ "sim_pci_assignable", CT_STRLIST, OFF(sim_pci_assignable), NULL, 0,
+	    0, 0, NOLINE },
 };
 
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))

@@ -40,6 +40,8 @@ struct relocd_conf {
 	int		 max_migrations;
 	int		 accept_migrations;
 	int		 max_domains;
+	int		 capacity;	/* sum of domain weights; 0 = none */
+	char		**relocation_peers;	/* the cluster's other hosts */
 
 	/* timeouts, seconds */
 	int		 handshake_timeout;
@@ -69,6 +71,8 @@ struct relocd_conf {
 	char		*sim_hostname;
 	char		**sim_bridges;
 	int		 sim_cap_shadow;
+	char		**sim_cpu_features;
+	char		**sim_pci_assignable;
 
 	/* line of each key in the file (0 = default), for FILE:LINE messages
 	 * raised after parsing, e.g. by the TLS self-check */

@@ -201,6 +201,7 @@ domcfg_info(struct json_object *obj, struct domcfg_info *info, char *err,
 	size_t i;
 
 	memset(info, 0, sizeof(*info));
+	info->weight = 1;
 	counts[0] = &info->ndisks;
 	counts[1] = &info->nnics;
 	counts[2] = &info->npci;
@@ -295,6 +296,11 @@ domcfg_info(struct json_object *obj, struct domcfg_info *info, char *err,
 		    &i64, "xmig_sim.dirty_rate", err, errlen) == -1)
 			return -1;
 		info->sim_dirty_rate = (unsigned)i64;
+		i64 = 1;
+		if (domcfg_get_int(sim, "weight", 0, DOMCFG_WEIGHT_MAX,
+		    &i64, "xmig_sim.weight", err, errlen) == -1)
+			return -1;
+		info->weight = (unsigned)i64;
 	}
 	return 0;
 }

@@ -65,7 +65,7 @@ static const char *const domcfg_keys[] = {
 	"name", "uuid", "type", "builder", "memory", "maxmem", "vcpus",
 	"kernel", "ramdisk", "root", "extra", "cmdline", "bootloader",
 	"device_model_override", "disk", "vif", "pci", "on_poweroff",
-	"on_reboot", "on_crash", "sim_tick_ms", "sim_dirty_rate",
+	"on_reboot", "on_crash", "sim_tick_ms", "sim_dirty_rate", "sim_weight",
 };
 #define DOMCFG_NKEYS	(sizeof(domcfg_keys) / sizeof(domcfg_keys[0]))
 
@@ -1104,7 +1104,8 @@ domcfg_from_cfg(struct cfg *cfg, struct json_object **out, char *err,
 
 	/* simulator knobs, in an object only xmig's sim backend reads */
 	if (cfg_get(cfg, "sim_tick_ms") != NULL ||
-	    cfg_get(cfg, "sim_dirty_rate") != NULL) {
+	    cfg_get(cfg, "sim_dirty_rate") != NULL ||
+	    cfg_get(cfg, "sim_weight") != NULL) {
 		if ((sim = json_object_new_object()) == NULL)
 			goto nomem;
 		if ((r = cfg_get_long(cfg, "sim_tick_ms", 1,
@@ -1116,6 +1117,11 @@ domcfg_from_cfg(struct cfg *cfg, struct json_object **out, char *err,
 		    DOMCFG_SIM_DIRTY_MAX, &v, err, errlen)) == -1)
 			goto out;
 		if (r == 1 && domcfg_add_int(sim, "dirty_rate", v) == -1)
+			goto nomem;
+		if ((r = cfg_get_long(cfg, "sim_weight", 0, DOMCFG_WEIGHT_MAX,
+		    &v, err, errlen)) == -1)
+			goto out;
+		if (r == 1 && domcfg_add_int(sim, "weight", v) == -1)
 			goto nomem;
 		if (json_object_object_add(root, "xmig_sim", sim) != 0)
 			goto nomem;

@@ -619,6 +619,7 @@ sim_list(struct xo_ctx *ctx, struct xo_dominfo **doms_r, size_t *n_r)
 		snprintf(di->uuid, sizeof(di->uuid), "%s", doms[i].cfg.uuid);
 		di->memory_kb = doms[i].cfg.memory_kb;
 		di->vcpus = doms[i].cfg.vcpus;
+		di->weight = doms[i].cfg.weight;
 		k++;
 	}
 	*doms_r = out;
@@ -648,6 +649,7 @@ sim_info(struct xo_ctx *ctx, uint32_t domid, struct xo_dominfo *di)
 	snprintf(di->uuid, sizeof(di->uuid), "%s", dc.uuid);
 	di->memory_kb = dc.memory_kb;
 	di->vcpus = dc.vcpus;
+	di->weight = dc.weight;
 	rc = 0;
 out:
 	json_object_put(cfg);

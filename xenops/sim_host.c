@@ -23,6 +23,7 @@
 #include <json-c/json.h>
 
 #include "conf.h"
+#include "domcfg.h"
 #include "log.h"
 #include "sim_impl.h"
 
@@ -228,6 +229,11 @@ sim_open(struct xo_ctx *ctx, const struct relocd_conf *conf)
 			goto out;
 		}
 	}
+	if ((h->cpu_features = xo_strv_dup(conf->sim_cpu_features)) == NULL ||
+	    (h->pci_free = xo_strv_dup(conf->sim_pci_assignable)) == NULL) {
+		rc = xo_fail(ctx, XO_E_FAIL, "out of memory");
+		goto out;
+	}
 	ctx->priv = h;
 	h = NULL;
 	rc = 0;
@@ -243,7 +249,6 @@ void
 sim_close(struct xo_ctx *ctx)
 {
 	struct sim_host *h = ctx->priv;
-	size_t i;
 
 	if (h == NULL)
 		return;
@@ -252,9 +257,9 @@ sim_close(struct xo_ctx *ctx)
 	free(h->root);
 	free(h->domdir);
 	free(h->condir);
-	for (i = 0; h->bridges != NULL && h->bridges[i] != NULL; i++)
-		free(h->bridges[i]);
-	free(h->bridges);
+	xo_strv_free(h->bridges);
+	xo_strv_free(h->cpu_features);
+	xo_strv_free(h->pci_free);
 	free(h);
 	ctx->priv = NULL;
 }
@@ -296,6 +301,12 @@ sim_host_info(struct xo_ctx *ctx, struct xo_hostinfo *hi)
 			rc = xo_fail(ctx, XO_E_FAIL, "out of memory");
 			goto out;
 		}
+	}
+	if ((hi->cpu_features = xo_strv_dup(h->cpu_features)) == NULL ||
+	    (hi->pci_free = xo_strv_dup(h->pci_free)) == NULL) {
+		xo_hostinfo_dispose(hi);
+		rc = xo_fail(ctx, XO_E_FAIL, "out of memory");
+		goto out;
 	}
 	rc = 0;
 out:
@@ -355,7 +366,17 @@ sim_cfg_parse(struct xo_ctx *ctx, struct json_object *cfg,
 		dc->vcpus = v;
 	}
 	dc->tick_ms = SIM_DEF_TICK_MS;
+	dc->weight = 1;
 	if (json_object_object_get_ex(cfg, "xmig_sim", &sim)) {
+		if (json_object_object_get_ex(sim, "weight", &o) &&
+		    json_object_is_type(o, json_type_int)) {
+			v = json_object_get_int64(o);
+			if (v < 0 || v > DOMCFG_WEIGHT_MAX)
+				return xo_fail(ctx, XO_E_FAIL,
+				    "domain %s: weight %" PRId64
+				    " is out of range", dc->name, v);
+			dc->weight = v;
+		}
 		if (json_object_object_get_ex(sim, "tick_ms", &o) &&
 		    json_object_is_type(o, json_type_int)) {
 			v = json_object_get_int64(o);

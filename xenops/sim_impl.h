@@ -29,6 +29,8 @@ struct sim_host {
 	char		 hostname[256];
 	char		 arch[32];
 	char		**bridges;	/* NULL-terminated */
+	char		**cpu_features;	/* sim_cpu_features */
+	char		**pci_free;	/* sim_pci_assignable */
 	int		 cap_shadow;
 	/* Guest memory a save mapped, unmapped only at sim_close: tearing
 	 * down the mapping of a big guest took tens of ms, and right after
@@ -44,6 +46,7 @@ struct sim_domcfg {
 	uint64_t	 memory_kb;
 	uint64_t	 nr_pages;
 	unsigned	 vcpus;
+	unsigned	 weight;	/* xmig_sim.weight, 1 */
 	unsigned	 tick_ms;
 	unsigned	 dirty_rate;
 };

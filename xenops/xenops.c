@@ -275,16 +275,40 @@ xo_host_info(struct xo_ctx *ctx, struct xo_hostinfo *hi)
 }
 
 void
-xo_hostinfo_dispose(struct xo_hostinfo *hi)
+xo_strv_free(char **v)
 {
 	size_t i;
 
-	if (hi->bridges != NULL) {
-		for (i = 0; hi->bridges[i] != NULL; i++)
-			free(hi->bridges[i]);
-		free(hi->bridges);
-	}
-	hi->bridges = NULL;
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+char **
+xo_strv_dup(char *const *v)
+{
+	char **d;
+	size_t n, i;
+
+	for (n = 0; v != NULL && v[n] != NULL; n++)
+		;
+	if ((d = calloc(n + 1, sizeof(char *))) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if ((d[i] = strdup(v[i])) == NULL) {
+			xo_strv_free(d);
+			return NULL;
+		}
+	return d;
+}
+
+void
+xo_hostinfo_dispose(struct xo_hostinfo *hi)
+{
+	xo_strv_free(hi->bridges);
+	xo_strv_free(hi->cpu_features);
+	xo_strv_free(hi->pci_free);
+	hi->bridges = hi->cpu_features = hi->pci_free = NULL;
 }
 
 int

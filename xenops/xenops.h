@@ -45,6 +45,7 @@ struct xo_dominfo {
 	unsigned	vcpus;
 	enum xo_state	state;
 	double		cpu_time;	/* seconds */
+	unsigned	weight;		/* for capacity (sim: sim_weight), 1 */
 };
 
 struct xo_hostinfo {
@@ -57,6 +58,11 @@ struct xo_hostinfo {
 	unsigned	nr_domains;		/* guests, dom0 not counted */
 	int		cap_pv, cap_hvm, cap_hap, cap_shadow;
 	char		**bridges;		/* NULL-terminated */
+	/* The CPU's features a guest can be given, by name (libxl: the
+	 * featureset words of physinfo's hw_cap; sim: sim_cpu_features). */
+	char		**cpu_features;		/* NULL-terminated */
+	/* PCI devices free to assign ("0000:03:00.0"). */
+	char		**pci_free;		/* NULL-terminated */
 };
 
 /* Flags for xo_suspend_to. */
@@ -92,6 +98,9 @@ int	xo_lookup(struct xo_ctx *, const char *name_or_id, uint32_t *domid);
 int	xo_info(struct xo_ctx *, uint32_t domid, struct xo_dominfo *);
 int	xo_host_info(struct xo_ctx *, struct xo_hostinfo *);
 void	xo_hostinfo_dispose(struct xo_hostinfo *);
+/* NULL-terminated string vectors, as xo_hostinfo holds them. */
+char	**xo_strv_dup(char *const *);
+void	xo_strv_free(char **);
 
 /* The domain's libxl JSON config (new reference, caller puts it). */
 int	xo_config_get(struct xo_ctx *, uint32_t domid, struct json_object **);

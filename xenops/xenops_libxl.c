@@ -92,6 +92,8 @@ static void	libxlbe_close(struct xo_ctx *);
 static int	libxlbe_list(struct xo_ctx *, struct xo_dominfo **, size_t *);
 static int	libxlbe_info(struct xo_ctx *, uint32_t, struct xo_dominfo *);
 static int	libxlbe_host_info(struct xo_ctx *, struct xo_hostinfo *);
+static char	**libxlbe_cpu_features(const libxl_hwcap);
+static char	**libxlbe_pci_free(libxl_ctx *);
 static int	libxlbe_config_get(struct xo_ctx *, uint32_t,
 		    struct json_object **);
 static int	libxlbe_create(struct xo_ctx *, struct json_object *,
@@ -440,6 +442,7 @@ libxlbe_dominfo_fill(struct libxlbe *lb, const libxl_dominfo *di,
 	    LIBXL_UUID_BYTES(di->uuid));
 	out->memory_kb = di->current_memkb;
 	out->vcpus = di->vcpu_online;
+	out->weight = 1;	/* libxl keeps no weight: relocd.conf(5) */
 	out->cpu_time = (double)di->cpu_time / 1e9;
 	if (di->dying)
 		out->state = XO_DYING;
@@ -571,7 +574,9 @@ libxlbe_host_info(struct xo_ctx *xo, struct xo_hostinfo *hi)
 	hi->cap_hvm = pi.cap_hvm;
 	hi->cap_hap = pi.cap_hap;
 	hi->cap_shadow = pi.cap_shadow;
+	hi->cpu_features = libxlbe_cpu_features(pi.hw_cap);
 	libxl_physinfo_dispose(&pi);
+	hi->pci_free = libxlbe_pci_free(lb->ctx);
 	if ((all = libxl_list_domain(lb->ctx, &nb)) != NULL) {
 		for (i = 0; i < nb; i++)
 			if (all[i].domid != 0)
@@ -580,6 +585,101 @@ libxlbe_host_info(struct xo_ctx *xo, struct xo_hostinfo *hi)
 	}
 	hi->bridges = libxlbe_bridges();
 	return 0;
+}
+
+/*
+ * The CPU features a guest may be given here: physinfo's hw_cap holds
+ * the first eight words of Xen's featureset (cpufeatureset.h: CPUID 1
+ * edx and ecx, 0x80000001 edx and ecx, 0xd:1 eax, 7:0 ebx and ecx,
+ * 0x80000007 edx).  The features pre-flights care about have names; any
+ * other bit is "WORD.BIT", which compares just as well.
+ */
+static const struct {
+	unsigned	 word, bit;
+	const char	*name;
+} libxlbe_features[] = {
+	{ 0, 25, "sse" }, { 0, 26, "sse2" },
+	{ 1, 0, "sse3" }, { 1, 1, "pclmulqdq" }, { 1, 9, "ssse3" },
+	{ 1, 12, "fma" }, { 1, 13, "cx16" }, { 1, 19, "sse4_1" },
+	{ 1, 20, "sse4_2" }, { 1, 22, "movbe" }, { 1, 23, "popcnt" },
+	{ 1, 25, "aes" }, { 1, 26, "xsave" }, { 1, 28, "avx" },
+	{ 1, 29, "f16c" }, { 1, 30, "rdrand" },
+	{ 2, 20, "nx" }, { 2, 26, "pdpe1gb" }, { 2, 27, "rdtscp" },
+	{ 2, 29, "lm" },
+	{ 3, 0, "lahf_lm" }, { 3, 5, "abm" }, { 3, 6, "sse4a" },
+	{ 4, 0, "xsaveopt" }, { 4, 1, "xsavec" }, { 4, 3, "xsaves" },
+	{ 5, 0, "fsgsbase" }, { 5, 3, "bmi1" }, { 5, 4, "hle" },
+	{ 5, 5, "avx2" }, { 5, 7, "smep" }, { 5, 8, "bmi2" },
+	{ 5, 9, "erms" }, { 5, 10, "invpcid" }, { 5, 11, "rtm" },
+	{ 5, 16, "avx512f" }, { 5, 18, "rdseed" }, { 5, 19, "adx" },
+	{ 5, 20, "smap" }, { 5, 23, "clflushopt" }, { 5, 29, "sha" },
+	{ 6, 2, "umip" }, { 6, 3, "pku" }, { 6, 9, "vaes" },
+	{ 6, 10, "vpclmulqdq" }, { 6, 22, "rdpid" },
+	{ 7, 8, "itsc" },
+};
+static const char *const libxlbe_feature_words[8] = {
+	"1d", "1c", "e1d", "e1c", "Da1", "7b0", "7c0", "e7d",
+};
+
+static char **
+libxlbe_cpu_features(const libxl_hwcap cap)
+{
+	char **v, name[32];
+	const char *s;
+	unsigned w, b;
+	size_t n = 0, i;
+
+	if ((v = calloc(8 * 32 + 1, sizeof(char *))) == NULL)
+		return NULL;
+	for (w = 0; w < 8; w++)
+		for (b = 0; b < 32; b++) {
+			if (!(cap[w] & (1U << b)))
+				continue;
+			s = NULL;
+			for (i = 0; i < sizeof(libxlbe_features) /
+			    sizeof(libxlbe_features[0]); i++)
+				if (libxlbe_features[i].word == w &&
+				    libxlbe_features[i].bit == b)
+					s = libxlbe_features[i].name;
+			if (s == NULL) {
+				snprintf(name, sizeof(name), "%s.%u",
+				    libxlbe_feature_words[w], b);
+				s = name;
+			}
+			if ((v[n++] = strdup(s)) == NULL) {
+				xo_strv_free(v);
+				return NULL;
+			}
+		}
+	return v;
+}
+
+/* PCI devices bound to pciback and not assigned: what a guest may get. */
+static char **
+libxlbe_pci_free(libxl_ctx *ctx)
+{
+	libxl_device_pci *list;
+	char **v, bdf[32];
+	int n = 0, i;
+
+	list = libxl_device_pci_assignable_list(ctx, &n);
+	if ((v = calloc((size_t)(n > 0 ? n : 0) + 1, sizeof(char *))) ==
+	    NULL) {
+		libxl_device_pci_assignable_list_free(list, n);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(bdf, sizeof(bdf), "%04x:%02x:%02x.%x",
+		    (unsigned)list[i].domain, list[i].bus, list[i].dev,
+		    list[i].func);
+		if ((v[i] = strdup(bdf)) == NULL) {
+			xo_strv_free(v);
+			v = NULL;
+			break;
+		}
+	}
+	libxl_device_pci_assignable_list_free(list, n);
+	return v;
 }
 
 static int
@@ -704,6 +804,8 @@ libxlbe_relay_run(void *arg)
 		}
 		n = ioc_read_some(r->ioc, buf, LIBXLBE_RELAY_BUF);
 		if (n == 0) {
+			log_debug("restore relay: end of the stream after %llu "
+			    "bytes", r->bytes);
 			shutdown(r->fd, SHUT_WR);
 			break;
 		}
