@@ -40,6 +40,9 @@ struct cfg;
 #define DOMCFG_MIGRATE_NAME_MAX	(DOMCFG_NAME_MAX - \
 	(int)sizeof(DOMCFG_SUFFIX_AWAY) + 1)
 
+/* A domain's weight against a host's capacity (relocd.conf(5)). */
+#define DOMCFG_WEIGHT_MAX	1000000
+
 struct domcfg_info {
 	const char	*name;		/* points into the object */
 	const char	*uuid;		/* "" if none */
@@ -47,6 +50,7 @@ struct domcfg_info {
 	uint64_t	 memory_kb;	/* max_memkb */
 	unsigned	 vcpus;
 	size_t		 ndisks, nnics, npci;
+	unsigned	 weight;	/* for capacity: xmig_sim.weight, 1 */
 	unsigned	 sim_tick_ms;	/* 0 if not a sim domain */
 	unsigned	 sim_dirty_rate;
 };
@@ -86,7 +90,19 @@ struct domcfg_policy {
 	int		 allow_device_model;
 	uint64_t	 max_memory_kb;	/* 0 = no ceiling */
 	unsigned	 max_vcpus;	/* 0 = no ceiling */
+	/* PCI devices free to assign here: an offline move may bring a
+	 * device the destination has free ("0000:03:00.0"). */
+	char * const	*pci_free;
+	/* The pre-flight (precheck.c) judges disk paths, bridges and
+	 * passthrough itself, one line per device: skip them here. */
+	int		 devices_judged;
 };
+
+/* 1 if absolute PATH is one of PREFIXES or below one, component by
+ * component; a path with a ".." component is never. */
+int	domcfg_path_in(const char *path, char *const *prefixes);
+/* A PCI device of a config as "DDDD:BB:DD.F"; -1 if it has none. */
+int	domcfg_pci_bdf(struct json_object *dev, char *bdf, size_t len);
 
 /*
  * The incoming-config policy (relocd.conf(5), INCOMING POLICY): deny by

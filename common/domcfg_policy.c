@@ -92,6 +92,40 @@ domcfg_in_list(char *const *list, const char *s)
 }
 
 int
+domcfg_path_in(const char *path, char *const *prefixes)
+{
+	size_t i;
+
+	if (path == NULL || path[0] != '/' || domcfg_path_has_dotdot(path))
+		return 0;
+	for (i = 0; prefixes != NULL && prefixes[i] != NULL; i++)
+		if (domcfg_path_under(path, prefixes[i]))
+			return 1;
+	return 0;
+}
+
+int
+domcfg_pci_bdf(struct json_object *dev, char *bdf, size_t len)
+{
+	struct json_object *v;
+	int64_t f[4];
+	const char *keys[4] = { "domain", "bus", "dev", "func" };
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (!json_object_object_get_ex(dev, keys[i], &v) ||
+		    !json_object_is_type(v, json_type_int))
+			return -1;
+		f[i] = json_object_get_int64(v);
+		if (f[i] < 0 || f[i] > 0xffff)
+			return -1;
+	}
+	snprintf(bdf, len, "%04x:%02x:%02x.%x", (unsigned)f[0],
+	    (unsigned)f[1], (unsigned)f[2], (unsigned)f[3]);
+	return 0;
+}
+
+int
 domcfg_policy_check(struct json_object *obj, const struct domcfg_policy *pol,
     char *reason, size_t reasonlen)
 {
@@ -150,13 +184,14 @@ domcfg_policy_check(struct json_object *obj, const struct domcfg_policy *pol,
 				    vdev, path);
 				return -1;
 			}
-			for (j = 0; pol->disk_paths != NULL &&
+			for (j = 0; !pol->devices_judged &&
+			    pol->disk_paths != NULL &&
 			    pol->disk_paths[j] != NULL; j++)
 				if (domcfg_path_under(path,
 				    pol->disk_paths[j]))
 					break;
-			if (pol->disk_paths == NULL ||
-			    pol->disk_paths[j] == NULL) {
+			if (!pol->devices_judged && (pol->disk_paths ==
+			    NULL || pol->disk_paths[j] == NULL)) {
 				errbuf_set(reason, reasonlen, "disk %.32s: "
 				    "backend path %.200s is not under an "
 				    "allowed path (incoming_disk_paths)", vdev,
@@ -210,6 +245,8 @@ domcfg_policy_check(struct json_object *obj, const struct domcfg_policy *pol,
 			bridge = json_object_get_string(v);
 		} else
 			bridge = DOMCFG_DEFAULT_BRIDGE;	/* libxl's default */
+		if (pol->devices_judged)
+			continue;
 		if (!domcfg_in_list(pol->bridges, bridge)) {
 			errbuf_set(reason, reasonlen, "nic %s: bridge %.64s "
 			    "is not allowed (incoming_bridges)", name, bridge);
@@ -223,11 +260,25 @@ domcfg_policy_check(struct json_object *obj, const struct domcfg_policy *pol,
 	}
 
 	for (i = 0; i < sizeof(passthrough) / sizeof(passthrough[0]); i++) {
+		if (pol->devices_judged)
+			break;
 		if (!json_object_object_get_ex(obj, passthrough[i][0], &v) ||
 		    v == NULL)
 			continue;
 		n = json_object_is_type(v, json_type_array) ?
 		    json_object_array_length(v) : 1;
+		/* PCI devices this host has free may come (offline: the
+		 * pre-flight refuses a live move with one). */
+		if (i == 0 && n > 0 && json_object_is_type(v,
+		    json_type_array) && pol->pci_free != NULL) {
+			for (j = 0; j < n; j++)
+				if (domcfg_pci_bdf(json_object_array_get_idx(v,
+				    j), why, sizeof(why)) == -1 ||
+				    !domcfg_in_list(pol->pci_free, why))
+					break;
+			if (j == n)
+				continue;
+		}
 		if (n > 0) {
 			errbuf_set(reason, reasonlen, "%s is not allowed "
 			    "(%zu device%s)", passthrough[i][1], n,

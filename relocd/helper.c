@@ -48,7 +48,11 @@ static int	helper_create(struct helper *, struct json_object *, int *,
 static int	helper_destroy(struct helper *, struct json_object *, int *,
 		    int);
 static int	helper_slot(struct helper *, char *, size_t);
-static int	helper_query(struct helper *, int);
+static int	helper_reserve(struct helper *, struct json_object *, int *,
+		    int);
+static int	helper_domfacts(struct helper *, struct json_object *, int *,
+		    int);
+static int	helper_query(struct helper *, int, struct json_object *);
 
 /*
  * Which operation each request may ask for.  The three views are also
@@ -68,11 +72,14 @@ static const struct helper_op {
 	    helper_host_info },
 	{ HX_FACTS,		{ PT_PREFLIGHT, PT_MIGRATE_RECEIVE,
 	    HELPER_UNBEGUN },					helper_facts },
+	{ HX_DOMFACTS,		{ PT_CTL_MIGRATE, HELPER_UNBEGUN },
+	    helper_domfacts },
 	{ HX_CREATE,		{ PT_CTL_CREATE },		helper_create },
 	{ HX_DESTROY,		{ PT_CTL_DESTROY },		helper_destroy },
 	{ HX_CANCEL,		{ PT_CTL_CANCEL },		helper_cancel },
 	{ HX_MAINTENANCE,	{ PT_CTL_MAINTENANCE },
 	    helper_maintenance },
+	{ HX_RESERVE,		{ PT_MIGRATE_RECEIVE },	helper_reserve },
 	{ HX_RECV_BEGIN,	{ PT_MIGRATE_RECEIVE },	helper_recv_begin },
 	{ HX_RECV_GO,		{ PT_MIGRATE_RECEIVE },	helper_recv_go },
 	{ HX_RECV_REPORTED,	{ PT_MIGRATE_RECEIVE },	helper_recv_reported },
@@ -294,7 +301,7 @@ helper_begin(struct helper *h, struct json_object *args, int *fds, int nfds)
 
 /* list, host-info and the facts prechecks judge: one view each. */
 static int
-helper_query(struct helper *h, int op)
+helper_query(struct helper *h, int op, struct json_object *args)
 {
 	struct json_object *o;
 	char err[1024];
@@ -307,7 +314,8 @@ helper_query(struct helper *h, int op)
 	else if (op == HX_HOST_INFO)
 		o = hostinfo_host_json(h->xo, h->conf, err, sizeof(err));
 	else
-		o = hostinfo_facts_json(h->xo, h->conf, err, sizeof(err));
+		o = hostinfo_facts_json(h->xo, h->conf, args, h->reserve_fd,
+		    err, sizeof(err));
 	if (o == NULL)
 		return helper_error(h, "backend", "%s", err);
 	rc = helper_ok(h, o, NULL, 0);
@@ -318,20 +326,104 @@ helper_query(struct helper *h, int op)
 static int
 helper_list(struct helper *h, struct json_object *args, int *fds, int nfds)
 {
-	return helper_query(h, HX_LIST);
+	return helper_query(h, HX_LIST, args);
 }
 
 static int
 helper_host_info(struct helper *h, struct json_object *args, int *fds,
     int nfds)
 {
-	return helper_query(h, HX_HOST_INFO);
+	return helper_query(h, HX_HOST_INFO, args);
 }
 
 static int
 helper_facts(struct helper *h, struct json_object *args, int *fds, int nfds)
 {
-	return helper_query(h, HX_FACTS);
+	return helper_query(h, HX_FACTS, args);
+}
+
+/*
+ * What xmig check needs of a domain here, read only: its config, state
+ * and type, whether it is migrating, and what this host can log-dirty.
+ * Answered by relocd-priv for any control client: the same a list and
+ * a host-info would tell it, plus the config.
+ */
+static int
+helper_domfacts(struct helper *h, struct json_object *args, int *fds,
+    int nfds)
+{
+	const char *dom = proto_get_str(args, "domain"), *busy;
+	struct json_object *cfg = NULL, *o;
+	struct domcfg_info info;
+	struct xo_hostinfo hi;
+	struct xo_dominfo di;
+	char err[512], host[256];
+	uint32_t domid;
+	int rc;
+
+	if (dom == NULL)
+		return helper_error(h, "usage", "no domain named");
+	if (helper_backend(h) == NULL)
+		return 0;
+	if (xo_lookup(h->xo, dom, &domid) != 0 ||
+	    xo_info(h->xo, domid, &di) != 0)
+		return helper_error(h, "notfound", "%s", xo_errmsg(h->xo));
+	if (xo_config_get(h->xo, domid, &cfg) != 0 ||
+	    domcfg_info(cfg, &info, err, sizeof(err)) == -1) {
+		json_object_put(cfg);
+		return helper_error(h, "backend", "%s: no usable config: %s",
+		    di.name, xo_errmsg(h->xo));
+	}
+	memset(&hi, 0, sizeof(hi));
+	if (xo_host_info(h->xo, &hi) != 0) {
+		json_object_put(cfg);
+		return helper_error(h, "backend", "%s", xo_errmsg(h->xo));
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(di.name));
+	json_object_object_add(o, "state",
+	    json_object_new_string(xo_state_name(di.state)));
+	json_object_object_add(o, "type", json_object_new_string(info.type));
+	json_object_object_add(o, "memory_kb",
+	    json_object_new_int64((int64_t)info.memory_kb));
+	json_object_object_add(o, "weight", json_object_new_int64(info.weight));
+	json_object_object_add(o, "config", cfg);
+	json_object_object_add(o, "cap_shadow",
+	    json_object_new_int(hi.cap_shadow));
+	json_object_object_add(o, "cap_hap", json_object_new_int(hi.cap_hap));
+	json_object_object_add(o, "source", hostinfo_source_json(&hi));
+	if (strlen(di.name) > DOMCFG_MIGRATE_NAME_MAX)
+		json_object_object_add(o, "name_too_long",
+		    json_object_new_int(1));
+	if ((busy = helper_domain_busy(h->conf, di.name, host,
+	    sizeof(host))) != NULL)
+		json_object_object_add(o, "migrating_to",
+		    json_object_new_string(busy));
+	xo_hostinfo_dispose(&hi);
+	rc = helper_ok(h, o, NULL, 0);
+	json_object_put(o);
+	return rc;
+}
+
+/* "Ready to receive": hold the memory and capacity until the end. */
+static int
+helper_reserve(struct helper *h, struct json_object *args, int *fds,
+    int nfds)
+{
+	const char *name = proto_get_str(args, "domain"), *code;
+	char reason[1024];
+	int64_t kb = proto_get_int(args, "memory_kb", -1);
+	int64_t weight = proto_get_int(args, "weight", 1);
+
+	if (name == NULL || kb < 0 || weight < 0 || weight >
+	    DOMCFG_WEIGHT_MAX)
+		return helper_error(h, "proto", "reserve: bad arguments");
+	if (helper_backend(h) == NULL)
+		return 0;
+	if (reserve_take(h, name, (uint64_t)kb, (unsigned)weight, &code,
+	    reason, sizeof(reason)) == -1)
+		return helper_error(h, code, "%s", reason);
+	return helper_ok(h, NULL, NULL, 0);
 }
 
 static int
@@ -458,7 +550,7 @@ helper_init(struct helper *h, struct relocd_conf *conf, int fd, int port,
 	h->conf = conf;
 	h->fd = fd;
 	h->port = port;
-	h->slot_fd = h->domlock_fd = -1;
+	h->slot_fd = h->domlock_fd = h->reserve_fd = -1;
 	journal_init(&h->recv.jr);
 	journal_init(&h->src.jr);
 	snprintf(h->who, sizeof(h->who), "%s", pc->addr);
@@ -532,6 +624,7 @@ helper_dispose(struct helper *h)
 	h->xo = NULL;
 	journal_dispose(&h->recv.jr);
 	journal_dispose(&h->src.jr);
+	reserve_release(h);
 	if (h->domlock_fd != -1)
 		close(h->domlock_fd);
 	if (h->slot_fd != -1)

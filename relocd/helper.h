@@ -13,6 +13,7 @@
 
 #include "domcfg.h"
 #include "journal.h"
+#include "precheck.h"
 #include "progress.h"
 
 #include <sys/types.h>
@@ -77,6 +78,7 @@ struct helper {
 	struct xo_ctx	*xo;		/* opened at first use */
 	int		 slot_fd;
 	int		 domlock_fd;
+	int		 reserve_fd;	/* reserve.c: held while receiving */
 	/* console (console.c) */
 	uint32_t	 con_domid;
 	char		 con_name[DOMCFG_NAME_MAX + 1];
@@ -147,6 +149,19 @@ int	helper_recover_mark(struct helper *, struct json_object *, int *,
 int	helper_maintenance(struct helper *, struct json_object *, int *,
 	    int);
 
+/* reserve.c: what migrations on their way in hold of this host. */
+struct reserve_total {
+	uint64_t	 kb;
+	unsigned	 weight;
+	unsigned	 count;
+};
+/* The others' reservations (not the one SELF_FD holds; -1: all). */
+int	reserve_sum(const struct relocd_conf *, int self_fd,
+	    struct reserve_total *, char *err, size_t errlen);
+int	reserve_take(struct helper *, const char *name, uint64_t memory_kb,
+	    unsigned weight, const char **code, char *reason, size_t reasonlen);
+void	reserve_release(struct helper *);
+
 /* maint.c: maintenance mode at run time, state_dir/maintenance.json.
  * maint_get: 1 on (since: when and by whom, if recorded), 0 off, -1
  * when it cannot tell (err).  maint_set: durably; 0, or -1 with err. */
@@ -163,9 +178,22 @@ struct json_object *hostinfo_host_json(struct xo_ctx *,
 /* What recv_precheck needs to know about this host, both ways: free
  * memory, bridges, domains, and whether it is in maintenance. */
 struct json_object *hostinfo_facts_json(struct xo_ctx *,
-	    struct relocd_conf *, char *err, size_t errlen);
+	    struct relocd_conf *, struct json_object *args,
+	    int self_reserve_fd, char *err, size_t errlen);
 struct xo_hostinfo;
 struct xo_dominfo;
+struct json_object *hostinfo_source_json(const struct xo_hostinfo *);
+/* The facts as the pre-flight reads them (precheck.h); the strings
+ * point into the JSON, which the struct keeps. */
+struct hostinfo_facts {
+	struct precheck_host	 h;
+	struct precheck_dom	*doms;
+	char			**bridges, **cpu_features, **pci_free;
+	struct json_object	*o;
+};
+int	hostinfo_facts_host(struct json_object *, struct hostinfo_facts *,
+	    char *err, size_t errlen);
+void	hostinfo_facts_dispose(struct hostinfo_facts *);
 int	hostinfo_facts_parse(struct json_object *, struct xo_hostinfo *,
 	    struct xo_dominfo **, size_t *, int *maintenance, char *err,
 	    size_t errlen);

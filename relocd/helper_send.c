@@ -278,13 +278,22 @@ helper_src_begin(struct helper *h, struct json_object *args, int *fds,
 		    "this hypervisor cannot do (no shadow paging: cap_shadow "
 		    "= 0); migrate it offline (without -l)", di.name);
 	}
-	xo_hostinfo_dispose(&hi);
+	if (h->src.live && strcmp(info.type, "pv") != 0 && !hi.cap_hap &&
+	    !hi.cap_shadow) {
+		xo_hostinfo_dispose(&hi);
+		json_object_put(cfg);
+		return helper_error(h, "refused", "%s not migrated: live "
+		    "migration of a %s domain needs log-dirty mode, which "
+		    "needs HAP or shadow paging, and this host has neither; "
+		    "migrate it offline (without -l)", di.name, info.type);
+	}
 
 	/* Journaled before anything is touched, so that a restart after a
 	 * crash at any later point knows this migration existed. */
 	if (journal_begin(&h->src.jr, h->conf, JOURNAL_SOURCE, h->src.name,
 	    info.uuid, h->src.domid, host, err, sizeof(err)) == -1) {
 		journal_dispose(&h->src.jr);
+		xo_hostinfo_dispose(&hi);
 		json_object_put(cfg);
 		return helper_error(h, "journal", "%s not migrated: %s",
 		    h->src.name, err);
@@ -300,6 +309,9 @@ helper_src_begin(struct helper *h, struct json_object *args, int *fds,
 	json_object_object_add(reply, "memory_kb", json_object_new_int64(
 	    (int64_t)info.memory_kb));
 	json_object_object_add(reply, "config", cfg);
+	/* What the destination's pre-flight compares with itself. */
+	json_object_object_add(reply, "source", hostinfo_source_json(&hi));
+	xo_hostinfo_dispose(&hi);
 	rc = helper_ok(h, reply, NULL, 0);
 	json_object_put(reply);
 	return rc;

@@ -54,6 +54,10 @@ hx_op_name(int op)
 		return "session";
 	case HX_CANCEL:
 		return "cancel";
+	case HX_RESERVE:
+		return "reserve";
+	case HX_DOMFACTS:
+		return "domain-facts";
 	case HX_RECV_CHECK:
 		return "recv-check";
 	case HX_RECV_BEGIN:

@@ -39,6 +39,8 @@ struct hx;
 #define HX_RECV_REPORTED	0xab	/* {"ok"}: the report went out, or not */
 #define HX_RECV_ABORT		0xac	/* {"reason"}: before "go" */
 #define HX_CANCEL		0xad	/* {"domain"}: stop its migration away */
+#define HX_RESERVE		0xae	/* {"domain", "memory_kb", "weight"} */
+#define HX_DOMFACTS		0xaf	/* {"domain"}: what check asks of it */
 #define HX_SRC_BEGIN		0xb0	/* {"domain", "host", "port", "live"} */
 #define HX_SRC_STREAM		0xb1	/* + data fd: suspend into it */
 #define HX_SRC_READY		0xb2	/* "ready" read: rename, allow "go" */

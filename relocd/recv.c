@@ -41,7 +41,12 @@ static int	recv_read_config(struct iochan *, struct json_object **,
 static void	recv_fail_early(struct iochan *, const char *, const char *);
 static int	recv_same_domain(struct json_object *, struct json_object *);
 static int	recv_check(struct worker *, struct json_object *,
+		    struct json_object *, const char **, char *, size_t);
+static struct json_object *recv_checks(struct worker *, struct json_object *,
+		    struct json_object *, int, struct json_object **,
 		    const char **, char *, size_t);
+static void	recv_source(struct json_object *, struct precheck_src *,
+		    char ***);
 static int	recv_relay(struct worker *, int, const char **, char *,
 		    size_t);
 static int	recv_refusing(const struct relocd_conf *, int, const char **,
@@ -262,31 +267,103 @@ recv_facts(struct worker *w, struct xo_hostinfo *hi,
 	return rc;
 }
 
-/* The pure precheck on facts the helper reports. */
-static int
-recv_check(struct worker *w, struct json_object *cfg, const char **code,
-    char *reason, size_t reasonlen)
+/* What the source says of itself in its request ("source"). */
+static void
+recv_source(struct json_object *req, struct precheck_src *src,
+    char ***features)
 {
-	struct xo_hostinfo hi;
-	struct xo_dominfo *doms = NULL;
-	size_t n = 0;
-	int maint, rc = -1;
+	struct json_object *o, *arr;
+	const char *s;
+	size_t n, i;
 
-	if (recv_facts(w, &hi, &doms, &n, &maint, code, reason,
-	    reasonlen) == -1)
-		goto out;
-	rc = recv_precheck(w->conf, maint, &hi, doms, n, cfg, code, reason,
-	    reasonlen);
-out:
-	free(doms);
-	xo_hostinfo_dispose(&hi);
-	return rc;
+	memset(src, 0, sizeof(*src));
+	*features = NULL;
+	if (!json_object_object_get_ex(req, "source", &o) ||
+	    !json_object_is_type(o, json_type_object)) {
+		src->hostname = "the source";
+		return;
+	}
+	src->hostname = proto_get_str(o, "hostname") ?
+	    proto_get_str(o, "hostname") : "the source";
+	src->arch = proto_get_str(o, "arch");
+	src->xen_version = proto_get_str(o, "xen_version");
+	if (!json_object_object_get_ex(o, "cpu_features", &arr) ||
+	    !json_object_is_type(arr, json_type_array))
+		return;
+	n = json_object_array_length(arr);
+	if (n > 1024 || (*features = calloc(n + 1, sizeof(char *))) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		s = json_object_get_string(json_object_array_get_idx(arr, i));
+		(*features)[i] = (char *)(s != NULL ? s : "");
+	}
+	src->cpu_features = *features;
 }
 
+/*
+ * Every pre-flight check (precheck.c) on the facts the helper reports,
+ * the disk paths of CFG looked up as root: the checks as a JSON array,
+ * and the headroom left if it came (place ranks by it).  NULL with the
+ * reason if the facts cannot be had.
+ */
+static struct json_object *
+recv_checks(struct worker *w, struct json_object *req, struct json_object *cfg,
+    int live, struct json_object **headroom, const char **code,
+    char *reason, size_t reasonlen)
+{
+	struct json_object *args, *facts = NULL, *checks = NULL;
+	struct hostinfo_facts f;
+	struct precheck_src src;
+	char **features = NULL;
+
+	memset(&f, 0, sizeof(f));
+	args = json_object_new_object();
+	json_object_object_add(args, "paths", precheck_disk_paths(cfg,
+	    w->conf->incoming_disk_paths));
+	if (hx_call(&w->hx, HX_FACTS, args, -1, &facts, NULL, NULL, code,
+	    reason, reasonlen) != 0)
+		goto out;
+	*code = "backend";
+	if (hostinfo_facts_host(facts, &f, reason, reasonlen) == -1)
+		goto out;
+	recv_source(req, &src, &features);
+	checks = json_object_new_array();
+	precheck_dest(w->conf, &f.h, &src, cfg, live, checks);
+	if (headroom != NULL)
+		*headroom = precheck_headroom(w->conf, &f.h, cfg);
+out:
+	free(features);
+	hostinfo_facts_dispose(&f);
+	json_object_put(facts);
+	json_object_put(args);
+	return checks;
+}
+
+/* The pre-flight as a migration uses it: 0, or -1 with every failing
+ * check in the reason and the first one's code. */
+static int
+recv_check(struct worker *w, struct json_object *req, struct json_object *cfg,
+    const char **code, char *reason, size_t reasonlen)
+{
+	struct json_object *checks;
+	const char *c;
+
+	if ((checks = recv_checks(w, req, cfg, proto_get_int(req, "live",
+	    0) != 0, NULL, code, reason, reasonlen)) == NULL)
+		return -1;
+	c = precheck_failures(checks, reason, reasonlen);
+	json_object_put(checks);
+	if (c == NULL)
+		return 0;
+	*code = c;
+	return -1;
+}
+
+/* xmig check and xmig place, from a peer: every line, failed or not. */
 void
 serve_preflight(struct worker *w, struct json_object *req)
 {
-	struct json_object *cfg;
+	struct json_object *cfg, *checks, *headroom = NULL, *o;
 	const char *code = "refused";
 	char reason[1024];
 
@@ -294,10 +371,16 @@ serve_preflight(struct worker *w, struct json_object *req)
 		proto_send_error(&w->ioc, "proto", "preflight without a config");
 		return;
 	}
-	if (recv_check(w, cfg, &code, reason, sizeof(reason)) == -1)
+	if ((checks = recv_checks(w, req, cfg, proto_get_int(req, "live",
+	    0) != 0, &headroom, &code, reason, sizeof(reason))) == NULL) {
 		proto_send_error(&w->ioc, code, "%s", reason);
-	else
-		proto_send(&w->ioc, PT_OK, NULL);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "checks", checks);
+	json_object_object_add(o, "headroom", headroom);
+	proto_send(&w->ioc, PT_OK, o);
+	json_object_put(o);
 }
 
 /*
@@ -346,6 +429,8 @@ recv_relay(struct worker *w, int data, const char **code, char *reason,
 			 * helper's restore fails on it and answers. */
 			snprintf(reason, reasonlen, "no progress for %d s "
 			    "(timed out)", ioc->timeout_ms / 1000);
+			log_debug("%s: the sender stalled: ending the stream",
+			    w->peer.addr);
 			stalled = 1;
 			feeding = 0;
 			shutdown(data, SHUT_WR);
@@ -376,6 +461,8 @@ recv_relay(struct worker *w, int data, const char **code, char *reason,
 		if ((n = ioc_read_some(ioc, buf, RECV_RELAY_BUF)) <= 0) {
 			/* The sender is gone: the helper's restore fails on
 			 * the short stream and says so. */
+			log_debug("%s: the stream ended (%s)", w->peer.addr,
+			    n == 0 ? "closed by the sender" : ioc->err);
 			feeding = 0;
 			shutdown(data, SHUT_WR);
 			continue;
@@ -441,11 +528,33 @@ recv_migrate(struct worker *w, struct json_object *req)
 	/* Pre-flight on the config announced in the request, so refusals
 	 * come before the sender has suspended anything. */
 	if (json_object_object_get_ex(req, "config", &precfg) &&
-	    recv_check(w, precfg, &code, reason, sizeof(reason)) == -1) {
+	    recv_check(w, req, precfg, &code, reason, sizeof(reason)) == -1) {
 		log_warnx("%s (%s): refused migration: %s", addr,
 		    w->peer.id.subject, reason);
 		proto_send_error(ioc, code, "%s", reason);
 		goto out;
+	}
+	/* Held from "ready to receive" to the end: a second migration
+	 * that checked the same room is refused here, up front. */
+	if (precfg != NULL && domcfg_info(precfg, &info, reason,
+	    sizeof(reason)) == 0) {
+		args = json_object_new_object();
+		json_object_object_add(args, "domain",
+		    json_object_new_string(info.name));
+		json_object_object_add(args, "memory_kb",
+		    json_object_new_int64((int64_t)info.memory_kb));
+		json_object_object_add(args, "weight",
+		    json_object_new_int64(info.weight));
+		if (hx_call(&w->hx, HX_RESERVE, args, -1, &reply, NULL, NULL,
+		    &code, reason, sizeof(reason)) != 0) {
+			log_warnx("%s (%s): refused migration: %s", addr,
+			    w->peer.id.subject, reason);
+			proto_send_error(ioc, code, "%s", reason);
+			goto out;
+		}
+		json_object_put(args);
+		json_object_put(reply);
+		args = reply = NULL;
 	}
 	/* Without one (stock xl through xmig tunnel), maintenance at
 	 * least is known before the sender suspends anything. */
@@ -481,7 +590,7 @@ recv_migrate(struct worker *w, struct json_object *req)
 		goto out;
 	}
 	/* The stream's config is authoritative: judge it again. */
-	if (recv_check(w, cfg, &code, reason, sizeof(reason)) == -1) {
+	if (recv_check(w, req, cfg, &code, reason, sizeof(reason)) == -1) {
 		log_warnx("%s (%s): refused migration: %s", addr,
 		    w->peer.id.subject, reason);
 		recv_fail_early(ioc, code, reason);

@@ -1,0 +1,90 @@
+/*
+ * The pre-flight: every prerequisite of a move that the destination can
+ * judge, one line each, as xmig check prints them and as a migration is
+ * refused with them:
+ *
+ *	PASS|WARN|FAIL NAME: detail
+ *
+ * Pure: the facts come from the destination's root helper (hostinfo.c)
+ * and the source's request; nothing here touches a host.  A migration
+ * runs the same list (recv.c), so check and migrate cannot disagree.
+ */
+#ifndef PRECHECK_H
+#define PRECHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+struct relocd_conf;
+
+#define PRECHECK_PASS	"PASS"
+#define PRECHECK_WARN	"WARN"
+#define PRECHECK_FAIL	"FAIL"
+
+struct precheck_dom {
+	const char	*name;
+	const char	*uuid;
+	unsigned	 weight;
+};
+
+/* The destination, as its helper saw it a moment ago. */
+struct precheck_host {
+	const char	*hostname;
+	const char	*arch;
+	const char	*xen_version;
+	int		 cap_pv, cap_hvm, cap_hap, cap_shadow;
+	char *const	*bridges;
+	char *const	*cpu_features;
+	char *const	*pci_free;
+	uint64_t	 free_kb;
+	/* What migrations on their way in hold (reserve.c). */
+	uint64_t	 reserved_kb;
+	unsigned	 reserved_weight;
+	unsigned	 nreserved;
+	int		 maintenance;	/* xmig maintenance on */
+	const struct precheck_dom *doms;
+	size_t		 ndoms;
+	/* {PATH: {"exists", "kind", "writable", "inside"}} for the disk
+	 * paths asked about (hostinfo_paths_json). */
+	struct json_object *paths;
+};
+
+/* What the source says of itself. */
+struct precheck_src {
+	const char	*hostname;
+	const char	*arch;
+	const char	*xen_version;
+	char *const	*cpu_features;	/* NULL: not told, not compared */
+};
+
+/* Appends {"status", "name", "detail"} to checks (a JSON array). */
+void	precheck_add(struct json_object *checks, const char *status,
+	    const char *name, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+/*
+ * The destination's checks of CFG against HOST and its configuration
+ * CONF (maintenance, arch, xen-version, domain-type, cpu-features,
+ * memory, capacity, storage, network, passthrough, name, policy).
+ * Returns the number of FAIL lines added.
+ */
+int	precheck_dest(const struct relocd_conf *, const struct precheck_host *,
+	    const struct precheck_src *, struct json_object *cfg, int live,
+	    struct json_object *checks);
+/* The disk and CD-ROM image paths of CFG a destination should look up
+ * (those under PREFIXES), as a JSON array of strings. */
+struct json_object *precheck_disk_paths(struct json_object *cfg,
+	    char *const *prefixes);
+/* The FAIL lines of checks, "NAME: detail" joined by "; ", and the
+ * protocol code of the first (maintenance, nomem, full, exists,
+ * policy); NULL code if none failed. */
+const char *precheck_failures(struct json_object *checks, char *buf,
+	    size_t len);
+/* Headroom left after CFG would arrive: what place ranks hosts by. */
+struct json_object *precheck_headroom(const struct relocd_conf *,
+	    const struct precheck_host *, struct json_object *cfg);
+/* "4.17.0" >= "4.16": 1, 0, or -1 if either cannot be read. */
+int	precheck_version_ge(const char *a, const char *b);
+
+#endif
