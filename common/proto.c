@@ -45,6 +45,10 @@ proto_type_name(int type)
 		return "recover-control";
 	case PT_CTL_CANCEL:
 		return "cancel";
+	case PT_CTL_CHECK:
+		return "check";
+	case PT_CTL_PLACE:
+		return "place";
 	case PT_SPEEDTEST:
 		return "speedtest";
 	case PT_CTL_SPEEDTEST:

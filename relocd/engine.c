@@ -62,6 +62,10 @@ static const struct request requests[] = {
 	    serve_maintenance },
 	{ PT_CTL_CANCEL,	RQ_CONTROL,		0,
 	    cancel_serve },
+	{ PT_CTL_CHECK,		RQ_CONTROL,		RQ_BACKEND | RQ_SHARED,
+	    check_serve },
+	{ PT_CTL_PLACE,		RQ_CONTROL,		RQ_BACKEND | RQ_SHARED,
+	    place_serve },
 #ifdef RELOCD_TESTING
 	/* Test builds only: proves that the filter kills and is heard. */
 	{ PT_TEST_FORBIDDEN,	RQ_PEER | RQ_CONTROL,	0,

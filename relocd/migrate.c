@@ -274,7 +274,7 @@ struct json_object *
 migration_run(struct worker *w, const struct migration *m)
 {
 	struct migrate_run r;
-	struct json_object *args = NULL, *reply = NULL, *cfg, *rq = NULL;
+	struct json_object *args = NULL, *reply = NULL, *cfg, *rq = NULL, *src;
 	struct json_object *rreply = NULL;
 	const char *code;
 	char err[1024], *json = NULL;
@@ -332,6 +332,8 @@ migration_run(struct worker *w, const struct migration *m)
 	json_object_object_add(rq, "live", json_object_new_int(m->live));
 	json_object_object_add(rq, "paused", json_object_new_int(m->paused));
 	json_object_object_add(rq, "config", json_object_get(cfg));
+	if (json_object_object_get_ex(reply, "source", &src))
+		json_object_object_add(rq, "source", json_object_get(src));
 	if (peer_request(&r.pc, PT_MIGRATE_RECEIVE, rq, &rreply, err,
 	    sizeof(err)) == -1) {
 		migrate_tell(&r, HX_SRC_ABORT, "%s", err);
@@ -450,6 +452,7 @@ out:
 struct migrate_ctl {
 	struct iochan	 ctl;
 	int		 gone;
+	const char	*chosen;	/* the host place chose, or NULL */
 };
 
 static void
@@ -466,8 +469,110 @@ migrate_ctl_outcome(struct json_object *o, void *arg)
 {
 	struct migrate_ctl *c = arg;
 
+	if (c->chosen != NULL)
+		json_object_object_add(o, "host",
+		    json_object_new_string(c->chosen));
 	if (!c->gone && proto_send(&c->ctl, PT_RESULT, o) == -1)
 		c->gone = 1;
+}
+
+/*
+ * No host named: the first of place's ranking (check.c), said with why,
+ * or a result that lists every host's reason.  The chosen name is kept
+ * in CHOSEN.
+ */
+static int
+migrate_choose(struct worker *w, struct migrate_ctl *c, const char *dom,
+    int live, char *chosen, size_t chosenlen)
+{
+	struct json_object *rank, *targets = NULL, *t, *v, *o, *ch, *h = NULL;
+	char why[2048] = "", *p;
+	size_t n = 0, i, j, m;
+	int rc = -1;
+
+	for (n = 0; w->conf->relocation_peers != NULL &&
+	    w->conf->relocation_peers[n] != NULL; n++)
+		;
+	o = json_object_new_object();
+	if (n == 0) {
+		json_object_object_add(o, "exit", json_object_new_int(2));
+		json_object_object_add(o, "message", json_object_new_string(
+		    "migrate: no host given, and none to choose from: list "
+		    "the cluster's hosts in relocation_peers "
+		    "(relocd.conf(5))"));
+		migrate_ctl_outcome(o, c);
+		json_object_put(o);
+		return -1;
+	}
+	rank = check_place(w, dom, live,
+	    (const char *const *)w->conf->relocation_peers, n, 0);
+	if (json_object_object_get_ex(rank, "targets", &targets) &&
+	    json_object_array_length(targets) > 0 &&
+	    proto_get_int(t = json_object_array_get_idx(targets, 0),
+	    "failed", 1) == 0) {
+		snprintf(chosen, chosenlen, "%s", proto_get_str(t, "host"));
+		json_object_object_get_ex(t, "headroom", &h);
+		ch = json_object_new_object();
+		json_object_object_add(ch, "phase",
+		    json_object_new_string("place"));
+		json_object_object_add(ch, "host",
+		    json_object_new_string(chosen));
+		snprintf(why, sizeof(why), "chose %s: every check passes, and "
+		    "it has the most left after %s arrives (%lld MiB free",
+		    chosen, dom, (long long)proto_get_int(h, "memory_mb", 0));
+		if (proto_get_int(h, "capacity", -1) >= 0)
+			snprintf(why + strlen(why), sizeof(why) - strlen(why),
+			    ", capacity %lld", (long long)proto_get_int(h,
+			    "capacity", 0));
+		snprintf(why + strlen(why), sizeof(why) - strlen(why),
+		    ") of %zu host%s", n, n == 1 ? "" : "s");
+		json_object_object_add(ch, "message",
+		    json_object_new_string(why));
+		log_info("%s", why);
+		if (!c->gone && proto_send(&c->ctl, PT_PROGRESS, ch) == -1)
+			c->gone = 1;
+		json_object_put(ch);
+		c->chosen = chosen;
+		rc = 0;
+		goto out;
+	}
+	/* Nowhere: each host's first failing line. */
+	snprintf(why, sizeof(why), "%s not migrated: no host passes every "
+	    "check", dom);
+	n = targets != NULL ? json_object_array_length(targets) : 0;
+	for (i = 0; i < n; i++) {
+		t = json_object_array_get_idx(targets, i);
+		json_object_object_get_ex(t, "checks", &v);
+		m = v != NULL ? json_object_array_length(v) : 0;
+		for (j = 0; j < m; j++) {
+			ch = json_object_array_get_idx(v, j);
+			if (strcmp(proto_get_str(ch, "status") ?
+			    proto_get_str(ch, "status") : "", "FAIL") != 0)
+				continue;
+			p = why + strlen(why);
+			snprintf(p, sizeof(why) - strlen(why), "; %s: %s: %s",
+			    proto_get_str(t, "host"), proto_get_str(ch, "name"),
+			    proto_get_str(ch, "detail"));
+			break;
+		}
+	}
+	if (json_object_object_get_ex(rank, "source", &v)) {
+		m = json_object_array_length(v);
+		for (j = 0; j < m; j++) {
+			ch = json_object_array_get_idx(v, j);
+			p = why + strlen(why);
+			snprintf(p, sizeof(why) - strlen(why), "; %s: %s",
+			    proto_get_str(ch, "name"),
+			    proto_get_str(ch, "detail"));
+		}
+	}
+	json_object_object_add(o, "exit", json_object_new_int(1));
+	json_object_object_add(o, "message", json_object_new_string(why));
+	migrate_ctl_outcome(o, c);
+out:
+	json_object_put(o);
+	json_object_put(rank);
+	return rc;
 }
 
 void
@@ -476,6 +581,7 @@ migrate_serve(struct worker *w, struct json_object *req)
 	struct migrate_ctl c;
 	struct migration m;
 	struct json_object *res;
+	char chosen[256];
 
 	memset(&m, 0, sizeof(m));
 	m.domain = proto_get_str(req, "domain");
@@ -490,8 +596,15 @@ migrate_serve(struct worker *w, struct json_object *req)
 	c.ctl = w->ioc;
 	c.ctl.timeout_ms = 200;
 	c.gone = 0;
+	c.chosen = NULL;
 	log_info("control (%s): migrate %s to %s", w->peer.addr,
-	    m.domain ? m.domain : "?", m.host ? m.host : "?");
+	    m.domain ? m.domain : "?", m.host ? m.host : "(to choose)");
+	if (m.host == NULL && m.domain != NULL) {
+		if (migrate_choose(w, &c, m.domain, m.live, chosen,
+		    sizeof(chosen)) == -1)
+			return;
+		m.host = chosen;
+	}
 	res = migration_run(w, &m);
 	json_object_put(res);
 }

@@ -186,6 +186,14 @@ void	helper_serve(struct relocd_conf *, int fd, int port,
 /* Handlers (the table in engine.c names them all). */
 void	serve_query(struct worker *, struct json_object *);
 void	cancel_serve(struct worker *, struct json_object *);
+void	check_serve(struct worker *, struct json_object *);
+void	place_serve(struct worker *, struct json_object *);
+/* check.c: the source's and each target's pre-flight lines, targets
+ * ranked best first: {"domain", "live", "memory_kb", "targets": [{"host",
+ * "checks", "failed", "headroom"}]} (or "source" alone, when the domain
+ * cannot be looked at). */
+struct json_object *check_place(struct worker *, const char *domain,
+	    int live, const char *const *hosts, size_t nhosts, int port);
 /* A control request with "host": asked of that host, over mutual TLS. */
 void	serve_remote(struct worker *, int type, const char *host);
 void	serve_preflight(struct worker *, struct json_object *);

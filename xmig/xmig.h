@@ -55,6 +55,8 @@ int	main_tunnel(int, char **);
 int	main_speedtest(int, char **);
 int	main_maintenance(int, char **);
 int	main_cancel(int, char **);
+int	main_check(int, char **);
+int	main_place(int, char **);
 int	main_help(int, char **);
 
 #endif

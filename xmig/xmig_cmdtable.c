@@ -7,8 +7,10 @@
 const struct cmd_spec xmig_cmdtable[] = {
 	{ "migrate", main_migrate,
 	  "Move a domain to another host",
-	  "[options] <Domain> <Host>",
+	  "[options] <Domain> [<Host>]",
 	  "-l, --live                Live migration: pre-copy while it runs.\n"
+	  "                          Without <Host>: the first host of "
+	  "'xmig place'.\n"
 	  "-p, --port <port>         Port of the destination relocd "
 	  "(default 8003).\n"
 	  "-n, --node <node>         Accepted for xm compatibility (no "
@@ -86,6 +88,27 @@ const struct cmd_spec xmig_cmdtable[] = {
 	  "destination drops its incoming copy.  Past the point of no return\n"
 	  "it is refused with the reason, and the migration finishes.\n"
 	  "Ctrl-C in 'xmig migrate' does the same." },
+	{ "check", main_check,
+	  "Would a migration work?  Every prerequisite, on both hosts",
+	  "[-l] [--json] [-p <port>] <Domain> <Host>",
+	  "-l, --live       Check for a live migration (log-dirty, "
+	  "passthrough).\n"
+	  "    --json       The same lines as JSON, for scripts.\n"
+	  "-p, --port <port>  Port of the destination relocd (default "
+	  "8003).\n"
+	  "One line per check: PASS|WARN|FAIL name: detail.  Nothing is "
+	  "touched.\n"
+	  "Exit 0 if none fails, 1 if one does.  'xmig migrate' runs the "
+	  "same\nchecks first and refuses with the failing lines." },
+	{ "place", main_place,
+	  "Rank the hosts of relocation_peers for a domain, best first",
+	  "[-l] [--json] <Domain>",
+	  "-l, --live   Rank for a live migration.\n"
+	  "    --json   The ranking and every host's lines as JSON.\n"
+	  "Hosts that pass every check first, by the memory, then the "
+	  "capacity\nleft after the domain arrives, then by name; those that "
+	  "fail, with why.\n'xmig migrate DOMAIN' without a host takes the "
+	  "first." },
 	{ "maintenance", main_maintenance,
 	  "Refuse (on) or accept again (off) incoming migrations",
 	  "[on | off]",

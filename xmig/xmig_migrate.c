@@ -179,6 +179,7 @@ main_migrate(int argc, char **argv)
 	struct proto_hdr h;
 	char err[512];
 	long port = 0, mbit = 0;
+	const char *target;
 	int ch, live = 0, paused = 0, console = 0, quiet = 0;
 	int rc = EXIT_UNKNOWN, got_go = 0, cancelling = 0, cancelled = 0;
 
@@ -219,14 +220,17 @@ main_migrate(int argc, char **argv)
 			return xmig_usage("migrate");
 		}
 	}
-	if (argc - optind != 2)
+	if (argc - optind != 1 && argc - optind != 2)
 		return xmig_usage("migrate");
+	/* Without one, relocd chooses (xmig place) and says which. */
+	target = argc - optind == 2 ? argv[optind + 1] : NULL;
 
 	req = json_object_new_object();
 	json_object_object_add(req, "domain",
 	    json_object_new_string(argv[optind]));
-	json_object_object_add(req, "host",
-	    json_object_new_string(argv[optind + 1]));
+	if (target != NULL)
+		json_object_object_add(req, "host",
+		    json_object_new_string(target));
 	json_object_object_add(req, "live", json_object_new_int(live));
 	json_object_object_add(req, "paused", json_object_new_int(paused));
 	if (port)
@@ -287,7 +291,7 @@ main_migrate(int argc, char **argv)
 			    "migration (%s): the outcome is unknown%s; check "
 			    "with 'xmig list' here and 'xmig list -H %s'", err,
 			    got_go ? " (it was past the point of no return)" :
-			    "", argv[optind + 1]);
+			    "", target != NULL ? target : "HOST");
 			rc = EXIT_UNKNOWN;
 			goto out;
 		}
@@ -347,9 +351,14 @@ main_migrate(int argc, char **argv)
 	if (rc == EXIT_OK && console) {
 		/* It runs there now: the destination's console, with the
 		 * lines it printed since it arrived. */
-		const char *dh = argv[optind + 1];
-		const char *c = strrchr(dh, ':');
-		char dest[300];
+		char chosen[256], dest[300];
+		const char *dh, *c;
+
+		snprintf(chosen, sizeof(chosen), "%s", target != NULL ? target :
+		    proto_get_str(body, "host") ? proto_get_str(body, "host") :
+		    "localhost");
+		dh = chosen;
+		c = strrchr(dh, ':');
 
 		json_object_put(body);
 		body = NULL;
