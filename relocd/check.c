@@ -277,16 +277,30 @@ void
 place_serve(struct worker *w, struct json_object *req)
 {
 	const char *dom = proto_get_str(req, "domain");
-	struct json_object *o;
-	size_t n;
+	const char *hosts[CHECK_MAX_TARGETS], *const *list;
+	struct json_object *o, *arr;
+	size_t n = 0, i;
 
 	if (dom == NULL) {
 		proto_send_error(&w->ioc, "usage", "place: need a domain");
 		return;
 	}
-	for (n = 0; w->conf->relocation_peers != NULL &&
-	    w->conf->relocation_peers[n] != NULL; n++)
-		;
+	/* xmig evacuate HOST...: among those; else the cluster's. */
+	if (json_object_object_get_ex(req, "hosts", &arr) &&
+	    json_object_is_type(arr, json_type_array)) {
+		for (i = 0; i < json_object_array_length(arr) &&
+		    n < CHECK_MAX_TARGETS; i++)
+			if (json_object_is_type(json_object_array_get_idx(arr,
+			    i), json_type_string))
+				hosts[n++] = json_object_get_string(
+				    json_object_array_get_idx(arr, i));
+		list = hosts;
+	} else {
+		for (n = 0; w->conf->relocation_peers != NULL &&
+		    w->conf->relocation_peers[n] != NULL; n++)
+			;
+		list = (const char *const *)w->conf->relocation_peers;
+	}
 	if (n == 0) {
 		proto_send_error(&w->ioc, "usage", "place: no hosts to choose "
 		    "from: list them in relocation_peers (relocd.conf(5))");
@@ -294,8 +308,8 @@ place_serve(struct worker *w, struct json_object *req)
 	}
 	log_info("control (%s): place %s among %zu hosts", w->peer.addr, dom,
 	    n);
-	o = check_place(w, dom, proto_get_int(req, "live", 0) != 0,
-	    (const char *const *)w->conf->relocation_peers, n, 0);
+	o = check_place(w, dom, proto_get_int(req, "live", 0) != 0, list, n,
+	    0);
 	proto_send(&w->ioc, PT_OK, o);
 	json_object_put(o);
 }

@@ -109,6 +109,19 @@ const struct cmd_spec xmig_cmdtable[] = {
 	  "capacity\nleft after the domain arrives, then by name; those that "
 	  "fail, with why.\n'xmig migrate DOMAIN' without a host takes the "
 	  "first." },
+	{ "evacuate", main_evacuate,
+	  "Empty this host: maintenance on, then every domain elsewhere",
+	  "[-l] [-j <N>] [<Host>...]",
+	  "-l, --live      Migrate them live.\n"
+	  "-j, --jobs <N>  At most N migrations at a time (default "
+	  "max_migrations).\n"
+	  "To the hosts given, else to relocation_peers: each domain to the "
+	  "best\nhost of 'xmig place', less what the evacuation already sends "
+	  "there.\nOne line per domain and a summary; a domain that fits "
+	  "nowhere is named\nwith every host's reason and the others still "
+	  "move.  Ctrl-C starts no\nnew migration and lets the running ones "
+	  "finish.  Exit 0 only if the\nhost is empty at the end.  "
+	  "Maintenance stays on." },
 	{ "maintenance", main_maintenance,
 	  "Refuse (on) or accept again (off) incoming migrations",
 	  "[on | off]",
