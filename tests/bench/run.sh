@@ -417,6 +417,25 @@ setup_relocd() {
 	done
 }
 
+# xmig check: the pre-flight's round trip (the domain's facts here, the
+# TLS session, the destination's facts with its disk lookups), as a
+# ratio against list -H, which is one TLS request too.
+setup_check() {
+	local rep=$1 i t0 t1
+	domain_cfg "$W/chk.cfg" chk 16 0
+	xa create "$W/chk.cfg" >/dev/null ||
+	    { FAILS=$((FAILS + 1)); echo "bench: create chk failed" >&2; return; }
+	for i in $(seq 1 $SETUP_N); do
+		t0=$(now_us)
+		xa check chk $DSTADDR >/dev/null ||
+		    { FAILS=$((FAILS + 1)); echo "bench: check failed" >&2; }
+		t1=$(now_us)
+		record setup "relocd-check$VSFX" ms "$rep" "$(awk \
+		    -v d=$((t1 - t0)) 'BEGIN { printf "%.3f", d / 1000 }')"
+	done
+	destroy_a chk
+}
+
 setup_ssh() {
 	local rep=$1 i t0 t1
 	for i in $(seq 1 $SSH_SETUP_N); do
@@ -523,6 +542,7 @@ for rep in $(seq 1 "$REPS"); do
 	if [[ $CASES == *" setup "* ]]; then
 	note "setup rep $rep/$REPS"
 	setup_relocd "$rep"
+	setup_check "$rep"
 	if [ -n "$BEFORE" ]; then
 		use_pair before
 		setup_relocd "$rep"
@@ -594,6 +614,8 @@ echo "| setup p50 <= 10 ms | $x ms | $(verdict "$x" '<=' 10) |"
 x=$(ratio "$(med setup ssh-true ms)" "$x")
 echo "| setup >= 20x faster than ssh HOST true | ${x}x | $(verdict "$x" '>=' 20) |"
 echo "| (reference) setup p99: relocd, ssh HOST true | $(p99 setup relocd ms) ms, $(p99 setup ssh-true ms) ms | |"
+x=$(med setup relocd-check ms)
+echo "| (reference) xmig check / xmig list -H (both one TLS request) | $(ratio "$x" "$(med setup relocd ms)")x ($x vs $(med setup relocd ms) ms) | |"
 if [ -n "$BEFORE" ]; then
 	x=$(ratio "$(med stream relocd gbps)" "$(med stream relocd-before gbps)")
 	echo "| this build's data path / the build before (same run) | ${x}x ($(med stream relocd gbps) vs $(med stream relocd-before gbps) GB/s; vs socat: $(ratio "$(med stream relocd gbps)" "$(med stream socat-tls-128k gbps)")x vs $(ratio "$(med stream relocd-before gbps)" "$(med stream socat-tls-128k gbps)")x) | |"
