@@ -323,7 +323,7 @@ precheck_dest(const struct relocd_conf *conf, const struct precheck_host *h,
 	char incoming[DOMCFG_NAME_MAX + 16];
 	uint64_t avail;
 	unsigned used;
-	size_t i, nfeat = 0;
+	size_t i, nfeat = 0, len;
 	int fails = 0, r, ok;
 
 	if (domcfg_info(cfg, &info, why, sizeof(why)) == -1) {
@@ -451,6 +451,17 @@ precheck_dest(const struct relocd_conf *conf, const struct precheck_host *h,
 	snprintf(incoming, sizeof(incoming), "%s%s", info.name,
 	    DOMCFG_SUFFIX_INCOMING);
 	*why = '\0';
+	len = strlen(info.name);
+	if ((len > strlen(DOMCFG_SUFFIX_INCOMING) && strcmp(info.name + len -
+	    strlen(DOMCFG_SUFFIX_INCOMING), DOMCFG_SUFFIX_INCOMING) == 0) ||
+	    strstr(info.name, DOMCFG_SUFFIX_AWAY) != NULL)
+		precheck_append(why, sizeof(why), "domain name '%s' is the "
+		    "name of a migration in progress", info.name);
+	else if (len > DOMCFG_MIGRATE_NAME_MAX)
+		precheck_append(why, sizeof(why), "domain name '%s' is %zu "
+		    "characters: a migration renames it %s%s, which would "
+		    "exceed Xen's limit of %d", info.name, len, info.name,
+		    DOMCFG_SUFFIX_AWAY, DOMCFG_NAME_MAX);
 	for (i = 0; i < h->ndoms; i++) {
 		if (strcmp(h->doms[i].name, info.name) == 0)
 			precheck_append(why, sizeof(why), "a domain named '%s' "

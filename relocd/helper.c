@@ -363,6 +363,10 @@ helper_domfacts(struct helper *h, struct json_object *args, int *fds,
 
 	if (dom == NULL)
 		return helper_error(h, "usage", "no domain named");
+	/* A config is the host's operators' business, not a peer's. */
+	if (h->port != RQ_CONTROL)
+		return helper_error(h, "proto", "domain facts are for the "
+		    "control socket");
 	if (helper_backend(h) == NULL)
 		return 0;
 	if (xo_lookup(h->xo, dom, &domid) != 0 ||

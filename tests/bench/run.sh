@@ -25,7 +25,8 @@
 # an earlier build) adds a second pair of relocds, on 127.0.7.4-5, whose
 # data path, whole migration and setup are measured interleaved with this
 # build's, so that a change's cost is a ratio from one run.
-# BENCH_CASES (default "stream setup live conc") picks which cases run;
+# BENCH_CASES (default "stream setup live conc evac") picks which cases
+# run ("evac" adds a third relocd of this build, on 127.0.7.6);
 # the figures of cases not run stay empty in the table.
 set -u
 
@@ -43,7 +44,7 @@ L=127.0.7.1
 HA=127.0.7.2
 HBADDR=127.0.7.3
 REPS=${BENCH_REPS:-3}
-CASES=" ${BENCH_CASES:-stream setup live conc} "
+CASES=" ${BENCH_CASES:-stream setup live conc evac} "
 STREAM_MB=2048
 SETUP_N=100
 SSH_SETUP_N=30
@@ -114,11 +115,16 @@ if [ -n "$BEFORE" ]; then
 	sh "$ROOT/tests/pki/mkcerts.sh" "$PKI" benchc $HC >/dev/null || die "PKI"
 	sh "$ROOT/tests/pki/mkcerts.sh" "$PKI" benchd $HD >/dev/null || die "PKI"
 fi
+HE=127.0.7.6
+if [[ $CASES == *" evac "* ]]; then
+	sh "$ROOT/tests/pki/mkcerts.sh" "$PKI" benche $HE >/dev/null || die "PKI"
+fi
 cat "$PKI/bencha.key" "$PKI/bencha.pem" > "$W/socat.pem"
 chmod 600 "$W/socat.pem"
 
 HOSTS="a:$HA b:$HBADDR"
 [ -n "$BEFORE" ] && HOSTS="$HOSTS c:$HC d:$HD"
+[[ $CASES == *" evac "* ]] && HOSTS="$HOSTS e:$HE"
 for h in $HOSTS; do
 	n=${h%%:*}
 	mkdir -p "$W/$n/state"
@@ -128,7 +134,7 @@ for h in $HOSTS; do
 # make bench: host $n
 relocation_address = "${h#*:}"
 relocation_port = $PORT
-relocation_hosts_allow = [ "bencha", "benchb", "benchc", "benchd" ]
+relocation_hosts_allow = [ "bencha", "benchb", "benchc", "benchd", "benche" ]
 tls_ca_file = "$PKI/ca.pem"
 tls_cert_file = "$PKI/bench$n.pem"
 tls_key_file = "$PKI/bench$n.key"
@@ -139,6 +145,9 @@ sim_hostname = "bench$n"
 sim_memory_mb = 16384
 max_migrations = 8
 EOC
+	# xmig evacuate on a chooses between b and e.
+	[ "$n" = a ] && [[ $CASES == *" evac "* ]] &&
+	    echo "relocation_peers = [ \"$HBADDR\", \"$HE\" ]" >> "$W/$n/relocd.conf"
 	# The network processes' user; an earlier build may predate it.
 	echo 'user = "nobody"' >> "$W/$n/relocd.conf"
 	if "$bin/relocd" -n -f "$W/$n/relocd.conf" 2>&1 |
@@ -515,6 +524,39 @@ conc_one() {
 	fi
 }
 
+# -- case 5: evacuation ----------------------------------------------------
+
+# xmig evacuate -j 2 of 8 x 256 MiB from a to b and e: its aggregate rate
+# against two concurrent migrations (conc n=2), and its fairness.
+evac_one() {
+	local rep=$1 i t0 t1 rates=() r
+	for i in $(seq 1 8); do
+		domain_cfg "$W/v$i.cfg" "v$i" 256 0
+		xa create "$W/v$i.cfg" >/dev/null || FAILS=$((FAILS + 1))
+	done
+	sleep 0.3
+	t0=$(now_us)
+	xa evacuate -j 2 > "$W/evac.$rep.out" 2>&1 ||
+	    { FAILS=$((FAILS + 1)); echo "bench: evacuate failed: $(tail -n 2 "$W/evac.$rep.out")" >&2; }
+	t1=$(now_us)
+	xa maintenance off >/dev/null
+	while read -r r; do
+		rates+=("$r")
+	done < <(sed -n 's/^v[0-9]* migrated to .*: \([0-9.]*\) MiB in .* \([0-9]*\) ms total.*/\1 \2/p' \
+	    "$W/evac.$rep.out" | awk '{ printf "%.4f\n", $1 * 1048576 / ($2 / 1000) / 1e9 }')
+	record evac "8x256MiB" aggregate_gbps "$rep" "$(awk -v b=$((8 * 256 * 1048576)) \
+	    -v u=$((t1 - t0)) 'BEGIN { printf "%.3f", b / u / 1e3 }')"
+	record evac "8x256MiB" fairness "$rep" "$(printf '%s\n' "${rates[@]}" |
+	    sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 }
+	    END { printf "%.3f", (hi > 0 ? lo / hi : 0) }')"
+	record evac "8x256MiB" to_b "$rep" "$(grep -c "migrated to $HBADDR" "$W/evac.$rep.out")"
+	for i in $(seq 1 8); do
+		XMIG_CONFIG=$W/b/relocd.conf "$BIN/xmig" destroy "v$i" >/dev/null 2>&1
+		XMIG_CONFIG=$W/e/relocd.conf "$BIN/xmig" destroy "v$i" >/dev/null 2>&1
+		xa destroy "v$i" >/dev/null 2>&1
+	done
+}
+
 # -- run ---------------------------------------------------------------
 
 note "machine: $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(uname -r)"
@@ -557,6 +599,10 @@ for rep in $(seq 1 "$REPS"); do
 			live_one "$rep" "$mb" "$rate"
 		done
 	done
+	fi
+	if [[ $CASES == *" evac "* ]]; then
+	note "evacuation rep $rep/$REPS"
+	evac_one "$rep"
 	fi
 	if [[ $CASES == *" conc "* ]]; then
 	note "concurrency rep $rep/$REPS"
@@ -633,6 +679,14 @@ if [ -n "$(med conc n=8 aggregate_gbps)" ]; then
 	echo "| 8 concurrent: aggregate >= 0.85x 2-stream | ${x}x | $(verdict "$x" '>=' 0.85) |"
 	x=$(med conc n=8 fairness)
 	echo "| 8 concurrent: fairness (slowest/fastest) >= 0.8 | $x | $(verdict "$x" '>=' 0.8) |"
+fi
+if [ -n "$(med evac 8x256MiB aggregate_gbps)" ]; then
+	x=$(ratio "$(med evac 8x256MiB aggregate_gbps)" "$(med conc n=2 aggregate_gbps)")
+	echo "| evacuate 8 x 256 MiB to two peers (-j 2): aggregate >= 0.85x 2 concurrent | ${x}x ($(med evac 8x256MiB aggregate_gbps) GB/s; $(med evac 8x256MiB to_b) of 8 to b) | $(verdict "$x" '>=' 0.85) |"
+	x=$(med evac 8x256MiB fairness)
+	echo "| evacuate: fairness (slowest/fastest) >= 0.8 | $x | $(verdict "$x" '>=' 0.8) |"
+fi
+if [ -n "$(med conc n=8 aggregate_gbps)" ]; then
 	x=$(awk -F, '$1 == "conc" && $3 == "failures" { s += $5 } END { print s + 0 }' "$CSV")
 	echo "| concurrent: no failures | $x failed | $(verdict "$x" '<=' 0) |"
 	# RSS counts every shared-library page a process has touched, once

@@ -47,7 +47,7 @@ check "A logs xl's save header crossing" \
 check "A logs xl's config crossing with the domain's name" \
     wait_for "$W/a/relocd.log" "xl's config crossed: domain tun1--incoming" 5
 check "B judged the config from xl's header and refused it" \
-    wait_for "$W/b/relocd.log" "refused migration: domain name 'tun1--incoming' is the name of a migration in progress" 5
+    wait_for "$W/b/relocd.log" "refused migration: name: domain name 'tun1--incoming' is the name of a migration in progress" 5
 check "A logs how the tunnel ended" \
     wait_for "$W/a/relocd.log" "tunnel to 127.0.0.3 closed: [0-9]* bytes from xl" 5
 

@@ -118,6 +118,20 @@ fi
 on xenb 20 "grep -E 'receiving|received|libxl' /var/log/relocd.log | tail -n 5"
 
 log ""
+log "== 1b. xmig check hbpv xena, from xenb: libxl's facts on both hosts"
+out=$(on xenb 60 "xmig check hbpv xena 2>&1")
+rc=$?
+check "xmig check hbpv xena passes (exit $rc)" test "$rc" = 0
+check "the CPU features come from physinfo's featureset, and match" \
+    grep -Eq 'PASS cpu-features: all [1-9][0-9]* of' <<<"$out"
+check "Xen versions compared" grep -q 'PASS xen-version: Xen 4.17' <<<"$out"
+out=$(on xenb 60 "xmig check -l hbpv xena 2>&1")
+rc=$?
+check "xmig check -l hbpv xena exits 1" test "$rc" = 1
+check "with FAIL log-dirty (PV without shadow paging)" \
+    grep -q '^FAIL log-dirty: ' <<<"$out"
+
+log ""
 log "== 2. xmig migrate -l hbpv xena (live): refused up front on this Xen"
 out=$(on xenb 120 xmig migrate -l hbpv xena 2>&1)
 rc=$?
