@@ -557,6 +557,75 @@ evac_one() {
 	done
 }
 
+# -- case 6: scale -----------------------------------------------------------
+
+# Ten more relocds of this build (127.0.8.10-19), each with the nine
+# others as relocation_peers, four 64 MiB domains on each; evacuate s0,
+# then s1.  Each evacuation's wall time against the sum of its
+# migrations' own times (what one at a time would take), and where
+# placement sent them.
+SCALE_N=10
+scale_setup() {
+	local i j peers conf
+	for i in $(seq 0 $((SCALE_N - 1))); do
+		sh "$ROOT/tests/pki/mkcerts.sh" "$PKI" "scale$i" "127.0.8.$((10 + i))" \
+		    >/dev/null || die "PKI scale$i"
+	done
+	for i in $(seq 0 $((SCALE_N - 1))); do
+		peers=
+		for j in $(seq 0 $((SCALE_N - 1))); do
+			[ "$j" = "$i" ] && continue
+			peers="$peers${peers:+, }\"127.0.8.$((10 + j))\""
+		done
+		mkdir -p "$W/s$i/state"
+		conf=$W/s$i/relocd.conf
+		cat > "$conf" <<EOC
+relocation_address = "127.0.8.$((10 + i))"
+relocation_port = $PORT
+relocation_hosts_allow = [ "127.0.8.0/24" ]
+tls_ca_file = "$PKI/ca.pem"
+tls_cert_file = "$PKI/scale$i.pem"
+tls_key_file = "$PKI/scale$i.key"
+control_socket = "$W/s$i/control.sock"
+state_dir = "$W/s$i/state"
+backend = "sim"
+sim_hostname = "scale$i"
+sim_memory_mb = 1024
+user = "nobody"
+relocation_peers = [ $peers ]
+EOC
+		"$BIN/relocd" -d -f "$conf" 2>"$W/s$i/relocd.log" &
+		PIDS+=($!)
+	done
+	for i in $(seq 0 $((SCALE_N - 1))); do
+		for j in $(seq 1 100); do
+			[ -S "$W/s$i/control.sock" ] && break
+			sleep 0.05
+		done
+		[ -S "$W/s$i/control.sock" ] || die "relocd s$i did not start"
+		for j in 1 2 3 4; do
+			domain_cfg "$W/s$i-$j.cfg" "s$i-d$j" 64 0
+			XMIG_CONFIG=$W/s$i/relocd.conf "$BIN/xmig" create \
+			    "$W/s$i-$j.cfg" >/dev/null || FAILS=$((FAILS + 1))
+		done
+	done
+}
+
+scale_evac() {
+	local rep=$1 h=$2 out t0 t1
+	out=$W/scale.$h.$rep.out
+	t0=$(now_us)
+	XMIG_CONFIG=$W/$h/relocd.conf "$BIN/xmig" evacuate > "$out" 2>&1 ||
+	    { FAILS=$((FAILS + 1)); echo "bench: evacuate $h failed: $(tail -n 2 "$out")" >&2; }
+	t1=$(now_us)
+	record scale "evacuate-$h" wall_ms "$rep" "$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.1f", d / 1000 }')"
+	record scale "evacuate-$h" sum_ms "$rep" "$(sed -n 's/.* \([0-9]*\) ms total.*/\1/p' "$out" |
+	    awk '{ s += $1 } END { printf "%.1f", s }')"
+	record scale "evacuate-$h" hosts_used "$rep" "$(sed -n 's/^.* migrated to \([0-9.]*\):.*/\1/p' "$out" |
+	    sort -u | wc -l)"
+	record scale "evacuate-$h" moved "$rep" "$(grep -c ' migrated to ' "$out")"
+}
+
 # -- run ---------------------------------------------------------------
 
 note "machine: $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(uname -r)"
@@ -603,6 +672,12 @@ for rep in $(seq 1 "$REPS"); do
 	if [[ $CASES == *" evac "* ]]; then
 	note "evacuation rep $rep/$REPS"
 	evac_one "$rep"
+	fi
+	if [[ $CASES == *" scale "* ]] && [ "$rep" = 1 ]; then
+	note "scale: $SCALE_N hosts, 40 domains"
+	scale_setup
+	scale_evac "$rep" s0
+	scale_evac "$rep" s1
 	fi
 	if [[ $CASES == *" conc "* ]]; then
 	note "concurrency rep $rep/$REPS"
@@ -674,6 +749,12 @@ x=$(med live 256MiB@2000 downtime_ms)
 echo "| 256 MiB @ 2000 pages/s: downtime <= 20 ms (source's figure) | $x ms | $(verdict "$x" '<=' 20) |"
 x=$(med live 256MiB@2000 sent_per_mem)
 echo "| 256 MiB @ 2000 pages/s: bytes sent <= 1.2x memory | ${x}x | $(verdict "$x" '<=' 1.2) |"
+if [ -n "$(med scale evacuate-s0 wall_ms)" ]; then
+	for h in s0 s1; do
+		x=$(ratio "$(med scale evacuate-$h wall_ms)" "$(med scale evacuate-$h sum_ms)")
+		echo "| (reference) scale, 10 hosts: evacuate $h, wall / its migrations one by one | ${x}x ($(med scale evacuate-$h wall_ms) vs $(med scale evacuate-$h sum_ms) ms; $(med scale evacuate-$h moved) moved to $(med scale evacuate-$h hosts_used) hosts) | |"
+	done
+fi
 if [ -n "$(med conc n=8 aggregate_gbps)" ]; then
 	x=$(ratio "$(med conc n=8 aggregate_gbps)" "$(med conc n=2 aggregate_gbps)")
 	echo "| 8 concurrent: aggregate >= 0.85x 2-stream | ${x}x | $(verdict "$x" '>=' 0.85) |"
