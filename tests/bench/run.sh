@@ -536,7 +536,7 @@ evac_one() {
 	done
 	sleep 0.3
 	t0=$(now_us)
-	xa evacuate -j 2 > "$W/evac.$rep.out" 2>&1 ||
+	xa evacuate -j ${BENCH_EVAC_J:-2} > "$W/evac.$rep.out" 2>&1 ||
 	    { FAILS=$((FAILS + 1)); echo "bench: evacuate failed: $(tail -n 2 "$W/evac.$rep.out")" >&2; }
 	t1=$(now_us)
 	xa maintenance off >/dev/null
