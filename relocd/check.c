@@ -60,7 +60,7 @@ static int
 check_source(struct worker *w, const char *domain, int live,
     struct json_object **facts, struct json_object **checks)
 {
-	struct json_object *args, *src;
+	struct json_object *args;
 	const char *code, *type, *state, *busy;
 	char err[1024];
 	int rc = -1;
@@ -95,7 +95,6 @@ check_source(struct worker *w, const char *domain, int live,
 		    "characters", proto_get_str(*facts, "name"),
 		    DOMCFG_SUFFIX_AWAY, DOMCFG_NAME_MAX);
 	if (live) {
-		json_object_object_get_ex(*facts, "source", &src);
 		if (type != NULL && strcmp(type, "pv") == 0 &&
 		    !proto_get_int(*facts, "cap_shadow", 0))
 			precheck_add(*checks, PRECHECK_FAIL, "log-dirty", "live "

@@ -120,6 +120,24 @@ hostinfo_strv_json(char *const *v)
 	return arr;
 }
 
+/* REAL (resolved) is under one of incoming_disk_paths, each resolved
+ * too: the allowed tree may itself sit behind a symbolic link. */
+static int
+hostinfo_real_inside(const struct relocd_conf *conf, const char *real)
+{
+	char rp[PATH_MAX], *one[2] = { NULL, NULL };
+	size_t i;
+
+	for (i = 0; conf->incoming_disk_paths != NULL &&
+	    conf->incoming_disk_paths[i] != NULL; i++) {
+		one[0] = realpath(conf->incoming_disk_paths[i], rp) != NULL ?
+		    rp : conf->incoming_disk_paths[i];
+		if (domcfg_path_in(real, one))
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * A disk path a peer asked about, looked up as root: only inside
  * incoming_disk_paths, both as written and once resolved (a symbolic
@@ -147,7 +165,7 @@ hostinfo_path_json(const struct relocd_conf *conf, const char *path)
 			    json_object_new_string(strerror(errno)));
 		return o;
 	}
-	if (!domcfg_path_in(real, conf->incoming_disk_paths)) {
+	if (!hostinfo_real_inside(conf, real)) {
 		json_object_object_add(o, "inside",
 		    json_object_new_boolean(0));
 		return o;

@@ -75,6 +75,10 @@ mkdom nodisk 64 "disk = [ \"$D/absent.img,raw,xvda,rw\" ]"
 check_fails nodisk 127.0.0.3 storage "disk xvda: $D/absent.img does not exist on b"
 mkdom noiso 64 "disk = [ \"$D/absent.iso,raw,hdc:cdrom,r\" ]"
 check_fails noiso 127.0.0.3 storage "(the CD-ROM image)"
+# A link out of the allowed tree is not a disk there, even under it.
+ln -s /etc/hostname "$D/escape.img"
+mkdom escape 64 "disk = [ \"$D/escape.img,raw,xvda,r\" ]"
+check_fails escape 127.0.0.3 storage "$D/escape.img resolves outside incoming_disk_paths"
 mkdom br1 64 'vif = [ "bridge=xenbr1" ]'
 check_fails br1 127.0.0.3 network "nic 0: bridge xenbr1 does not exist on b"
 mkdom heavy 64 'sim_weight = 4'
@@ -158,7 +162,7 @@ check "$kept still runs on a, nothing of it on b" sh -c "
 check "b's reservations are gone with the migrations" \
     sh -c "[ -z \"\$(ls '$W/b/state/reserve' 2>/dev/null)\" ]"
 
-for d in nodisk noiso br1 heavy pcidom big1 big2; do
+for d in nodisk noiso escape br1 heavy pcidom big1 big2; do
 	xmig_on a destroy "$d" >/dev/null 2>&1
 done
 xmig_on b destroy big1 >/dev/null 2>&1
