@@ -333,4 +333,4 @@ endif
 clean:
 	rm -rf $(B)
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+-include $(shell find $(O) $(FZ)/obj -name '*.d' 2>/dev/null)

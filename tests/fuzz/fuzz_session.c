@@ -192,14 +192,22 @@ xo_host_info(struct xo_ctx *xo, struct xo_hostinfo *hi)
 }
 
 void
-xo_hostinfo_dispose(struct xo_hostinfo *hi)
+xo_strv_free(char **v)
 {
 	size_t i;
 
-	for (i = 0; hi->bridges != NULL && hi->bridges[i] != NULL; i++)
-		free(hi->bridges[i]);
-	free(hi->bridges);
-	hi->bridges = NULL;
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+xo_hostinfo_dispose(struct xo_hostinfo *hi)
+{
+	xo_strv_free(hi->bridges);
+	xo_strv_free(hi->cpu_features);
+	xo_strv_free(hi->pci_free);
+	hi->bridges = hi->cpu_features = hi->pci_free = NULL;
 }
 
 int
