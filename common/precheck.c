@@ -312,6 +312,21 @@ precheck_passthrough(const struct precheck_host *h, struct json_object *cfg,
 	return 0;
 }
 
+void
+precheck_policy(const struct relocd_conf *conf, char *const *host_bridges,
+    char *const *pci_free, struct domcfg_policy *pol)
+{
+	memset(pol, 0, sizeof(*pol));
+	pol->disk_paths = conf->incoming_disk_paths;
+	pol->bridges = conf->incoming_bridges;
+	pol->host_bridges = host_bridges;
+	pol->pci_free = pci_free;
+	pol->allow_bootloader = conf->incoming_allow_bootloader;
+	pol->allow_device_model = conf->incoming_allow_device_model;
+	pol->max_memory_kb = (uint64_t)conf->incoming_max_memory_mb * 1024;
+	pol->max_vcpus = (unsigned)conf->incoming_max_vcpus;
+}
+
 int
 precheck_dest(const struct relocd_conf *conf, const struct precheck_host *h,
     const struct precheck_src *src, struct json_object *cfg, int live,
@@ -483,14 +498,7 @@ precheck_dest(const struct relocd_conf *conf, const struct precheck_host *h,
 		precheck_add(checks, PRECHECK_PASS, "name", "name %s and its "
 		    "UUID are free on %s", info.name, h->hostname);
 
-	memset(&pol, 0, sizeof(pol));
-	pol.disk_paths = conf->incoming_disk_paths;
-	pol.bridges = conf->incoming_bridges;
-	pol.host_bridges = h->bridges;
-	pol.allow_bootloader = conf->incoming_allow_bootloader;
-	pol.allow_device_model = conf->incoming_allow_device_model;
-	pol.max_memory_kb = (uint64_t)conf->incoming_max_memory_mb * 1024;
-	pol.max_vcpus = (unsigned)conf->incoming_max_vcpus;
+	precheck_policy(conf, h->bridges, h->pci_free, &pol);
 	pol.devices_judged = 1;
 	if (domcfg_policy_check(cfg, &pol, why, sizeof(why)) == -1) {
 		precheck_add(checks, PRECHECK_FAIL, "policy", "%s", why);

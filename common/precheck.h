@@ -59,6 +59,11 @@ struct precheck_src {
 	char *const	*cpu_features;	/* NULL: not told, not compared */
 };
 
+struct domcfg_policy;
+/* The incoming policy of relocd.conf, for a host with these bridges and
+ * these PCI devices free to assign. */
+void	precheck_policy(const struct relocd_conf *, char *const *host_bridges,
+	    char *const *pci_free, struct domcfg_policy *);
 /* Appends {"status", "name", "detail"} to checks (a JSON array). */
 void	precheck_add(struct json_object *checks, const char *status,
 	    const char *name, const char *fmt, ...)

@@ -30,6 +30,7 @@
 #include "helper.h"
 #include "hx.h"
 #include "log.h"
+#include "precheck.h"
 #include "relocd.h"
 #include "xenops.h"
 #include "xlproto.h"
@@ -118,14 +119,9 @@ recv_precheck(const struct relocd_conf *conf, int maintenance,
 		    DOMCFG_MIGRATE_NAME_MAX);
 		return -1;
 	}
-	memset(&pol, 0, sizeof(pol));
-	pol.disk_paths = conf->incoming_disk_paths;
-	pol.bridges = conf->incoming_bridges;
-	pol.host_bridges = hi->bridges;
-	pol.allow_bootloader = conf->incoming_allow_bootloader;
-	pol.allow_device_model = conf->incoming_allow_device_model;
-	pol.max_memory_kb = (uint64_t)conf->incoming_max_memory_mb * 1024;
-	pol.max_vcpus = (unsigned)conf->incoming_max_vcpus;
+	/* The pre-flight's policy (precheck.c): PCI devices free here may
+	 * come, as its passthrough line let them. */
+	precheck_policy(conf, hi->bridges, hi->pci_free, &pol);
 	if (domcfg_policy_check(cfg, &pol, reason, reasonlen) == -1) {
 		*code = "policy";
 		return -1;
