@@ -142,6 +142,14 @@ check "place of a domain no host can take exits 1 (got $rc)" [ $rc -eq 1 ]
 check "and gives each host's reason" sh -c "
     grep -q '^  -  127.0.0.3 .*FAIL: storage' '$W/place-noiso' &&
     grep -q '^  -  127.0.0.4 .*FAIL: storage' '$W/place-noiso'"
+xmig_on a migrate noiso > "$W/mig-noiso" 2>&1
+rc=$?
+sed 's/^/    | /' "$W/mig-noiso"
+check "migrate without a host, where none passes, exits 1 (got $rc)" [ $rc -eq 1 ]
+check "and names each host's first failing line" sh -c "
+    grep 'no host passes every check' '$W/mig-noiso' | grep -q '127.0.0.3: storage: CD-ROM hdc' &&
+    grep 'no host passes every check' '$W/mig-noiso' | grep -q '127.0.0.4: storage: CD-ROM hdc'"
+check "noiso still runs at A" [ "$(dom_state a noiso)" = "r-----" ]
 
 # 4. Two migrations into room for one: b has 1024 MiB; two 600 MiB
 # domains at once (slowed, so that they overlap).
