@@ -545,6 +545,47 @@ precheck_failures(struct json_object *checks, char *buf, size_t len)
 	return code;
 }
 
+void
+precheck_rank_reasons(struct json_object *rank, int all, char *buf,
+    size_t len)
+{
+	struct json_object *targets, *t, *c, *v;
+	const char *st;
+	size_t i, j, n, m;
+
+	n = json_object_object_get_ex(rank, "targets", &targets) ?
+	    json_object_array_length(targets) : 0;
+	for (i = 0; i < n; i++) {
+		t = json_object_array_get_idx(targets, i);
+		c = json_object_object_get(t, "checks");
+		m = c != NULL ? json_object_array_length(c) : 0;
+		for (j = 0; j < m; j++) {
+			v = json_object_array_get_idx(c, j);
+			st = json_object_get_string(json_object_object_get(v,
+			    "status"));
+			if (st == NULL || strcmp(st, PRECHECK_FAIL) != 0)
+				continue;
+			precheck_append(buf, len, "%s: %s: %s",
+			    json_object_get_string(json_object_object_get(t,
+			    "host")), json_object_get_string(
+			    json_object_object_get(v, "name")),
+			    json_object_get_string(json_object_object_get(v,
+			    "detail")));
+			if (!all)
+				break;
+		}
+	}
+	/* The domain could not be looked at: the source's lines say why. */
+	c = json_object_object_get(rank, "source");
+	m = c != NULL ? json_object_array_length(c) : 0;
+	for (j = 0; j < m; j++) {
+		v = json_object_array_get_idx(c, j);
+		precheck_append(buf, len, "%s: %s", json_object_get_string(
+		    json_object_object_get(v, "name")), json_object_get_string(
+		    json_object_object_get(v, "detail")));
+	}
+}
+
 struct json_object *
 precheck_headroom(const struct relocd_conf *conf,
     const struct precheck_host *h, struct json_object *cfg)

@@ -86,6 +86,12 @@ struct json_object *precheck_disk_paths(struct json_object *cfg,
  * policy); NULL code if none failed. */
 const char *precheck_failures(struct json_object *checks, char *buf,
 	    size_t len);
+/* Why a ranking (check_place's answer) has no host: each target's FAIL
+ * lines as "HOST: NAME: detail" (its first only, unless ALL), then the
+ * source's lines when the domain could not be looked at, appended to
+ * BUF "; "-separated. */
+void	precheck_rank_reasons(struct json_object *rank, int all, char *buf,
+	    size_t len);
 /* Headroom left after CFG would arrive: what place ranks hosts by. */
 struct json_object *precheck_headroom(const struct relocd_conf *,
 	    const struct precheck_host *, struct json_object *cfg);

@@ -31,6 +31,7 @@
 #include "hx.h"
 #include "log.h"
 #include "migrate.h"
+#include "precheck.h"
 #include "relocd.h"
 #include "xlproto.h"
 
@@ -485,9 +486,9 @@ static int
 migrate_choose(struct worker *w, struct migrate_ctl *c, const char *dom,
     int live, char *chosen, size_t chosenlen)
 {
-	struct json_object *rank, *targets = NULL, *t, *v, *o, *ch, *h = NULL;
-	char why[2048] = "", *p;
-	size_t n = 0, i, j, m;
+	struct json_object *rank, *targets = NULL, *t, *o, *ch, *h = NULL;
+	char why[2048] = "";
+	size_t n = 0;
 	int rc = -1;
 
 	for (n = 0; w->conf->relocation_peers != NULL &&
@@ -539,33 +540,7 @@ migrate_choose(struct worker *w, struct migrate_ctl *c, const char *dom,
 	/* Nowhere: each host's first failing line. */
 	snprintf(why, sizeof(why), "%s not migrated: no host passes every "
 	    "check", dom);
-	n = targets != NULL ? json_object_array_length(targets) : 0;
-	for (i = 0; i < n; i++) {
-		t = json_object_array_get_idx(targets, i);
-		json_object_object_get_ex(t, "checks", &v);
-		m = v != NULL ? json_object_array_length(v) : 0;
-		for (j = 0; j < m; j++) {
-			ch = json_object_array_get_idx(v, j);
-			if (strcmp(proto_get_str(ch, "status") ?
-			    proto_get_str(ch, "status") : "", "FAIL") != 0)
-				continue;
-			p = why + strlen(why);
-			snprintf(p, sizeof(why) - strlen(why), "; %s: %s: %s",
-			    proto_get_str(t, "host"), proto_get_str(ch, "name"),
-			    proto_get_str(ch, "detail"));
-			break;
-		}
-	}
-	if (json_object_object_get_ex(rank, "source", &v)) {
-		m = json_object_array_length(v);
-		for (j = 0; j < m; j++) {
-			ch = json_object_array_get_idx(v, j);
-			p = why + strlen(why);
-			snprintf(p, sizeof(why) - strlen(why), "; %s: %s",
-			    proto_get_str(ch, "name"),
-			    proto_get_str(ch, "detail"));
-		}
-	}
+	precheck_rank_reasons(rank, 0, why, sizeof(why));
 	json_object_object_add(o, "exit", json_object_new_int(1));
 	json_object_object_add(o, "message", json_object_new_string(why));
 	migrate_ctl_outcome(o, c);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "precheck.h"
 #include "proto.h"
 #include "xmig.h"
 
@@ -146,10 +147,10 @@ evac_pending(const struct evac *e, const char *host, int weight)
 static int
 evac_place(struct evac *e, struct evac_dom *d)
 {
-	struct json_object *req, *reply = NULL, *targets, *t, *h, *c, *v, *arr;
+	struct json_object *req, *reply = NULL, *targets, *t, *h, *arr;
 	const char *host, *best = NULL;
 	int64_t mem, cap, bestmem = -1;
-	size_t i, j, n, m;
+	size_t i, n;
 	int rc = -1, fits_later = 0;
 
 	req = json_object_new_object();
@@ -202,30 +203,7 @@ evac_place(struct evac *e, struct evac_dom *d)
 		goto out;
 	}
 	snprintf(d->why, sizeof(d->why), "%s: fits nowhere", d->name);
-	for (i = 0; i < n; i++) {
-		t = json_object_array_get_idx(targets, i);
-		json_object_object_get_ex(t, "checks", &c);
-		m = c != NULL ? json_object_array_length(c) : 0;
-		for (j = 0; j < m; j++) {
-			v = json_object_array_get_idx(c, j);
-			if (strcmp(proto_get_str(v, "status") ?
-			    proto_get_str(v, "status") : "", "FAIL") != 0)
-				continue;
-			snprintf(d->why + strlen(d->why), sizeof(d->why) -
-			    strlen(d->why), "; %s: %s: %s",
-			    proto_get_str(t, "host"), proto_get_str(v, "name"),
-			    proto_get_str(v, "detail"));
-		}
-	}
-	if (json_object_object_get_ex(reply, "source", &c)) {
-		m = json_object_array_length(c);
-		for (j = 0; j < m; j++) {
-			v = json_object_array_get_idx(c, j);
-			snprintf(d->why + strlen(d->why), sizeof(d->why) -
-			    strlen(d->why), "; %s: %s", proto_get_str(v,
-			    "name"), proto_get_str(v, "detail"));
-		}
-	}
+	precheck_rank_reasons(reply, 1, d->why, sizeof(d->why));
 out:
 	json_object_put(req);
 	json_object_put(reply);
