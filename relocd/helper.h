@@ -194,8 +194,5 @@ struct hostinfo_facts {
 int	hostinfo_facts_host(struct json_object *, struct hostinfo_facts *,
 	    char *err, size_t errlen);
 void	hostinfo_facts_dispose(struct hostinfo_facts *);
-int	hostinfo_facts_parse(struct json_object *, struct xo_hostinfo *,
-	    struct xo_dominfo **, size_t *, int *maintenance, char *err,
-	    size_t errlen);
 
 #endif

@@ -12,6 +12,17 @@
 #include "relocd.h"
 #include "xenops.h"
 
+static struct json_object *
+hostinfo_strv_json(char *const *v)
+{
+	struct json_object *arr = json_object_new_array();
+	size_t i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		json_object_array_add(arr, json_object_new_string(v[i]));
+	return arr;
+}
+
 struct json_object *
 hostinfo_list_json(struct xo_ctx *xo, char *err, size_t errlen)
 {
@@ -55,9 +66,8 @@ hostinfo_host_json(struct xo_ctx *xo, struct relocd_conf *conf, char *err,
     size_t errlen)
 {
 	struct xo_hostinfo hi;
-	struct json_object *o, *br;
+	struct json_object *o;
 	char since[256];
-	size_t i;
 	int maint;
 
 	if ((maint = maint_get(conf, since, sizeof(since), err,
@@ -88,10 +98,7 @@ hostinfo_host_json(struct xo_ctx *xo, struct relocd_conf *conf, char *err,
 	    json_object_new_boolean(hi.cap_hap));
 	json_object_object_add(o, "cap_shadow",
 	    json_object_new_boolean(hi.cap_shadow));
-	br = json_object_new_array();
-	for (i = 0; hi.bridges != NULL && hi.bridges[i] != NULL; i++)
-		json_object_array_add(br, json_object_new_string(hi.bridges[i]));
-	json_object_object_add(o, "bridges", br);
+	json_object_object_add(o, "bridges", hostinfo_strv_json(hi.bridges));
 	/* What a peer would be told, and why: accept_migrations = 0 in
 	 * relocd.conf, or maintenance turned on at run time. */
 	json_object_object_add(o, "accept_migrations",
@@ -107,17 +114,6 @@ hostinfo_host_json(struct xo_ctx *xo, struct relocd_conf *conf, char *err,
 	    json_object_new_string(RELOCD_VERSION));
 	xo_hostinfo_dispose(&hi);
 	return o;
-}
-
-static struct json_object *
-hostinfo_strv_json(char *const *v)
-{
-	struct json_object *arr = json_object_new_array();
-	size_t i;
-
-	for (i = 0; v != NULL && v[i] != NULL; i++)
-		json_object_array_add(arr, json_object_new_string(v[i]));
-	return arr;
 }
 
 /* REAL (resolved) is under one of incoming_disk_paths, each resolved
@@ -232,11 +228,7 @@ hostinfo_facts_json(struct xo_ctx *xo, struct relocd_conf *conf,
 	    maint));
 	json_object_object_add(o, "free_kb", json_object_new_int64(
 	    (int64_t)hi.free_kb));
-	arr = json_object_new_array();
-	for (i = 0; hi.bridges != NULL && hi.bridges[i] != NULL; i++)
-		json_object_array_add(arr, json_object_new_string(
-		    hi.bridges[i]));
-	json_object_object_add(o, "bridges", arr);
+	json_object_object_add(o, "bridges", hostinfo_strv_json(hi.bridges));
 	json_object_object_add(o, "hostname",
 	    json_object_new_string(hi.hostname));
 	json_object_object_add(o, "arch", json_object_new_string(hi.arch));
@@ -369,57 +361,4 @@ hostinfo_facts_dispose(struct hostinfo_facts *f)
 	free(f->doms);
 	json_object_put(f->o);
 	memset(f, 0, sizeof(*f));
-}
-
-int
-hostinfo_facts_parse(struct json_object *o, struct xo_hostinfo *hi,
-    struct xo_dominfo **domsp, size_t *np, int *maintenance, char *err,
-    size_t errlen)
-{
-	struct json_object *arr, *br, *d, *m;
-	struct xo_dominfo *doms = NULL;
-	const char *s;
-	size_t n, nb, i;
-
-	memset(hi, 0, sizeof(*hi));
-	*domsp = NULL;
-	*np = 0;
-	if (!json_object_object_get_ex(o, "domains", &arr) ||
-	    !json_object_is_type(arr, json_type_array) ||
-	    !json_object_object_get_ex(o, "bridges", &br) ||
-	    !json_object_is_type(br, json_type_array) ||
-	    !json_object_object_get_ex(o, "maintenance", &m) ||
-	    !json_object_is_type(m, json_type_boolean)) {
-		snprintf(err, errlen, "the helper's host facts are malformed");
-		return -1;
-	}
-	*maintenance = json_object_get_boolean(m);
-	hi->free_kb = (uint64_t)proto_get_int(o, "free_kb", 0);
-	nb = json_object_array_length(br);
-	if ((hi->bridges = calloc(nb + 1, sizeof(char *))) == NULL)
-		goto nomem;
-	for (i = 0; i < nb; i++) {
-		s = json_object_get_string(json_object_array_get_idx(br, i));
-		if ((hi->bridges[i] = strdup(s ? s : "")) == NULL)
-			goto nomem;
-	}
-	n = json_object_array_length(arr);
-	if ((doms = calloc(n + 1, sizeof(*doms))) == NULL)
-		goto nomem;
-	for (i = 0; i < n; i++) {
-		d = json_object_array_get_idx(arr, i);
-		snprintf(doms[i].name, sizeof(doms[i].name), "%s",
-		    proto_get_str(d, "name") ? proto_get_str(d, "name") : "");
-		snprintf(doms[i].uuid, sizeof(doms[i].uuid), "%s",
-		    proto_get_str(d, "uuid") ? proto_get_str(d, "uuid") : "");
-		doms[i].domid = (uint32_t)proto_get_int(d, "id", 0);
-	}
-	*domsp = doms;
-	*np = n;
-	return 0;
-nomem:
-	snprintf(err, errlen, "out of memory");
-	free(doms);
-	xo_hostinfo_dispose(hi);
-	return -1;
 }

@@ -54,9 +54,6 @@ static int	recv_refusing(const struct relocd_conf *, int, const char **,
 		    char *, size_t);
 static int	recv_refused_early(struct worker *, const char **, char *,
 		    size_t);
-static int	recv_facts(struct worker *, struct xo_hostinfo *,
-		    struct xo_dominfo **, size_t *, int *, const char **,
-		    char *, size_t);
 
 /*
  * Maintenance, from relocd.conf (accept_migrations = 0, until a restart
@@ -238,29 +235,6 @@ recv_same_domain(struct json_object *a, struct json_object *b)
 		return 0;
 	return strcmp(ia.name, ib.name) == 0 &&
 	    strcasecmp(ia.uuid, ib.uuid) == 0 && ia.memory_kb == ib.memory_kb;
-}
-
-/* The host's facts, from the helper: 0, or -1 with the reason. */
-static int
-recv_facts(struct worker *w, struct xo_hostinfo *hi,
-    struct xo_dominfo **doms, size_t *n, int *maintenance,
-    const char **code, char *reason, size_t reasonlen)
-{
-	struct json_object *facts = NULL;
-	int rc = -1;
-
-	memset(hi, 0, sizeof(*hi));
-	*doms = NULL;
-	*n = 0;
-	if (hx_call(&w->hx, HX_FACTS, NULL, -1, &facts, NULL, NULL, code,
-	    reason, reasonlen) != 0)
-		return -1;
-	*code = "backend";
-	if (hostinfo_facts_parse(facts, hi, doms, n, maintenance, reason,
-	    reasonlen) == 0)
-		rc = 0;
-	json_object_put(facts);
-	return rc;
 }
 
 /* What the source says of itself in its request ("source"). */
@@ -495,16 +469,20 @@ static int
 recv_refused_early(struct worker *w, const char **code, char *reason,
     size_t reasonlen)
 {
-	struct xo_hostinfo hi;
-	struct xo_dominfo *doms = NULL;
-	size_t n = 0;
-	int maint, rc;
+	struct json_object *facts = NULL;
+	struct hostinfo_facts f;
+	int rc = -1;
 
-	if ((rc = recv_facts(w, &hi, &doms, &n, &maint, code, reason,
-	    reasonlen)) == 0)
-		rc = recv_refusing(w->conf, maint, code, reason, reasonlen);
-	free(doms);
-	xo_hostinfo_dispose(&hi);
+	memset(&f, 0, sizeof(f));
+	if (hx_call(&w->hx, HX_FACTS, NULL, -1, &facts, NULL, NULL, code,
+	    reason, reasonlen) != 0)
+		return -1;
+	*code = "backend";
+	if (hostinfo_facts_host(facts, &f, reason, reasonlen) == 0)
+		rc = recv_refusing(w->conf, f.h.maintenance, code, reason,
+		    reasonlen);
+	hostinfo_facts_dispose(&f);
+	json_object_put(facts);
 	return rc;
 }
 
