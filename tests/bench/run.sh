@@ -27,7 +27,10 @@
 # build's, so that a change's cost is a ratio from one run.
 # BENCH_CASES (default "stream setup live conc evac") picks which cases
 # run ("evac" adds a third relocd of this build, on 127.0.7.6);
-# the figures of cases not run stay empty in the table.
+# the figures of cases not run stay empty in the table; BENCH_CONC
+# (default "1 2 4 8") the concurrency levels.  The run pauses the VM's
+# free page reporting and touches a warm pool first (see memory_warm);
+# BENCH_COLD_MEMORY=1 leaves the machine alone.
 set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
