@@ -93,6 +93,12 @@ static const struct conf_key conf_keys[] = {
 	{ "capacity", CT_INT, OFF(capacity), NULL, 0, 0, 1000000, NOLINE },
 	{ "relocation_peers", CT_STRLIST, OFF(relocation_peers), NULL, 0, 0,
 	    0, NOLINE },
+	/* shared storage for leases, domain records, tombstones: relocd(8),
+	 * FAILURE OF A HOST */
+	{ "cluster_dir", CT_PATH, OFF(cluster_dir), "", 0, 0, 0,
+	    OFF(line_cluster_dir) },
+	{ "fence_command", CT_STRING, OFF(fence_command), "", 0, 0, 0,
+	    OFF(line_fence_command) },
 	{ "handshake_timeout", CT_INT, OFF(handshake_timeout), NULL, 10, 1,
 	    300, NOLINE },
 	{ "io_timeout", CT_INT, OFF(io_timeout), NULL, 30, 1, 3600, NOLINE },

@@ -42,6 +42,8 @@ struct relocd_conf {
 	int		 max_domains;
 	int		 capacity;	/* sum of domain weights; 0 = none */
 	char		**relocation_peers;	/* the cluster's other hosts */
+	char		*cluster_dir;		/* shared storage, "" = none */
+	char		*fence_command;		/* "%h" = the dead host */
 
 	/* timeouts, seconds */
 	int		 handshake_timeout;
@@ -78,7 +80,8 @@ struct relocd_conf {
 	 * raised after parsing, e.g. by the TLS self-check */
 	int		 line_tls_ca_file, line_tls_cert_file, line_tls_key_file,
 			 line_tls_crl_file, line_control_socket, line_state_dir,
-			 line_relocation_address, line_user;
+			 line_relocation_address, line_user,
+			 line_cluster_dir, line_fence_command;
 };
 
 void	conf_init(struct relocd_conf *);	/* all defaults */

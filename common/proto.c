@@ -49,6 +49,8 @@ proto_type_name(int type)
 		return "check";
 	case PT_CTL_PLACE:
 		return "place";
+	case PT_CTL_FORCE:
+		return "force";
 	case PT_SPEEDTEST:
 		return "speedtest";
 	case PT_CTL_SPEEDTEST:

@@ -62,6 +62,7 @@ struct iochan;
 #define PT_CTL_CANCEL		0x32	/* xmig cancel DOM */
 #define PT_CTL_CHECK		0x33	/* xmig check DOM HOST */
 #define PT_CTL_PLACE		0x34	/* xmig place DOM */
+#define PT_CTL_FORCE		0x35	/* xmig migrate --force DOM HOST */
 #define PT_CTL_SPEEDTEST	0x41	/* xmig speedtest HOST */
 #define PT_CTL_MAINTENANCE	0x50	/* xmig maintenance [on|off] */
 /* Served only by test builds of relocd (RELOCD_TESTING). */

@@ -66,6 +66,8 @@ static const struct request requests[] = {
 	    check_serve },
 	{ PT_CTL_PLACE,		RQ_CONTROL,		RQ_BACKEND | RQ_SHARED,
 	    place_serve },
+	{ PT_CTL_FORCE,		RQ_CONTROL,		RQ_BACKEND,
+	    force_serve },
 #ifdef RELOCD_TESTING
 	/* Test builds only: proves that the filter kills and is heard. */
 	{ PT_TEST_FORBIDDEN,	RQ_PEER | RQ_CONTROL,	0,

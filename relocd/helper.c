@@ -77,6 +77,8 @@ static const struct helper_op {
 	{ HX_CREATE,		{ PT_CTL_CREATE },		helper_create },
 	{ HX_DESTROY,		{ PT_CTL_DESTROY },		helper_destroy },
 	{ HX_CANCEL,		{ PT_CTL_CANCEL },		helper_cancel },
+	{ HX_FORCE_LOOKUP,	{ PT_CTL_FORCE },		helper_force_lookup },
+	{ HX_FORCE_START,	{ PT_CTL_FORCE },		helper_force_start },
 	{ HX_MAINTENANCE,	{ PT_CTL_MAINTENANCE },
 	    helper_maintenance },
 	{ HX_RESERVE,		{ PT_MIGRATE_RECEIVE },	helper_reserve },
@@ -430,6 +432,31 @@ helper_reserve(struct helper *h, struct json_object *args, int *fds,
 	return helper_ok(h, NULL, NULL, 0);
 }
 
+/*
+ * The domain runs here now: its record in cluster_dir says so, with the
+ * config a survivor would start it from (the backend's, which has the
+ * UUID the backend gave it).  A failure leaves the domain running and
+ * says that a forced restart of it is not possible.
+ */
+void
+helper_cluster_record(struct helper *h, uint32_t domid, const char *name)
+{
+	struct json_object *cfg = NULL;
+	char err[1024];
+
+	if (!cluster_enabled(h->conf))
+		return;
+	if (xo_config_get(h->xo, domid, &cfg) != 0)
+		log_warnx("%s: %s runs, but its record in cluster_dir was not "
+		    "written (no forced restart of it possible): %s", h->who,
+		    name, xo_errmsg(h->xo));
+	else if (cluster_record_put(h->conf, cfg, err, sizeof(err)) == -1)
+		log_warnx("%s: %s runs, but its record in cluster_dir was not "
+		    "written (no forced restart of it possible): %s", h->who,
+		    name, err);
+	json_object_put(cfg);
+}
+
 static int
 helper_create(struct helper *h, struct json_object *args, int *fds, int nfds)
 {
@@ -450,6 +477,7 @@ helper_create(struct helper *h, struct json_object *args, int *fds, int nfds)
 		return helper_error(h, r == XO_E_EXISTS ? "exists" : "backend",
 		    "%s", xo_errmsg(h->xo));
 	log_info("%s: created domain %s (id %u)", h->who, info.name, domid);
+	helper_cluster_record(h, domid, info.name);
 	reply = json_object_new_object();
 	json_object_object_add(reply, "id", json_object_new_int64(domid));
 	json_object_object_add(reply, "name", json_object_new_string(
@@ -485,6 +513,7 @@ helper_destroy(struct helper *h, struct json_object *args, int *fds,
 		return helper_error(h, r == XO_E_NOTFOUND ? "notfound" :
 		    "backend", "%s", xo_errmsg(h->xo));
 	log_info("%s: destroyed domain %s (id %u)", h->who, di.name, domid);
+	cluster_record_drop(h->conf, di.uuid);
 	return helper_ok(h, NULL, NULL, 0);
 }
 
@@ -521,7 +550,11 @@ helper_maintenance(struct helper *h, struct json_object *args, int *fds,
 		if (on && !was)
 			log_info("%s: maintenance on: incoming migrations are "
 			    "refused until xmig maintenance off", h->who);
-		else if (!on && was)
+		if (!on && cluster_tombstones_clear(h->conf, err,
+		    sizeof(err)) == -1)
+			log_warnx("%s: tombstones of forced restarts: %s",
+			    h->who, err);
+		if (!on && was)
 			log_info("%s: maintenance off: incoming migrations "
 			    "are accepted%s", h->who,
 			    h->conf->accept_migrations ? "" : " (but "

@@ -121,6 +121,8 @@ const char *helper_domain_busy(struct relocd_conf *, const char *name,
 
 /* Operations (args are decoded; descriptors are the op's to close). */
 int	helper_cancel(struct helper *, struct json_object *, int *, int);
+int	helper_force_lookup(struct helper *, struct json_object *, int *, int);
+int	helper_force_start(struct helper *, struct json_object *, int *, int);
 int	helper_recv_check(struct helper *, struct json_object *, int *, int);
 int	helper_recv_begin(struct helper *, struct json_object *, int *, int);
 int	helper_recv_go(struct helper *, struct json_object *, int *, int);
@@ -169,6 +171,23 @@ int	maint_get(const struct relocd_conf *, char *since, size_t sincelen,
 	    char *err, size_t errlen);
 int	maint_set(const struct relocd_conf *, int on, const char *who,
 	    char *err, size_t errlen);
+
+/* cluster.c: cluster_dir, the cluster's shared storage (leases, domain
+ * records, tombstones of forced restarts).  Root helper only. */
+int	cluster_enabled(const struct relocd_conf *);
+void	helper_cluster_record(struct helper *, uint32_t domid,
+	    const char *name);
+const char *cluster_self(const struct relocd_conf *);
+int	cluster_record_put(const struct relocd_conf *, struct json_object *cfg,
+	    char *err, size_t errlen);
+void	cluster_record_drop(const struct relocd_conf *, const char *uuid);
+int	cluster_record_find(const struct relocd_conf *, const char *dom,
+	    struct json_object **rec, char *err, size_t errlen);
+int	cluster_tombstone_put(const struct relocd_conf *, struct json_object *,
+	    const char *by, const char *fence, char *err, size_t errlen);
+int	cluster_settle(const struct relocd_conf *);
+int	cluster_tombstones_clear(const struct relocd_conf *, char *err,
+	    size_t errlen);
 
 /* hostinfo.c */
 struct json_object *hostinfo_list_json(struct xo_ctx *, char *err,

@@ -148,6 +148,8 @@ helper_recv_go(struct helper *h, struct json_object *args, int *fds,
 		    h->recv.name);
 	if (r == 0 && !h->recv.paused)
 		r = xo_unpause(h->xo, h->recv.domid);
+	if (r == 0)
+		helper_cluster_record(h, h->recv.domid, h->recv.name);
 	if (r != 0) {
 		log_warnx("%s: cannot start %s: %s", h->who, h->recv.name,
 		    xo_errmsg(h->xo));

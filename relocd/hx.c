@@ -86,6 +86,10 @@ hx_op_name(int op)
 		return "console-check";
 	case HX_JOBS:
 		return "jobs";
+	case HX_FORCE_LOOKUP:
+		return "force-lookup";
+	case HX_FORCE_START:
+		return "force-start";
 	case HX_RECOVER_COPIES:
 		return "recover-copies";
 	case HX_RECOVER_ACT:

@@ -50,6 +50,9 @@ struct hx;
 #define HX_CONSOLE_OPEN		0xb8	/* {"domain"} -> tty fd [, log fd] */
 #define HX_CONSOLE_CHECK	0xb9	/* still here?  if not, moved where? */
 #define HX_JOBS			0xbc	/* the journal */
+#define HX_FORCE_LOOKUP		0xc0	/* {"domain", "from"}: its record */
+#define HX_FORCE_START		0xc1	/* {"domain", "source_is_off",
+					 * "probe"}: fence, lease, start */
 #define HX_RECOVER_COPIES	0xbd	/* {"domain"}: the copies here */
 #define HX_RECOVER_ACT		0xbe	/* {"domain", "action"} */
 #define HX_RECOVER_MARK		0xbf	/* {"domain", "message"}: settled */

@@ -73,6 +73,8 @@ relocd_reload(struct relocd *env)
 	    old->line_control_socket);
 	n += reload_keep_str("state_dir", &nc.state_dir, &nc.line_state_dir,
 	    old->state_dir, old->line_state_dir);
+	n += reload_keep_str("cluster_dir", &nc.cluster_dir,
+	    &nc.line_cluster_dir, old->cluster_dir, old->line_cluster_dir);
 	n += reload_keep_str("user", &nc.user, &nc.line_user, old->user,
 	    old->line_user);
 	if (nc.relocation_port != old->relocation_port) {

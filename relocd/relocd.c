@@ -13,6 +13,7 @@
 #include <openssl/err.h>
 
 #include "log.h"
+#include "helper.h"
 #include "relocd.h"
 #include "xenops.h"
 
@@ -20,6 +21,7 @@ static void	usage(void) __attribute__((noreturn));
 static void	relocd_sig(evutil_socket_t, short, void *);
 static void	relocd_sweep(evutil_socket_t, short, void *);
 static int	relocd_check_dirs(struct relocd_conf *, char *, size_t);
+static int	relocd_check_cluster_dir(struct relocd_conf *, char *, size_t);
 
 static void
 usage(void)
@@ -103,6 +105,40 @@ relocd_check_dirs(struct relocd_conf *conf, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Shared storage is mounted, never made: a cluster_dir that is missing is
+ * a share that is not there, and a local directory in its place would
+ * hand out leases nobody else can see.
+ */
+static int
+relocd_check_cluster_dir(struct relocd_conf *conf, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (*conf->cluster_dir == '\0')
+		return 0;
+	if (stat(conf->cluster_dir, &st) == -1) {
+		snprintf(err, errlen, "%s:%d: cluster_dir \"%s\": %s (is the "
+		    "shared storage mounted?)", conf->path,
+		    conf->line_cluster_dir, conf->cluster_dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s:%d: cluster_dir \"%s\": not a "
+		    "directory", conf->path, conf->line_cluster_dir,
+		    conf->cluster_dir);
+		return -1;
+	}
+	if (access(conf->cluster_dir, W_OK | X_OK) == -1) {
+		snprintf(err, errlen, "%s:%d: cluster_dir \"%s\": %s",
+		    conf->path, conf->line_cluster_dir, conf->cluster_dir,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -170,6 +206,10 @@ main(int argc, char *argv[])
 		fprintf(stderr, "%s\n", err);
 		exit(1);
 	}
+	if (relocd_check_cluster_dir(&env->sc_conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
 	if (noaction) {
 		printf("configuration OK\n");
 		exit(0);
@@ -204,6 +244,9 @@ main(int argc, char *argv[])
 	 * runs), and after daemon(): its log lines go where the daemon's
 	 * go. */
 	recover_reconcile(&env->sc_conf);
+	/* A forced restart moved domains off this host while it was
+	 * dead: their stale copies go, and maintenance stays on. */
+	cluster_settle(&env->sc_conf);
 	if (priv_start(env) == -1)
 		fatalx("cannot start relocd-priv");
 

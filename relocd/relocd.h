@@ -188,6 +188,8 @@ void	serve_query(struct worker *, struct json_object *);
 void	cancel_serve(struct worker *, struct json_object *);
 void	check_serve(struct worker *, struct json_object *);
 void	place_serve(struct worker *, struct json_object *);
+/* force.c */
+void	force_serve(struct worker *, struct json_object *);
 /* check.c: the source's and each target's pre-flight lines, targets
  * ranked best first: {"domain", "live", "memory_kb", "targets": [{"host",
  * "checks", "failed", "headroom"}]} (or "source" alone, when the domain

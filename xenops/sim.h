@@ -108,11 +108,13 @@ struct sim_guest_args {
 	int		dirty_fd;	/* memfd, kept too */
 	int		shared_fd;
 	int		status_fd;	/* start report to the backend */
+	int		lease_fd;	/* the domain's lease (lease.h), or -1 */
 	uint64_t	nr_pages;
 	unsigned	tick_ms;
 	unsigned	dirty_rate;	/* pages per second */
 	int		restored;	/* start paused, verify on unpause */
 	struct sim_vcpu	vcpu;
+	char		lease_holder[160];	/* "HOST NAME (domain ID)" */
 };
 
 /* What the guest writes on status_fd once it is ready (or failed). */

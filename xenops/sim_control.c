@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include <json-c/json.h>
 
 #include "clock.h"
+#include "lease.h"
 #include "log.h"
 #include "sim_impl.h"
 
@@ -41,6 +43,9 @@ static int	sim_pid_alive(pid_t, uint64_t);
 static int	sim_ctl_addr(struct xo_ctx *, uint32_t, struct sockaddr_un *,
 		    int *);
 static int	sim_guest_wait(struct xo_ctx *, int, struct sim_guest_status *);
+static int	sim_base_len(const char *);
+static int	sim_uuid_new(struct xo_ctx *, struct json_object *,
+		    struct sim_domcfg *);
 
 /* -- guest processes ---------------------------------------------------- */
 
@@ -250,7 +255,7 @@ sim_guest_cmd(struct xo_ctx *ctx, uint32_t domid, const char *cmd,
 	struct msghdr msg;
 	struct iovec iov;
 	struct pollfd pfd;
-	char line[80], reply[128];
+	char line[80], reply[512];
 	uint64_t deadline, now;
 	size_t len = 0, i, nrecv;
 	ssize_t n;
@@ -393,6 +398,7 @@ sim_guest_start(struct xo_ctx *ctx, uint32_t domid,
 	memset(&a, 0, sizeof(a));
 	a.dir_fd = a.ctl_fd = a.pty_fd = a.slave_fd = a.log_fd = -1;
 	a.mem_fd = a.dirty_fd = a.shared_fd = a.status_fd = -1;
+	a.lease_fd = -1;
 	a.domid = domid;
 	a.nr_pages = dc->nr_pages;
 	a.tick_ms = dc->tick_ms;
@@ -472,6 +478,22 @@ sim_guest_start(struct xo_ctx *ctx, uint32_t domid,
 		goto out;
 	}
 
+	/* The guest takes and gives up the lease itself (simguest.c): it
+	 * is the process that lives as long as the domain can write. */
+	if (h->cluster_dir != NULL && *dc->uuid != '\0') {
+		char lerr[256];
+
+		if ((a.lease_fd = lease_open(h->cluster_dir, dc->uuid, lerr,
+		    sizeof(lerr))) == -1) {
+			rc = xo_fail(ctx, XO_E_FAIL, "domain %s: lease: %s",
+			    dc->name, lerr);
+			goto out;
+		}
+		snprintf(a.lease_holder, sizeof(a.lease_holder),
+		    "%s domain %.*s (id %u)", h->hostname,
+		    sim_base_len(dc->name), dc->name, domid);
+	}
+
 	if (pipe2(pfd, O_CLOEXEC) == -1) {
 		rc = xo_fail(ctx, XO_E_FAIL, "pipe: %s", strerror(errno));
 		goto out;
@@ -549,7 +571,18 @@ out:
 		close(a.log_fd);
 	if (a.shared_fd != -1)
 		close(a.shared_fd);
+	if (a.lease_fd != -1)
+		close(a.lease_fd);
 	return rc;
+}
+
+/* The name without a migration's "--incoming" suffix: whose lease it is. */
+static int
+sim_base_len(const char *name)
+{
+	const char *s = strstr(name, "--incoming");
+
+	return s != NULL && s[10] == '\0' ? (int)(s - name) : (int)strlen(name);
 }
 
 /* The guest's start report, or why there is none. */
@@ -696,6 +729,30 @@ out:
 
 /* -- create, rename, destroy, run control ------------------------------- */
 
+static int
+sim_uuid_new(struct xo_ctx *ctx, struct json_object *cfg,
+    struct sim_domcfg *dc)
+{
+	struct json_object *ci;
+	uint8_t b[16];
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		return xo_fail(ctx, XO_E_FAIL, "getrandom: %s",
+		    strerror(errno));
+	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4 */
+	b[8] = (b[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+	snprintf(dc->uuid, sizeof(dc->uuid), "%02x%02x%02x%02x-%02x%02x-"
+	    "%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+	    b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+	    b[13], b[14], b[15]);
+	if (!json_object_object_get_ex(cfg, "c_info", &ci) ||
+	    json_object_object_add(ci, "uuid",
+	    json_object_new_string(dc->uuid)) != 0)
+		return xo_fail(ctx, XO_E_FAIL, "domain %s: cannot set its "
+		    "uuid", dc->name);
+	return 0;
+}
+
 int
 sim_create(struct xo_ctx *ctx, struct json_object *cfg, uint32_t *domid_r)
 {
@@ -709,6 +766,11 @@ sim_create(struct xo_ctx *ctx, struct json_object *cfg, uint32_t *domid_r)
 	uint64_t start;
 
 	if ((rc = sim_cfg_parse(ctx, cfg, &dc)) != 0)
+		goto out;
+	/* libxl gives a domain without one a UUID; so do we, into the
+	 * config, so that it moves with the domain and its lease has a
+	 * name. */
+	if (*dc.uuid == '\0' && (rc = sim_uuid_new(ctx, cfg, &dc)) != 0)
 		goto out;
 	if ((rc = sim_lock(ctx, &lockfd)) != 0)
 		goto out;

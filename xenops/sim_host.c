@@ -216,6 +216,11 @@ sim_open(struct xo_ctx *ctx, const struct relocd_conf *conf)
 	    conf->sim_arch != NULL && *conf->sim_arch != '\0' ?
 	    conf->sim_arch : "x86_64");
 	h->cap_shadow = conf->sim_cap_shadow;
+	if (conf->cluster_dir != NULL && *conf->cluster_dir != '\0' &&
+	    (h->cluster_dir = strdup(conf->cluster_dir)) == NULL) {
+		rc = xo_fail(ctx, XO_E_FAIL, "out of memory");
+		goto out;
+	}
 	for (n = 0; conf->sim_bridges != NULL && conf->sim_bridges[n] != NULL;
 	    n++)
 		;
@@ -257,6 +262,7 @@ sim_close(struct xo_ctx *ctx)
 	free(h->root);
 	free(h->domdir);
 	free(h->condir);
+	free(h->cluster_dir);
 	xo_strv_free(h->bridges);
 	xo_strv_free(h->cpu_features);
 	xo_strv_free(h->pci_free);

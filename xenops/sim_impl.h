@@ -32,6 +32,7 @@ struct sim_host {
 	char		**cpu_features;	/* sim_cpu_features */
 	char		**pci_free;	/* sim_pci_assignable */
 	int		 cap_shadow;
+	char		*cluster_dir;	/* leases live here; NULL = none */
 	/* Guest memory a save mapped, unmapped only at sim_close: tearing
 	 * down the mapping of a big guest took tens of ms, and right after
 	 * the last round that sat on the downtime path. */

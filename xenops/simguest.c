@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "lease.h"
 #include "sim.h"
 
 #define SIM_NCLIENTS		4
@@ -58,6 +59,7 @@ struct sim_guest {
 	uint64_t	 tick_us;
 
 	int		 running;
+	int		 lease_held;
 	int		 verify_pending; /* first run after restore/suspend */
 	int		 verify_now;
 	struct sim_vcpu	 vcpu;
@@ -98,6 +100,9 @@ static void	sim_guest_client_read(struct sim_guest *, struct sim_client *);
 static const char *sim_guest_command(struct sim_guest *, const char *,
 		    int *);
 static void	sim_guest_reply(int, const char *, const int *, int);
+static int	sim_guest_lease(struct sim_guest *);
+static const char *sim_guest_lease_reply(struct sim_guest *);
+static void	sim_guest_lease_refusal(struct sim_guest *, char *, size_t);
 
 void
 sim_guest_main(struct sim_guest_args *a)
@@ -136,6 +141,15 @@ sim_guest_main(struct sim_guest_args *a)
 		__atomic_store_n(&g.sh->state, SIM_ST_PAUSED,
 		    __ATOMIC_RELEASE);
 	} else {
+		/* A fresh start runs at once: the lease first, or no
+		 * start at all (the backend reports our message). */
+		if (sim_guest_lease(&g) == -1) {
+			char msg[sizeof(((struct sim_guest_status *)0)->msg)];
+
+			sim_guest_lease_refusal(&g, msg, sizeof(msg));
+			sim_guest_report(a, EAGAIN, msg);
+			_exit(1);
+		}
 		sim_guest_console(&g, "simdom%u: booted, %llu pages "
 		    "(%llu MiB), tick %u ms, dirtying %u pages/s", a->domid,
 		    (unsigned long long)g.npages,
@@ -145,6 +159,35 @@ sim_guest_main(struct sim_guest_args *a)
 	}
 	sim_guest_report(a, 0, "ready");
 	sim_guest_loop(&g);
+}
+
+/*
+ * The lease is ours whenever we can run: taken before the first
+ * instruction of a fresh start, before an unpause of a restored copy (the
+ * destination, after "go") and before a resume; given up only when
+ * suspended, the one state from which no instruction runs without the
+ * backend (a paused copy can be unpaused by anyone at any time).  Dying
+ * drops it with our last descriptor.
+ */
+static int
+sim_guest_lease(struct sim_guest *g)
+{
+	if (g->a->lease_fd == -1 || g->lease_held)
+		return 0;
+	if (lease_acquire(g->a->lease_fd, g->a->lease_holder) == -1)
+		return -1;
+	g->lease_held = 1;
+	return 0;
+}
+
+static void
+sim_guest_lease_refusal(struct sim_guest *g, char *buf, size_t len)
+{
+	char who[256];
+
+	lease_holder_text(g->a->lease_fd, who, sizeof(who));
+	snprintf(buf, len, "the domain's lease is held elsewhere (%s)",
+	    *who != '\0' ? who : "holder unknown");
 }
 
 /* Whatever relocd had installed (libevent's signal pipe, SIGCHLD
@@ -177,7 +220,7 @@ sim_guest_fds_keep(struct sim_guest_args *a)
 {
 	int *keep[] = { &a->dir_fd, &a->ctl_fd, &a->pty_fd, &a->slave_fd,
 	    &a->log_fd, &a->mem_fd, &a->dirty_fd, &a->shared_fd,
-	    &a->status_fd };
+	    &a->status_fd, &a->lease_fd };
 	const int n = sizeof(keep) / sizeof(keep[0]);
 	int high[sizeof(keep) / sizeof(keep[0])];
 	int base, i, fd;
@@ -191,8 +234,10 @@ sim_guest_fds_keep(struct sim_guest_args *a)
 		if (*keep[i] >= base)
 			base = *keep[i] + 1;
 	for (i = 0; i < n; i++)
-		high[i] = fcntl(*keep[i], F_DUPFD, base);
+		high[i] = *keep[i] == -1 ? -1 : fcntl(*keep[i], F_DUPFD, base);
 	for (i = 0; i < n; i++) {
+		if (*keep[i] == -1)
+			continue;	/* optional (the lease) and absent */
 		if (high[i] == -1 || dup2(high[i], 3 + i) == -1)
 			_exit(1);
 		*keep[i] = 3 + i;
@@ -708,6 +753,17 @@ sim_guest_reply(int fd, const char *reply, const int *fds, int nfds)
 	}
 }
 
+static const char *
+sim_guest_lease_reply(struct sim_guest *g)
+{
+	static char reply[400];
+	char why[320];
+
+	sim_guest_lease_refusal(g, why, sizeof(why));
+	snprintf(reply, sizeof(reply), "err %s\n", why);
+	return reply;
+}
+
 /*
  * The answer goes out only once the action is done, so a backend that got
  * "ok paused" has a quiescent guest.  Verification (after the answer) is
@@ -726,6 +782,10 @@ sim_guest_command(struct sim_guest *g, const char *cmd, int *fds)
 	}
 	if (strcmp(cmd, "suspend") == 0) {
 		sim_guest_stop(g, SIM_ST_SUSPENDED);
+		if (g->lease_held) {
+			lease_release(g->a->lease_fd);
+			g->lease_held = 0;
+		}
 		/* Whatever runs next runs from a stream or a resume. */
 		g->verify_pending = 1;
 		return "ok suspended\n";
@@ -733,11 +793,15 @@ sim_guest_command(struct sim_guest *g, const char *cmd, int *fds)
 	if (strcmp(cmd, "unpause") == 0) {
 		if (st == SIM_ST_SUSPENDED)
 			return "err suspended\n";
+		if (sim_guest_lease(g) == -1)
+			return sim_guest_lease_reply(g);
 		sim_guest_run(g, g->verify_pending);
 		g->verify_pending = 0;
 		return "ok running\n";
 	}
 	if (strcmp(cmd, "resume") == 0) {
+		if (sim_guest_lease(g) == -1)
+			return sim_guest_lease_reply(g);
 		sim_guest_run(g, 1);
 		g->verify_pending = 0;
 		return "ok running\n";

@@ -58,6 +58,7 @@ int	main_cancel(int, char **);
 int	main_check(int, char **);
 int	main_place(int, char **);
 int	main_evacuate(int, char **);
+int	main_leases(int, char **);
 int	main_help(int, char **);
 
 #endif

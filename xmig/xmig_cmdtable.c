@@ -26,7 +26,21 @@ const struct cmd_spec xmig_cmdtable[] = {
 	  "                          as it runs there (see 'xmig help "
 	  "console').\n"
 	  "-q, --quiet               Print only the result, not the "
-	  "progress." },
+	  "progress.\n"
+	  "    --force               The domain's host is dead: start it "
+	  "on <Host>\n"
+	  "                          (this host) from cluster_dir, a cold "
+	  "start.  Refused\n"
+	  "                          unless the source does not answer, is "
+	  "fenced and\n"
+	  "                          the domain's lease is free.\n"
+	  "    --source-is-off       With --force: the operator confirms "
+	  "the source is\n"
+	  "                          powered off (instead of "
+	  "fence_command).\n"
+	  "    --from <Host>         With --force: refuse unless the "
+	  "domain's record\n"
+	  "                          names this host as its source." },
 	{ "list", main_list,
 	  "List domains",
 	  "[-l] [-H <Host>]",
@@ -122,6 +136,10 @@ const struct cmd_spec xmig_cmdtable[] = {
 	  "move.  Ctrl-C starts no\nnew migration and lets the running ones "
 	  "finish.  Exit 0 only if the\nhost is empty at the end.  "
 	  "Maintenance stays on." },
+	{ "leases", main_leases,
+	  "Show the domains' leases in cluster_dir and who holds them",
+	  "[<Domain>]",
+	  NULL },
 	{ "maintenance", main_maintenance,
 	  "Refuse (on) or accept again (off) incoming migrations",
 	  "[on | off]",

@@ -155,6 +155,46 @@ main_cancel(int argc, char **argv)
 	return rc;
 }
 
+/*
+ * xmig migrate --force: the domain's host is dead; start it on HOST from
+ * its record in cluster_dir.  relocd refuses, with the reason, unless the
+ * source does not answer, is fenced (fence_command, or the operator's
+ * --source-is-off) and the domain's lease is free.
+ */
+static int
+migrate_force(const char *dom, const char *host, const char *from,
+    int source_off)
+{
+	struct json_object *req, *reply = NULL;
+	int rc = EXIT_FAILED;
+
+	req = json_object_new_object();
+	json_object_object_add(req, "domain", json_object_new_string(dom));
+	json_object_object_add(req, "host", json_object_new_string(host));
+	if (from != NULL)
+		json_object_object_add(req, "from",
+		    json_object_new_string(from));
+	json_object_object_add(req, "source_is_off",
+	    json_object_new_int(source_off));
+	if (ctl_call(PT_CTL_FORCE, req, &reply) == -1)
+		goto out;
+	printf("%s: started on %s from its config in cluster_dir (a cold "
+	    "start: its memory state on %s is lost)\n", dom, host,
+	    proto_get_str(reply, "from") != NULL ?
+	    proto_get_str(reply, "from") : "the dead host");
+	printf("  source: %s\n", proto_get_str(reply, "probe") != NULL ?
+	    proto_get_str(reply, "probe") : "did not answer");
+	printf("  fence: %s\n", proto_get_str(reply, "fence") != NULL ?
+	    proto_get_str(reply, "fence") : "?");
+	printf("  lease: %s\n", proto_get_str(reply, "lease") != NULL ?
+	    proto_get_str(reply, "lease") : "?");
+	rc = EXIT_OK;
+out:
+	json_object_put(req);
+	json_object_put(reply);
+	return rc;
+}
+
 int
 main_migrate(int argc, char **argv)
 {
@@ -168,10 +208,15 @@ main_migrate(int argc, char **argv)
 		{ "paused", no_argument, NULL, 'P' },
 		{ "console", no_argument, NULL, 'C' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "force", no_argument, NULL, 'F' },
+		{ "source-is-off", no_argument, NULL, 'O' },
+		{ "from", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct json_object *req = NULL, *body = NULL;
+	const char *from = NULL;
+	int force = 0, source_off = 0;
 	struct migrate_view view;
 	struct iochan ioc, cioc;
 	struct sigaction sa;
@@ -216,9 +261,34 @@ main_migrate(int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
+		case 'F':
+			force = 1;
+			break;
+		case 'O':
+			source_off = 1;
+			break;
+		case 'f':
+			from = optarg;
+			break;
 		default:
 			return xmig_usage("migrate");
 		}
+	}
+	if ((source_off || from != NULL) && !force) {
+		xmig_err("--source-is-off and --from go with --force");
+		return xmig_usage("migrate");
+	}
+	if (force) {
+		/* A cold start on a survivor: none of a migration's
+		 * options mean anything there. */
+		if (argc - optind != 2 || live || paused || console || port ||
+		    mbit) {
+			xmig_err("--force takes DOMAIN HOST and no -l, -p, -r, "
+			    "--paused or --console");
+			return xmig_usage("migrate");
+		}
+		return migrate_force(argv[optind], argv[optind + 1], from,
+		    source_off);
 	}
 	if (argc - optind != 1 && argc - optind != 2)
 		return xmig_usage("migrate");

@@ -18,8 +18,11 @@ PROXY_PID=""
 # is reached in seconds; b listens on $B_ADDR (default 127.0.0.3).
 fault_hosts() {
 	local h
-	conf_host a 127.0.0.2 hosta
-	conf_host b "${B_ADDR:-127.0.0.3}" hostb
+	# Leases on: every scenario's end asserts that the host that runs
+	# the domain holds its lease (held_on).
+	mkdir -p "$W/cluster"
+	conf_host a 127.0.0.2 hosta "cluster_dir = \"$W/cluster\""
+	conf_host b "${B_ADDR:-127.0.0.3}" hostb "cluster_dir = \"$W/cluster\""
 	for h in a b; do
 		conf_set $h io_timeout 3
 		conf_set $h ready_timeout 5
@@ -199,6 +202,11 @@ held_on() {
 	done
 	check "$SCEN: it is alive (tick ${t1:-none} -> ${t2:-none})" \
 	    [ "${t2:-0}" -gt "${t1:-0}" ]
+	# Never free while a copy runs, never held by a host that runs
+	# nothing: the one copy's host holds it.
+	check "$SCEN: $dom's lease is held by $want, the host that runs it" \
+	    sh -c "XMIG_CONFIG='$W/$want/relocd.conf' '$XMIG' leases $dom |
+	    awk '\$1 == \"$dom\" && \$3 == \"held\" && \$4 == \"$want\"' | grep -q ."
 }
 
 scenario_summary() {

@@ -1,0 +1,172 @@
+#!/bin/bash
+# When a host dies: three sim hosts share a cluster_dir.  Leases keep a
+# domain from running twice (create on two hosts at once; a forced restart
+# while a partitioned copy still runs); xmig migrate --force refuses a live
+# source and a source without fence proof, and after a real death (relocd
+# and its guests SIGKILLed) starts the domain on the survivor exactly once;
+# the dead host, started again, destroys its stale copy and stays in
+# maintenance until maintenance off clears the tombstone.
+. "$(dirname "$0")/lib.sh"
+
+CL=$W/cluster
+mkdir -p "$CL"
+conf_host a 127.0.0.2 hosta "cluster_dir = \"$CL\""
+conf_host b 127.0.0.3 hostb "cluster_dir = \"$CL\""
+conf_host c 127.0.0.4 hostc "cluster_dir = \"$CL\""
+for h in a b c; do start_host $h || exit 1; done
+
+UUID=6c1f9a52-6d0b-4b7e-9a55-2b2f3f0e1a01
+domain_conf "$W/web1.cfg" web1 32 0 50
+echo "uuid = \"$UUID\"" >> "$W/web1.cfg"
+
+# lease_is DOM held|free [HOLDER-PATTERN]: as xmig leases shows it.
+lease_is() {
+	local line
+	line=$(xmig_on c leases "$1" 2>/dev/null | awk -v d="$1" '$1 == d')
+	[ "$(echo "$line" | awk '{ print $3 }')" = "$2" ] || return 1
+	[ -z "${3:-}" ] || echo "$line" | grep -q -- "$3"
+}
+# copies DOM: how many hosts run it
+copies() {
+	local h n=0
+	for h in a b c; do
+		[ -f "$W/$h/relocd.pid" ] || continue
+		[ "$(dom_state $h "$DOM")" = "r-----" ] && n=$((n + 1))
+	done
+	echo $n
+}
+
+# -- 1. Config: a cluster_dir that is not there is refused by name.
+conf_host x 127.0.0.5 hosta "cluster_dir = \"$W/not-mounted\""
+out=$("$RELOCD" -n -f "$W/x/relocd.conf" 2>&1)
+check "relocd -n refuses a missing cluster_dir ($out)" \
+    sh -c "echo \"\$0\" | grep -q 'relocd.conf:[0-9]*: cluster_dir .*not-mounted.*No such file.*shared storage mounted'" "$out"
+
+# -- 2. Leases: created on A, the lease is A's guest's.
+check "create web1 on A" xmig_on a create "$W/web1.cfg"
+check "web1 ticks on A" wait_for "$(console_log a web1)" "tick 2" 10
+check "xmig leases: web1's lease is held on A" lease_is web1 held "^web1 *127.0.0.2 *held *a domain web1"
+check "its record in cluster_dir names A" grep -q '"host": *"127.0.0.2"' "$CL/domains/$UUID.json"
+
+# The same domain (same UUID) on B: refused by the lease, with the holder.
+out=$(xmig_on b create "$W/web1.cfg" 2>&1); rc=$?
+check "create of the same UUID on B fails (rc $rc)" [ $rc -ne 0 ]
+check "B says the lease is held, and by whom ($out)" \
+    sh -c "echo \"\$0\" | grep -q \"lease is held elsewhere (a domain web1\"" "$out"
+DOM=web1
+check "web1 runs exactly once" [ "$(copies)" = 1 ]
+
+# Two creates of a new domain at once, on B and C: exactly one runs.
+domain_conf "$W/dup.cfg" dup 16 0 50
+echo 'uuid = "6c1f9a52-6d0b-4b7e-9a55-2b2f3f0e1a02"' >> "$W/dup.cfg"
+xmig_on b create "$W/dup.cfg" > "$W/dup.b" 2>&1 &
+pb=$!
+xmig_on c create "$W/dup.cfg" > "$W/dup.c" 2>&1 &
+pc=$!
+wait $pb; rb=$?
+wait $pc; rc=$?
+check "of two simultaneous creates exactly one succeeds (B $rb, C $rc)" \
+    [ $(( (rb == 0) + (rc == 0) )) -eq 1 ]
+DOM=dup
+check "dup runs exactly once" [ "$(copies)" = 1 ]
+check "dup's lease is held" lease_is dup held
+if [ $rb -eq 0 ]; then xmig_on b destroy dup; else xmig_on c destroy dup; fi
+check "destroy releases dup's lease" lease_is 6c1f9a52-6d0b-4b7e-9a55-2b2f3f0e1a02 free
+check "destroy drops dup's record" [ ! -e "$CL/domains/6c1f9a52-6d0b-4b7e-9a55-2b2f3f0e1a02.json" ]
+
+# -- 3. A migration moves the lease with the domain.
+check "migrate web1 A -> B" xmig_on a migrate -q web1 127.0.0.3
+check "web1's lease is now held on B" lease_is web1 held "^web1 *127.0.0.3 *held *b domain web1"
+check "web1 ticks on B" wait_for "$(console_log b web1)" "tick" 10
+check "migrate web1 B -> A" xmig_on b migrate -q -l web1 127.0.0.2
+check "web1's lease is held on A again" lease_is web1 held "^web1 *127.0.0.2 *held *a domain web1"
+DOM=web1
+check "web1 runs exactly once after two moves" [ "$(copies)" = 1 ]
+
+# -- 4. Refused: the source answers.
+out=$(xmig_on c migrate --force --source-is-off web1 127.0.0.4 2>&1); rc=$?
+check "force while A answers exits 1 (rc $rc)" [ $rc -eq 1 ]
+check "it says A answers ($out)" sh -c "echo \"\$0\" | grep -q '127.0.0.2 answers on port'" "$out"
+out=$(xmig_on c migrate --force web1 127.0.0.3 2>&1); rc=$?
+check "force to another host than this one is refused (rc $rc)" [ $rc -eq 1 ]
+check "it says where to run it ($out)" sh -c "echo \"\$0\" | grep -q \"run 'xmig migrate --force web1 127.0.0.3' on 127.0.0.3\"" "$out"
+check "--from without --force is a usage error" sh -c "'$XMIG' --config '$W/c/relocd.conf' migrate --from 127.0.0.2 web1 127.0.0.4; [ \$? -eq 2 ]"
+
+# -- 5. The partition: A's relocd dies, web1's guest goes on running.
+kill_relocd() {
+	local pid kids
+	pid=$(cat "$W/$1/relocd.pid")
+	kids=$(pgrep -P "$pid")
+	kill -9 "$pid" $kids 2>/dev/null
+	rm -f "$W/$1/relocd.pid"
+	sleep 0.2
+}
+kill_relocd a
+gpid=$(cut -d' ' -f1 "$W"/a/state/sim/dom/*/pid | head -n 1)
+check "web1's guest process still runs on A ($gpid)" kill -0 "$gpid"
+out=$(xmig_on c migrate --force web1 127.0.0.4 2>&1); rc=$?
+check "force without fence proof exits 1 (rc $rc)" [ $rc -eq 1 ]
+check "it asks for fence_command or --source-is-off ($out)" \
+    sh -c "echo \"\$0\" | grep -q 'no proof that 127.0.0.2 is off: set fence_command'" "$out"
+out=$(xmig_on c migrate --force --source-is-off web1 127.0.0.4 2>&1); rc=$?
+check "force with a wrong --source-is-off exits 1: the lease (rc $rc)" [ $rc -eq 1 ]
+check "it names the lease's holder ($out)" \
+    sh -c "echo \"\$0\" | grep -q \"web1's lease is held (a domain web1\"" "$out"
+check "nothing of web1 on C" [ -z "$(dom_state c web1)" ]
+check "web1 still ticks on A, its lease held" lease_is web1 held "a domain web1"
+
+# -- 6. The real death: A's guests die too.  A fence agent that proves it.
+cat > "$W/fence.sh" <<EOF
+#!/bin/sh
+# test fence agent: \$1 is the victim; succeed only if all its guests and
+# its relocd are gone
+[ "\$1" = 127.0.0.2 ] || { echo "unknown host \$1" >&2; exit 2; }
+for f in "$W"/a/state/sim/dom/*/pid; do
+	[ -f "\$f" ] || continue
+	p=\$(cut -d' ' -f1 "\$f")
+	# a zombie is dead: nobody may reap it here
+	st=\$(sed 's/.*) //' /proc/\$p/stat 2>/dev/null | cut -d' ' -f1)
+	[ -n "\$st" ] && [ "\$st" != Z ] && exit 1
+done
+exit 0
+EOF
+chmod 755 "$W/fence.sh"
+conf_set c fence_command "\"$W/fence.sh %h\""
+kill -HUP "$(cat "$W/c/relocd.pid")"
+sleep 0.5
+out=$(xmig_on c migrate --force web1 127.0.0.4 2>&1); rc=$?
+check "force while A's guest lives: the fence agent says no (rc $rc)" [ $rc -eq 1 ]
+check "it gives the fence result ($out)" sh -c "echo \"\$0\" | grep -q \"fence_command '$W/fence.sh 127.0.0.2' exited 1: 127.0.0.2 is not known to be off\"" "$out"
+kill -9 "$gpid"
+sleep 0.2
+check "web1's lease is free once A's guest is dead" lease_is web1 free
+out=$(xmig_on c migrate --force web1 127.0.0.4 2>&1); rc=$?
+sed 's/^/    | /' <<< "$out"
+check "force after the death starts web1 on C (rc $rc)" [ $rc -eq 0 ]
+check "it says it was a cold start" sh -c "echo \"\$0\" | grep -q 'cold start'" "$out"
+check "it gives the fence result" sh -c "echo \"\$0\" | grep -q \"fence: fence_command '.*fence.sh 127.0.0.2' exited 0\"" "$out"
+check "web1 boots on C" wait_for "$(console_log c web1)" "tick 2" 10
+check "web1's lease is held on C" lease_is web1 held "^web1 *127.0.0.4 *held *c domain web1"
+check "C's log records the forced restart and who" grep -q "FORCED restart of web1 ($UUID) from 127.0.0.2 .*fence: fence_command" "$W/c/relocd.log"
+check "a tombstone for A" grep -q '"from": *"127.0.0.2"' "$CL/tombstones/$UUID.json"
+out=$(xmig_on b migrate --force --source-is-off web1 127.0.0.3 2>&1); rc=$?
+check "a second force (from B) is refused: the record names C, which answers (rc $rc)" \
+    sh -c "[ $rc -eq 1 ] && echo \"\$0\" | grep -q '127.0.0.4 answers'" "$out"
+
+# -- 7. A comes back: its stale copy goes, maintenance stays on.
+start_host a || exit 1
+check "A's log names the forced restart" wait_for "$W/a/relocd.log" "web1 .* was restarted on 127.0.0.4" 5
+check "A has no copy of web1" [ -z "$(dom_state a web1)" ]
+check "A is in maintenance" sh -c "XMIG_CONFIG='$W/a/relocd.conf' '$XMIG' maintenance | grep -q '^maintenance on'"
+DOM=web1
+check "web1 runs exactly once, on C" [ "$(copies)" = 1 ] 
+check "web1 still ticks on C" wait_for "$(console_log c web1)" "tick 20" 10
+out=$(xmig_on c migrate -q web1 127.0.0.2 2>&1); rc=$?
+check "A refuses web1 while in maintenance (rc $rc)" [ $rc -eq 1 ]
+check "maintenance off on A" xmig_on a maintenance off
+check "the tombstone is cleared" [ ! -e "$CL/tombstones/$UUID.json" ]
+check "web1 can move back to A" xmig_on c migrate -q web1 127.0.0.2
+check "web1's lease is held on A" lease_is web1 held "^web1 *127.0.0.2 *held *a domain web1"
+check "web1 runs exactly once at the end" [ "$(copies)" = 1 ]
+
+finish
