@@ -301,6 +301,10 @@ domcfg_info(struct json_object *obj, struct domcfg_info *info, char *err,
 		    &i64, "xmig_sim.weight", err, errlen) == -1)
 			return -1;
 		info->weight = (unsigned)i64;
+		i64 = 0;
+		if (domcfg_get_int(sim, "disk_counter", 0, 1, &i64,
+		    "xmig_sim.disk_counter", err, errlen) == -1)
+			return -1;
 	}
 	return 0;
 }

@@ -66,6 +66,7 @@ static const char *const domcfg_keys[] = {
 	"kernel", "ramdisk", "root", "extra", "cmdline", "bootloader",
 	"device_model_override", "disk", "vif", "pci", "on_poweroff",
 	"on_reboot", "on_crash", "sim_tick_ms", "sim_dirty_rate", "sim_weight",
+	"sim_disk_counter",
 };
 #define DOMCFG_NKEYS	(sizeof(domcfg_keys) / sizeof(domcfg_keys[0]))
 
@@ -1105,7 +1106,8 @@ domcfg_from_cfg(struct cfg *cfg, struct json_object **out, char *err,
 	/* simulator knobs, in an object only xmig's sim backend reads */
 	if (cfg_get(cfg, "sim_tick_ms") != NULL ||
 	    cfg_get(cfg, "sim_dirty_rate") != NULL ||
-	    cfg_get(cfg, "sim_weight") != NULL) {
+	    cfg_get(cfg, "sim_weight") != NULL ||
+	    cfg_get(cfg, "sim_disk_counter") != NULL) {
 		if ((sim = json_object_new_object()) == NULL)
 			goto nomem;
 		if ((r = cfg_get_long(cfg, "sim_tick_ms", 1,
@@ -1122,6 +1124,11 @@ domcfg_from_cfg(struct cfg *cfg, struct json_object **out, char *err,
 		    &v, err, errlen)) == -1)
 			goto out;
 		if (r == 1 && domcfg_add_int(sim, "weight", v) == -1)
+			goto nomem;
+		if ((r = cfg_get_long(cfg, "sim_disk_counter", 0, 1, &v, err,
+		    errlen)) == -1)
+			goto out;
+		if (r == 1 && domcfg_add_int(sim, "disk_counter", v) == -1)
 			goto nomem;
 		if (json_object_object_add(root, "xmig_sim", sim) != 0)
 			goto nomem;

@@ -39,6 +39,8 @@ static int	force_is_self(const struct relocd_conf *, const char *);
 static int	force_host_ok(const char *);
 static int	force_fence(struct helper *, const char *host, char *out,
 		    size_t outlen);
+static void	force_journal(struct helper *, const char *, const char *,
+		    uint32_t, const char *, const char *);
 
 /* -- the network process ------------------------------------------------ */
 
@@ -283,6 +285,27 @@ force_fence(struct helper *h, const char *host, char *out, size_t outlen)
 	return -1;
 }
 
+/* For xmig jobs: who forced which domain off which host, and the fence. */
+static void
+force_journal(struct helper *h, const char *name, const char *uuid,
+    uint32_t domid, const char *src, const char *fence)
+{
+	struct journal j;
+	char err[512], msg[1600];
+
+	journal_init(&j);
+	if (journal_begin(&j, h->conf, "forced", name, uuid, domid, src, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s: journal of the forced restart of %s: %s",
+		    h->who, name, err);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "forced restart by %s, a cold start as id "
+	    "%u; fence: %s", h->who, domid, fence);
+	journal_end(&j, "done", 0, msg);
+	journal_dispose(&j);
+}
+
 int
 helper_force_start(struct helper *h, struct json_object *args, int *fds,
     int nfds)
@@ -339,6 +362,15 @@ helper_force_start(struct helper *h, struct json_object *args, int *fds,
 		rc = 0;
 		goto out;
 	}
+	/* Unguarded, a forced start is the double start leases exist to
+	 * prevent: the libxl backend has no lease holder yet (relocd(8)). */
+	if (strcmp(xo_backend_name(h->xo), "sim") != 0) {
+		rc = helper_error(h, "lease", "the %s backend holds no leases "
+		    "yet, so nothing would keep a second copy of %s from "
+		    "running: forced restart refused; start it by hand once "
+		    "you know %s is off", xo_backend_name(h->xo), name, src);
+		goto out;
+	}
 	if (!json_object_object_get_ex(rec, "config", &cfg)) {
 		rc = helper_error(h, "force", "%s's record has no config",
 		    name);
@@ -352,6 +384,7 @@ helper_force_start(struct helper *h, struct json_object *args, int *fds,
 	log_warnx("%s: FORCED restart of %s (%s) from %s as id %u, a cold "
 	    "start; fence: %s", h->who, name, uuid, src, domid, fence);
 	helper_cluster_record(h, domid, name);
+	force_journal(h, name, uuid, domid, src, fence);
 	if (cluster_tombstone_put(h->conf, rec, h->who, fence, err,
 	    sizeof(err)) == -1)
 		log_warnx("%s: the tombstone of %s for %s was not written: "

@@ -109,6 +109,7 @@ struct sim_guest_args {
 	int		shared_fd;
 	int		status_fd;	/* start report to the backend */
 	int		lease_fd;	/* the domain's lease (lease.h), or -1 */
+	int		disk_fd;	/* sim_disk_counter's disk, or -1 */
 	uint64_t	nr_pages;
 	unsigned	tick_ms;
 	unsigned	dirty_rate;	/* pages per second */

@@ -398,7 +398,7 @@ sim_guest_start(struct xo_ctx *ctx, uint32_t domid,
 	memset(&a, 0, sizeof(a));
 	a.dir_fd = a.ctl_fd = a.pty_fd = a.slave_fd = a.log_fd = -1;
 	a.mem_fd = a.dirty_fd = a.shared_fd = a.status_fd = -1;
-	a.lease_fd = -1;
+	a.lease_fd = a.disk_fd = -1;
 	a.domid = domid;
 	a.nr_pages = dc->nr_pages;
 	a.tick_ms = dc->tick_ms;
@@ -478,6 +478,12 @@ sim_guest_start(struct xo_ctx *ctx, uint32_t domid,
 		goto out;
 	}
 
+	if (*dc->disk != '\0' && (a.disk_fd = open(dc->disk, O_RDWR |
+	    O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		rc = xo_fail(ctx, XO_E_FAIL, "domain %s: disk %s: %s",
+		    dc->name, dc->disk, strerror(errno));
+		goto out;
+	}
 	/* The guest takes and gives up the lease itself (simguest.c): it
 	 * is the process that lives as long as the domain can write. */
 	if (h->cluster_dir != NULL && *dc->uuid != '\0') {
@@ -573,6 +579,8 @@ out:
 		close(a.shared_fd);
 	if (a.lease_fd != -1)
 		close(a.lease_fd);
+	if (a.disk_fd != -1)
+		close(a.disk_fd);
 	return rc;
 }
 

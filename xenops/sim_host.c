@@ -373,6 +373,23 @@ sim_cfg_parse(struct xo_ctx *ctx, struct json_object *cfg,
 	}
 	dc->tick_ms = SIM_DEF_TICK_MS;
 	dc->weight = 1;
+	if (json_object_object_get_ex(cfg, "xmig_sim", &sim) &&
+	    json_object_object_get_ex(sim, "disk_counter", &o) &&
+	    json_object_get_int64(o) == 1) {
+		struct json_object *disks, *d0, *p;
+
+		if (!json_object_object_get_ex(cfg, "disks", &disks) ||
+		    !json_object_is_type(disks, json_type_array) ||
+		    json_object_array_length(disks) == 0 ||
+		    (d0 = json_object_array_get_idx(disks, 0)) == NULL ||
+		    !json_object_object_get_ex(d0, "pdev_path", &p) ||
+		    !json_object_is_type(p, json_type_string) ||
+		    json_object_get_string_len(p) >= (int)sizeof(dc->disk))
+			return xo_fail(ctx, XO_E_FAIL, "domain %s: "
+			    "sim_disk_counter needs a disk", dc->name);
+		snprintf(dc->disk, sizeof(dc->disk), "%s",
+		    json_object_get_string(p));
+	}
 	if (json_object_object_get_ex(cfg, "xmig_sim", &sim)) {
 		if (json_object_object_get_ex(sim, "weight", &o) &&
 		    json_object_is_type(o, json_type_int)) {

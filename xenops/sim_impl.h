@@ -50,6 +50,9 @@ struct sim_domcfg {
 	unsigned	 weight;	/* xmig_sim.weight, 1 */
 	unsigned	 tick_ms;
 	unsigned	 dirty_rate;
+	/* xmig_sim.disk_counter: the guest keeps a counter in its first
+	 * disk (a file), read at boot, written every tick */
+	char		 disk[256];	/* "" = none */
 };
 
 struct sim_dom {

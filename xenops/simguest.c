@@ -60,6 +60,7 @@ struct sim_guest {
 
 	int		 running;
 	int		 lease_held;
+	int		 disk_bad;	/* the disk counter is not ours */
 	int		 verify_pending; /* first run after restore/suspend */
 	int		 verify_now;
 	struct sim_vcpu	 vcpu;
@@ -101,6 +102,8 @@ static const char *sim_guest_command(struct sim_guest *, const char *,
 		    int *);
 static void	sim_guest_reply(int, const char *, const int *, int);
 static int	sim_guest_lease(struct sim_guest *);
+static int	sim_guest_disk_read(struct sim_guest *, unsigned long long *);
+static void	sim_guest_disk_tick(struct sim_guest *);
 static const char *sim_guest_lease_reply(struct sim_guest *);
 static void	sim_guest_lease_refusal(struct sim_guest *, char *, size_t);
 
@@ -149,6 +152,15 @@ sim_guest_main(struct sim_guest_args *a)
 			sim_guest_lease_refusal(&g, msg, sizeof(msg));
 			sim_guest_report(a, EAGAIN, msg);
 			_exit(1);
+		}
+		if (a->disk_fd != -1) {
+			unsigned long long n;
+
+			if (sim_guest_disk_read(&g, &n) == 0)
+				sim_guest_console(&g, "disk counter %llu at "
+				    "boot", n);
+			else
+				g.disk_bad = 1;
 		}
 		sim_guest_console(&g, "simdom%u: booted, %llu pages "
 		    "(%llu MiB), tick %u ms, dirtying %u pages/s", a->domid,
@@ -220,7 +232,7 @@ sim_guest_fds_keep(struct sim_guest_args *a)
 {
 	int *keep[] = { &a->dir_fd, &a->ctl_fd, &a->pty_fd, &a->slave_fd,
 	    &a->log_fd, &a->mem_fd, &a->dirty_fd, &a->shared_fd,
-	    &a->status_fd, &a->lease_fd };
+	    &a->status_fd, &a->lease_fd, &a->disk_fd };
 	const int n = sizeof(keep) / sizeof(keep[0]);
 	int high[sizeof(keep) / sizeof(keep[0])];
 	int base, i, fd;
@@ -413,10 +425,69 @@ sim_guest_dirty_batch(struct sim_guest *g, uint64_t now)
 	g->next_dirty_us = now + SIM_DIRTY_PERIOD_US;
 }
 
+/*
+ * sim_disk_counter: a counter in the first 32 bytes of the guest's disk,
+ * "simdisk" and 20 digits, read and written back one higher every tick.
+ * It is what a restarted copy must find again: a forced restart on
+ * another host continues from the dead host's last write, and two copies
+ * writing at once would be seen as a counter that goes back.  -1 and a
+ * console line if the disk holds something else (never overwritten).
+ */
+#define SIM_DISK_REC	32
+
+static int
+sim_guest_disk_read(struct sim_guest *g, unsigned long long *n)
+{
+	char b[SIM_DISK_REC + 1];
+	ssize_t r;
+	int i, zero = 1;
+
+	*n = 0;
+	r = pread(g->a->disk_fd, b, SIM_DISK_REC, 0);
+	if (r < 0) {
+		sim_guest_console(g, "DISK CORRUPT: read: %s",
+		    strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < r; i++)
+		if (b[i] != 0)
+			zero = 0;
+	if (zero)
+		return 0;	/* a fresh disk */
+	b[r] = '\0';
+	if (r < 29 || strncmp(b, "simdisk ", 8) != 0 ||
+	    sscanf(b + 8, "%20llu", n) != 1) {
+		sim_guest_console(g, "DISK CORRUPT: the counter record is "
+		    "damaged");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+sim_guest_disk_tick(struct sim_guest *g)
+{
+	char b[SIM_DISK_REC];
+	unsigned long long n;
+
+	if (g->a->disk_fd == -1 || g->disk_bad)
+		return;
+	if (sim_guest_disk_read(g, &n) == -1) {
+		g->disk_bad = 1;
+		return;
+	}
+	memset(b, 0, sizeof(b));
+	snprintf(b, sizeof(b), "simdisk %020llu\n", n + 1);
+	if (pwrite(g->a->disk_fd, b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		sim_guest_console(g, "disk write failed: %s",
+		    strerror(errno));
+}
+
 static void
 sim_guest_tick(struct sim_guest *g, uint64_t now)
 {
 	g->vcpu.ticks++;
+	sim_guest_disk_tick(g);
 	sim_guest_console(g, "tick %llu", (unsigned long long)g->vcpu.ticks);
 	g->next_tick_us += g->tick_us;
 	if (g->next_tick_us <= now)

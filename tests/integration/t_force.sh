@@ -9,15 +9,24 @@
 . "$(dirname "$0")/lib.sh"
 
 CL=$W/cluster
-mkdir -p "$CL"
-conf_host a 127.0.0.2 hosta "cluster_dir = \"$CL\""
-conf_host b 127.0.0.3 hostb "cluster_dir = \"$CL\""
-conf_host c 127.0.0.4 hostc "cluster_dir = \"$CL\""
+D=$W/disks
+mkdir -p "$CL" "$D"
+for h in a:127.0.0.2 b:127.0.0.3 c:127.0.0.4; do
+	conf_host ${h%%:*} ${h#*:} host${h%%:*} "cluster_dir = \"$CL\"" \
+	    "incoming_disk_paths = [ \"$D/\" ]"
+done
 for h in a b c; do start_host $h || exit 1; done
 
 UUID=6c1f9a52-6d0b-4b7e-9a55-2b2f3f0e1a01
 domain_conf "$W/web1.cfg" web1 32 0 50
-echo "uuid = \"$UUID\"" >> "$W/web1.cfg"
+# Its disk is on the shared storage, and the guest keeps a counter there.
+truncate -s 1M "$D/web1.img"
+cat >> "$W/web1.cfg" <<EOF
+uuid = "$UUID"
+disk = [ "$D/web1.img,raw,xvda,rw" ]
+sim_disk_counter = 1
+EOF
+disk_counter() { head -c 29 "$D/web1.img" | sed -n 's/^simdisk 0*\([0-9][0-9]*\)$/\1/p'; }
 
 # lease_is DOM held|free [HOLDER-PATTERN]: as xmig leases shows it.
 lease_is() {
@@ -140,14 +149,22 @@ check "it gives the fence result ($out)" sh -c "echo \"\$0\" | grep -q \"fence_c
 kill -9 "$gpid"
 sleep 0.2
 check "web1's lease is free once A's guest is dead" lease_is web1 free
+N_DEAD=$(disk_counter)
+check "the dead guest's disk counter is past 0 (${N_DEAD:-none})" [ "${N_DEAD:-0}" -gt 0 ]
 out=$(xmig_on c migrate --force web1 127.0.0.4 2>&1); rc=$?
 sed 's/^/    | /' <<< "$out"
 check "force after the death starts web1 on C (rc $rc)" [ $rc -eq 0 ]
 check "it says it was a cold start" sh -c "echo \"\$0\" | grep -q 'cold start'" "$out"
 check "it gives the fence result" sh -c "echo \"\$0\" | grep -q \"fence: fence_command '.*fence.sh 127.0.0.2' exited 0\"" "$out"
 check "web1 boots on C" wait_for "$(console_log c web1)" "tick 2" 10
+check "on C it found the dead copy's last disk write (counter $N_DEAD)" \
+    grep -q "disk counter $N_DEAD at boot" "$(console_log c web1)"
+check "and goes on writing the same disk ($(disk_counter) > $N_DEAD)" \
+    [ "$(disk_counter)" -gt "$N_DEAD" ]
 check "web1's lease is held on C" lease_is web1 held "^web1 *127.0.0.4 *held *c domain web1"
 check "C's log records the forced restart and who" grep -q "FORCED restart of web1 ($UUID) from 127.0.0.2 .*fence: fence_command" "$W/c/relocd.log"
+check "xmig jobs on C shows the forced restart, by whom, and the fence" \
+    sh -c "XMIG_CONFIG='$W/c/relocd.conf' '$XMIG' jobs | grep -q 'forced *web1 *127.0.0.2 *done *ended: forced restart by uid [0-9]* pid [0-9]*, a cold start as id [0-9]*; fence: fence_command'"
 check "a tombstone for A" grep -q '"from": *"127.0.0.2"' "$CL/tombstones/$UUID.json"
 out=$(xmig_on b migrate --force --source-is-off web1 127.0.0.3 2>&1); rc=$?
 check "a second force (from B) is refused: the record names C, which answers (rc $rc)" \
