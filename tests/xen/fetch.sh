@@ -18,6 +18,7 @@ PACKAGES=(
 	xen-utils-common		# xen-init-dom0 helpers, xen scripts
 	libxenmisc4.17			# libxenlight, libxlutil
 	libxenstore4			# xenstore client
+	xenstore-utils			# xenstore-read/-write: the disk script
 	libxengnttab1 libxenevtchn1 libxencall1 libxenforeignmemory1
 	libxendevicemodel1 libxentoolcore1 libxentoollog1 libxenhypfs1
 	libyajl2			# libxl's JSON

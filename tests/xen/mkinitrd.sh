@@ -80,6 +80,11 @@ for p in xl xenstored xenconsoled xenconsole libxl-save-helper \
 	copy_bin "$root$xenbin/$p" "$img$xenbin/$p"
 done
 ln -s "$xenbin/xl" "$img/usr/sbin/xl"
+# xenstore-read/-write (one program, named by argv[0]) for the disk script
+copy_bin "$root/usr/bin/xenstore" "$img/usr/bin/xenstore"
+for p in read write rm ls exists; do
+	ln -s xenstore "$img/usr/bin/xenstore-$p"
+done
 copy_bin "$tree/build/relocd" "$img/usr/sbin/relocd"
 # The libxl backend is a module relocd loads from its own directory first
 # (xenops/xenops.c); libxenlight and the rest come with it, by its ldd.
@@ -89,11 +94,44 @@ copy_bin "$tree/build/xmig" "$img/usr/bin/xmig"
 cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$img/lib/x86_64-linux-gnu/"
 for m in drivers/xen/xen-evtchn.ko drivers/xen/xen-gntdev.ko \
     drivers/xen/xen-gntalloc.ko drivers/xen/xen-privcmd.ko \
-    drivers/xen/xenfs/xenfs.ko drivers/net/ethernet/intel/e1000/e1000.ko; do
+    drivers/xen/xenfs/xenfs.ko drivers/net/ethernet/intel/e1000/e1000.ko \
+    drivers/block/xen-blkback/xen-blkback.ko drivers/block/brd.ko; do
 	mkdir -p "$img/lib/modules/$kver/$(dirname "$m")"
 	cp "$root/lib/modules/$kver/kernel/$m" "$img/lib/modules/$kver/$m"
 done
 cp "$root/boot/vmlinuz-$kver" "$img/guest/vmlinuz"
+# libxl's hotplug script for a phy disk (the default, "block" in its
+# script directory): Debian's is bash and wants tools this dom0 lacks,
+# so this one is busybox sh, and knows block devices only.  libxl runs it
+# as "block add|remove" with XENBUS_PATH, the backend's xenstore
+# directory (relative to dom0's); xen-blkback opens the device once
+# physical-device (hex major:minor) appears there.  The default name
+# keeps the guest's config an ordinary one: relocd's policy refuses a
+# disk with a script of its own.
+mkdir -p "$img/etc/xen/scripts"
+cat > "$img/etc/xen/scripts/block" <<'EOF'
+#!/bin/busybox sh
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+case $1 in
+add)
+	dev=$(xenstore-read "$XENBUS_PATH/params") || exit 1
+	if [ ! -b "$dev" ]; then
+		echo "block: $dev is not a block device" >&2
+		xenstore-write "$XENBUS_PATH/hotplug-error" \
+		    "$dev is not a block device"
+		exit 1
+	fi
+	echo "block: $XENBUS_PATH: $dev is $(stat -L -c %t:%T "$dev")" >&2
+	xenstore-write "$XENBUS_PATH/physical-device" \
+	    "$(stat -L -c %t:%T "$dev")" \
+	    "$XENBUS_PATH/hotplug-status" connected
+	;;
+remove)
+	echo "block: $XENBUS_PATH removed" >&2
+	;;
+esac
+EOF
+chmod 755 "$img/etc/xen/scripts/block"
 cp "$dir/guest.cpio.gz" "$img/guest/guest.cpio.gz"
 cp "$dir"/pki/{ca.pem,foreign-ca.pem,xena.pem,xena.key,xenb.pem,xenb.key,foreign.pem,foreign.key} \
     "$img/etc/xen/relocd/"

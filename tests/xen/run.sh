@@ -5,6 +5,8 @@
 #
 #   1. xmig migrate DOM xenb (offline): runs on B under its name, gone
 #      from A, heartbeat continuing
+#  1c. a guest whose disk exists only on A: xmig check fails on storage,
+#      xmig migrate refuses it before any stream byte, it stays on A
 #   2. xmig migrate -l DOM xena (live): this Xen has no shadow paging, so
 #      relocd refuses a live PV move up front; a PVH guest is tried live
 #      too and must run exactly once whatever happens

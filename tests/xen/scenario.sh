@@ -131,6 +131,69 @@ check "xmig check -l hbpv xena exits 1" test "$rc" = 1
 check "with FAIL log-dirty (PV without shadow paging)" \
     grep -q '^FAIL log-dirty: ' <<<"$out"
 
+# 1c: a PV guest on xena with a disk that exists only there.  The disk
+# is a node of brd's ramdisk under incoming_disk_paths (both hosts'
+# relocd.conf: /var/lib/xen/disks/), made on xena only; xenb has the
+# directory, empty, and no brd.  xen-blkback takes the device through
+# libxl's default hotplug script, /etc/xen/scripts/block (mkinitrd.sh's).
+DISK=/var/lib/xen/disks/hbdisk
+DISKLINE="storage: disk xvda: $DISK does not exist on xenb"
+# disk_released: hbdisk's vbd backend gone from xena's xenstore and
+# brd unloaded (it cannot be while blkback holds the device)
+disk_released() {
+	on xena 60 "i=0; until [ -z \"\$(xenstore-ls /local/domain/0/backend/vbd 2>/dev/null)\" ] && rmmod brd 2>/dev/null; do i=\$((i + 1)); [ \$i -gt 30 ] && break; sleep 1; done; rm -f $DISK; [ \$i -le 30 ]"
+}
+# no_stream OUT: xmig showed no progress of a stream, and xenb's relocd
+# never started receiving hbdisk
+no_stream() {
+	! grep -Eq 'round [0-9]|[0-9]% of' <<<"$1" &&
+	    on xenb 20 "! grep 'receiving domain hbdisk' /var/log/relocd.log"
+}
+
+log ""
+log "== 1c. hbdisk on xena, its disk there only: check and migrate refuse it"
+check "xena: brd's ramdisk, its node at $DISK" \
+    on xena 30 "insmod \$(find /lib/modules -name brd.ko) rd_nr=1 rd_size=8192 && test -b /dev/ram0 && mknod $DISK b 1 0 && ls -l $DISK"
+check "xenb has no $DISK and no ramdisk" \
+    on xenb 20 "test ! -e $DISK && test ! -e /dev/ram0"
+on xena 120 xl create /etc/xen/hb-disk.cfg
+rc=$?
+check "xl create hbdisk on xena (xvda = $DISK, through xen-blkback)" \
+    test "$rc" = 0
+if [ "$rc" = 0 ]; then
+	check "hbdisk's heartbeat on xena's console" \
+	    wait_hb xena $CON/guest-hbdisk.log 120
+	on xena 20 "xenstore-ls /local/domain/0/backend/vbd | grep -E 'params|physical-device|hotplug-status|state'"
+	id0=$(on xena 20 "xl domid hbdisk" | tail -n 1)
+	out=$(on xena 60 "xmig check hbdisk xenb 2>&1")
+	rc=$?
+	check "xmig check hbdisk xenb fails (exit $rc)" test "$rc" = 1
+	check "FAIL $DISKLINE" grep -qxF "FAIL $DISKLINE" <<<"$out"
+	check "storage is its only FAIL line" \
+	    test "$(grep -c '^FAIL' <<<"$out")" = 1
+	out=$(on xena 120 "xmig migrate hbdisk xenb 2>&1")
+	rc=$?
+	check "xmig migrate hbdisk xenb refused (exit $rc)" test "$rc" = 1
+	check "the refusal names the disk: $DISKLINE" \
+	    grep -qF "$DISKLINE" <<<"$out"
+	check "refused before any stream byte (no progress, xenb never received hbdisk)" \
+	    no_stream "$out"
+	check "xenb's relocd logged its refusal, naming the disk" \
+	    on xenb 20 "grep -F 'refused migration: $DISKLINE' /var/log/relocd.log"
+	check "hbdisk still runs on xena only, nothing of it on xenb" \
+	    runs_only_on xena hbdisk
+	id1=$(on xena 20 "xl domid hbdisk" | tail -n 1)
+	check "hbdisk is the same domain on xena (id $id0 -> $id1)" \
+	    test -n "$id0" -a "$id0" = "$id1"
+	check "hbdisk's heartbeat advances on xena" \
+	    advancing xena $CON/guest-hbdisk.log
+	DISKSTEP="check FAIL storage (exit 1), migrate refused, guest kept on xena"
+fi
+on xena 60 "xl destroy hbdisk 2>&1; true" >/dev/null
+check "hbdisk destroyed: its backend gone, the ramdisk released and unloaded" \
+    disk_released
+check "nothing of hbdisk left on either host" test "$(copies hbdisk)" = "0 0"
+
 log ""
 log "== 2. xmig migrate -l hbpv xena (live): refused up front on this Xen"
 out=$(on xenb 120 xmig migrate -l hbpv xena 2>&1)
@@ -353,6 +416,7 @@ log "boot, both dom0s ready:        ${TIMES[boot]} s"
 log "xl create (PV):                ${TIMES[create]:-?} s"
 log "1. offline xena -> xenb:       ${TIMES[m1]:-?} s (xmig migrate, wall)"
 log "   downtime seen in heartbeat: ${TIMES[down1]:-?} s (1 s resolution)"
+log "1c. disk on xena only:         ${DISKSTEP:-hbdisk could not be created}"
 log "2c. PVH live, cancelled:       ${CANCEL:-not run}"
 log "2b. PVH live:                  ${TIMES[m2pvh]:-?} s: $PVH"
 log "3. xl via xmig tunnel:         ${TIMES[m3]:-?} s: $XL"
