@@ -110,8 +110,13 @@ kill_relocd() {
 	rm -f "$W/$1/relocd.pid"
 	sleep 0.2
 }
+# db1 lives on A too: after A's death, B and C race to force it.
+domain_conf "$W/db1.cfg" db1 16 0 50
+echo 'uuid = "6c1f9a52-6d0b-4b7e-9a55-2b2f3f0e1a03"' >> "$W/db1.cfg"
+check "create db1 on A" xmig_on a create "$W/db1.cfg"
+gpid=$(xmig_on a list | awk '$1 == "web1" { print $2 }')
+gpid=$(cut -d' ' -f1 "$W/a/state/sim/dom/$gpid/pid")
 kill_relocd a
-gpid=$(cut -d' ' -f1 "$W"/a/state/sim/dom/*/pid | head -n 1)
 check "web1's guest process still runs on A ($gpid)" kill -0 "$gpid"
 out=$(xmig_on c migrate --force web1 127.0.0.4 2>&1); rc=$?
 check "force without fence proof exits 1 (rc $rc)" [ $rc -eq 1 ]
@@ -146,7 +151,7 @@ sleep 0.5
 out=$(xmig_on c migrate --force web1 127.0.0.4 2>&1); rc=$?
 check "force while A's guest lives: the fence agent says no (rc $rc)" [ $rc -eq 1 ]
 check "it gives the fence result ($out)" sh -c "echo \"\$0\" | grep -q \"fence_command '$W/fence.sh 127.0.0.2' exited 1: 127.0.0.2 is not known to be off\"" "$out"
-kill -9 "$gpid"
+for f in "$W"/a/state/sim/dom/*/pid; do kill -9 "$(cut -d' ' -f1 "$f")"; done
 sleep 0.2
 check "web1's lease is free once A's guest is dead" lease_is web1 free
 N_DEAD=$(disk_counter)
@@ -170,10 +175,30 @@ out=$(xmig_on b migrate --force --source-is-off web1 127.0.0.3 2>&1); rc=$?
 check "a second force (from B) is refused: the record names C, which answers (rc $rc)" \
     sh -c "[ $rc -eq 1 ] && echo \"\$0\" | grep -q '127.0.0.4 answers'" "$out"
 
+# Two survivors force db1 at once, each for itself: the lease lets one.
+conf_set b fence_command "\"$W/fence.sh %h\""
+kill -HUP "$(cat "$W/b/relocd.pid")"
+sleep 0.5
+xmig_on b migrate --force db1 127.0.0.3 > "$W/race.b" 2>&1 &
+pb=$!
+xmig_on c migrate --force db1 127.0.0.4 > "$W/race.c" 2>&1 &
+pc=$!
+wait $pb; rb=$?
+wait $pc; rc=$?
+sed 's/^/    | B: /' "$W/race.b"; sed 's/^/    | C: /' "$W/race.c"
+check "of two simultaneous forced restarts of db1 exactly one succeeds (B $rb, C $rc)" \
+    [ $(( (rb == 0) + (rc == 0) )) -eq 1 ]
+DOM=db1
+check "db1 runs exactly once" [ "$(copies)" = 1 ]
+check "the loser names the lease or the record" \
+    sh -c "cat '$W/race.b' '$W/race.c' | grep -Eq \"lease is held|answers on port|record says it runs\""
+
 # -- 7. A comes back: its stale copy goes, maintenance stays on.
 start_host a || exit 1
 check "A's log names the forced restart" wait_for "$W/a/relocd.log" "web1 .* was restarted on 127.0.0.4" 5
 check "A has no copy of web1" [ -z "$(dom_state a web1)" ]
+check "nor of db1" [ -z "$(dom_state a db1)" ]
+check "A's log says it destroyed the stale copies" grep -q "destroyed the stale .* copy of db1" "$W/a/relocd.log"
 check "A is in maintenance" sh -c "XMIG_CONFIG='$W/a/relocd.conf' '$XMIG' maintenance | grep -q '^maintenance on'"
 DOM=web1
 check "web1 runs exactly once, on C" [ "$(copies)" = 1 ] 
