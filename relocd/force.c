@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "domcfg.h"
 #include "helper.h"
 #include "hx.h"
 #include "lease.h"
@@ -61,7 +62,8 @@ force_is_self(const struct relocd_conf *conf, const char *host)
 void
 force_serve(struct worker *w, struct json_object *req)
 {
-	struct json_object *args = NULL, *rec = NULL, *reply = NULL;
+	struct json_object *args = NULL, *rec = NULL, *reply = NULL, *cfg;
+	struct domcfg_info info;
 	struct peer_conn pc;
 	const char *dom = proto_get_str(req, "domain");
 	const char *host = proto_get_str(req, "host");
@@ -91,12 +93,28 @@ force_serve(struct worker *w, struct json_object *req)
 	if (from != NULL)
 		json_object_object_add(args, "from",
 		    json_object_new_string(from));
-	if (hx_call(&w->hx, HX_FORCE_LOOKUP, args, -1, &rec, NULL, NULL,
-	    &code, err, sizeof(err)) != 0) {
-		proto_send_error(&w->ioc, code, "%s", err);
-		goto out;
+	if (json_object_object_get_ex(req, "config", &cfg)) {
+		/* --config FILE: judged here first, as create's is. */
+		if (domcfg_info(cfg, &info, err, sizeof(err)) == -1) {
+			proto_send_error(&w->ioc, "usage", "bad domain config: "
+			    "%s", err);
+			goto out;
+		}
+		if (from == NULL) {
+			proto_send_error(&w->ioc, "usage", "--force --config "
+			    "needs --from SRCHOST");
+			goto out;
+		}
+		json_object_object_add(args, "config", json_object_get(cfg));
+		src = from;
+	} else {
+		if (hx_call(&w->hx, HX_FORCE_LOOKUP, args, -1, &rec, NULL,
+		    NULL, &code, err, sizeof(err)) != 0) {
+			proto_send_error(&w->ioc, code, "%s", err);
+			goto out;
+		}
+		src = proto_get_str(rec, "host");
 	}
-	src = proto_get_str(rec, "host");
 
 	/* 1. A source that answers is alive: its domain may run. */
 	if (peer_connect(w->conf, w->tls, src, w->conf->relocation_port, &pc,
@@ -187,6 +205,47 @@ force_record(struct helper *h, struct json_object *args,
 		    "nothing started", dom, src, from);
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * --config FILE, for hosts without cluster_dir: the operator's config
+ * and --from stand in for the record.  No lease, no tombstone: nothing
+ * stops a second copy but the fence (relocd(8), FAILURE OF A HOST).
+ */
+static int
+force_config(struct helper *h, struct json_object *args,
+    struct json_object *cfg, struct json_object **rec, char *err,
+    size_t errlen)
+{
+	const char *from = proto_get_str(args, "from");
+	struct domcfg_info info;
+
+	*rec = NULL;
+	if (cluster_enabled(h->conf)) {
+		snprintf(err, errlen, "this host has cluster_dir: the domain's "
+		    "record there is its config, and its lease guards it; "
+		    "drop --config");
+		return -1;
+	}
+	if (from == NULL || !force_host_ok(from)) {
+		snprintf(err, errlen, "--force --config needs --from with the "
+		    "dead host's name");
+		return -1;
+	}
+	if (domcfg_info(cfg, &info, err, errlen) == -1)
+		return -1;
+	if (strcmp(from, cluster_self(h->conf)) == 0) {
+		snprintf(err, errlen, "--from names this host");
+		return -1;
+	}
+	*rec = json_object_new_object();
+	json_object_object_add(*rec, "name", json_object_new_string(
+	    info.name));
+	json_object_object_add(*rec, "uuid", json_object_new_string(
+	    info.uuid));
+	json_object_object_add(*rec, "host", json_object_new_string(from));
+	json_object_object_add(*rec, "config", json_object_get(cfg));
 	return 0;
 }
 
@@ -315,9 +374,14 @@ helper_force_start(struct helper *h, struct json_object *args, int *fds,
 	const char *code, *src, *uuid, *name;
 	char err[1024], fence[1200], lerr[256];
 	uint32_t domid;
-	int r, rc;
+	int r, rc, guarded = cluster_enabled(h->conf);
 
-	if (force_record(h, args, &rec, err, sizeof(err), &code) == -1)
+	memset(&li, 0, sizeof(li));
+	if (json_object_object_get_ex(args, "config", &cfg)) {
+		if (force_config(h, args, cfg, &rec, err, sizeof(err)) == -1)
+			return helper_error(h, "force", "%s", err);
+	} else if (force_record(h, args, &rec, err, sizeof(err), &code) ==
+	    -1)
 		return helper_error(h, code, "%s", err);
 	src = proto_get_str(rec, "host");
 	uuid = proto_get_str(rec, "uuid");
@@ -342,13 +406,13 @@ helper_force_start(struct helper *h, struct json_object *args, int *fds,
 
 	/* 3. The lease.  Free now; the guest takes it as it starts, and
 	 * refuses to start if anyone got there first. */
-	if (lease_probe(h->conf->cluster_dir, uuid, &li, lerr,
+	if (guarded && lease_probe(h->conf->cluster_dir, uuid, &li, lerr,
 	    sizeof(lerr)) == -1) {
 		rc = helper_error(h, "lease", "%s's lease: %s; nothing "
 		    "started", name, lerr);
 		goto out;
 	}
-	if (li.held) {
+	if (guarded && li.held) {
 		log_warnx("%s: forced restart of %s refused: its lease is "
 		    "held (%s)", h->who, name, li.holder);
 		rc = helper_error(h, "lease", "%s's lease is held (%s): a "
@@ -364,7 +428,7 @@ helper_force_start(struct helper *h, struct json_object *args, int *fds,
 	}
 	/* Unguarded, a forced start is the double start leases exist to
 	 * prevent: the libxl backend has no lease holder yet (relocd(8)). */
-	if (strcmp(xo_backend_name(h->xo), "sim") != 0) {
+	if (guarded && strcmp(xo_backend_name(h->xo), "sim") != 0) {
 		rc = helper_error(h, "lease", "the %s backend holds no leases "
 		    "yet, so nothing would keep a second copy of %s from "
 		    "running: forced restart refused; start it by hand once "
@@ -385,12 +449,12 @@ helper_force_start(struct helper *h, struct json_object *args, int *fds,
 	    "start; fence: %s", h->who, name, uuid, src, domid, fence);
 	helper_cluster_record(h, domid, name);
 	force_journal(h, name, uuid, domid, src, fence);
-	if (cluster_tombstone_put(h->conf, rec, h->who, fence, err,
+	if (guarded && cluster_tombstone_put(h->conf, rec, h->who, fence, err,
 	    sizeof(err)) == -1)
 		log_warnx("%s: the tombstone of %s for %s was not written: "
 		    "%s; keep %s in maintenance by hand", h->who, name, src,
 		    err, src);
-	if (lease_probe(h->conf->cluster_dir, uuid, &li, lerr,
+	if (guarded && lease_probe(h->conf->cluster_dir, uuid, &li, lerr,
 	    sizeof(lerr)) == -1)
 		snprintf(li.holder, sizeof(li.holder), "unknown: %s", lerr);
 	reply = json_object_new_object();
@@ -398,7 +462,9 @@ helper_force_start(struct helper *h, struct json_object *args, int *fds,
 	json_object_object_add(reply, "from", json_object_new_string(src));
 	json_object_object_add(reply, "fence", json_object_new_string(fence));
 	json_object_object_add(reply, "lease", json_object_new_string(
-	    li.held ? li.holder : "none (no lease)"));
+	    li.held ? li.holder : guarded ? "none (no lease)" : "none: no "
+	    "cluster_dir, nothing but the fence keeps a second copy from "
+	    "running"));
 	rc = helper_ok(h, reply, NULL, 0);
 out:
 	json_object_put(rec);

@@ -40,7 +40,13 @@ const struct cmd_spec xmig_cmdtable[] = {
 	  "fence_command).\n"
 	  "    --from <Host>         With --force: refuse unless the "
 	  "domain's record\n"
-	  "                          names this host as its source." },
+	  "                          names this host as its source.\n"
+	  "    --config <File>       With --force and --from, on a host "
+	  "without\n"
+	  "                          cluster_dir: start from this xl config; "
+	  "no lease\n"
+	  "                          guards it (see relocd(8), FAILURE OF A "
+	  "HOST)." },
 	{ "list", main_list,
 	  "List domains",
 	  "[-l] [-H <Host>]",

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cfg.h"
 #include "clock.h"
+#include "domcfg.h"
 #include "progress.h"
 #include "proto.h"
 #include "xmig.h"
@@ -163,12 +165,24 @@ main_cancel(int argc, char **argv)
  */
 static int
 migrate_force(const char *dom, const char *host, const char *from,
-    int source_off)
+    int source_off, const char *cfgfile)
 {
-	struct json_object *req, *reply = NULL;
+	struct json_object *req, *reply = NULL, *cfg = NULL;
+	struct cfg c;
+	char err[1024];
 	int rc = EXIT_FAILED;
 
+	cfg_init(&c);
 	req = json_object_new_object();
+	if (cfgfile != NULL) {
+		/* Parsed here, so errors name the file and line. */
+		if (cfg_parse_file(&c, cfgfile, err, sizeof(err)) == -1 ||
+		    domcfg_from_cfg(&c, &cfg, err, sizeof(err)) == -1) {
+			xmig_err("%s", err);
+			goto out;
+		}
+		json_object_object_add(req, "config", json_object_get(cfg));
+	}
 	json_object_object_add(req, "domain", json_object_new_string(dom));
 	json_object_object_add(req, "host", json_object_new_string(host));
 	if (from != NULL)
@@ -178,8 +192,9 @@ migrate_force(const char *dom, const char *host, const char *from,
 	    json_object_new_int(source_off));
 	if (ctl_call(PT_CTL_FORCE, req, &reply) == -1)
 		goto out;
-	printf("%s: started on %s from its config in cluster_dir (a cold "
-	    "start: its memory state on %s is lost)\n", dom, host,
+	printf("%s: started on %s from %s (a cold start: its memory state on "
+	    "%s is lost)\n", dom, host, cfgfile != NULL ? cfgfile :
+	    "its config in cluster_dir",
 	    proto_get_str(reply, "from") != NULL ?
 	    proto_get_str(reply, "from") : "the dead host");
 	printf("  source: %s\n", proto_get_str(reply, "probe") != NULL ?
@@ -190,6 +205,8 @@ migrate_force(const char *dom, const char *host, const char *from,
 	    proto_get_str(reply, "lease") : "?");
 	rc = EXIT_OK;
 out:
+	cfg_dispose(&c);
+	json_object_put(cfg);
 	json_object_put(req);
 	json_object_put(reply);
 	return rc;
@@ -211,11 +228,12 @@ main_migrate(int argc, char **argv)
 		{ "force", no_argument, NULL, 'F' },
 		{ "source-is-off", no_argument, NULL, 'O' },
 		{ "from", required_argument, NULL, 'f' },
+		{ "config", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct json_object *req = NULL, *body = NULL;
-	const char *from = NULL;
+	const char *from = NULL, *cfgfile = NULL;
 	int force = 0, source_off = 0;
 	struct migrate_view view;
 	struct iochan ioc, cioc;
@@ -270,12 +288,15 @@ main_migrate(int argc, char **argv)
 		case 'f':
 			from = optarg;
 			break;
+		case 'K':
+			cfgfile = optarg;
+			break;
 		default:
 			return xmig_usage("migrate");
 		}
 	}
-	if ((source_off || from != NULL) && !force) {
-		xmig_err("--source-is-off and --from go with --force");
+	if ((source_off || from != NULL || cfgfile != NULL) && !force) {
+		xmig_err("--source-is-off, --from and --config go with --force");
 		return xmig_usage("migrate");
 	}
 	if (force) {
@@ -287,8 +308,13 @@ main_migrate(int argc, char **argv)
 			    "--paused or --console");
 			return xmig_usage("migrate");
 		}
+		if (cfgfile != NULL && from == NULL) {
+			xmig_err("--force --config needs --from SRCHOST: "
+			    "without cluster_dir nothing records the source");
+			return xmig_usage("migrate");
+		}
 		return migrate_force(argv[optind], argv[optind + 1], from,
-		    source_off);
+		    source_off, cfgfile);
 	}
 	if (argc - optind != 1 && argc - optind != 2)
 		return xmig_usage("migrate");

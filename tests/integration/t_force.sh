@@ -211,4 +211,29 @@ check "web1 can move back to A" xmig_on c migrate -q web1 127.0.0.2
 check "web1's lease is held on A" lease_is web1 held "^web1 *127.0.0.2 *held *a domain web1"
 check "web1 runs exactly once at the end" [ "$(copies)" = 1 ]
 
+# -- 8. Without cluster_dir: --force --config FILE --from SRC, unguarded.
+for h in a b c; do stop_host $h; done
+kill_guests
+conf_host b 127.0.0.3 hostb
+conf_host c 127.0.0.4 hostc
+start_host b || exit 1
+start_host c || exit 1
+domain_conf "$W/nc1.cfg" nc1 16 0 50
+check "create nc1 on B (no cluster_dir)" xmig_on b create "$W/nc1.cfg"
+out=$(xmig_on c migrate --force nc1 127.0.0.4 2>&1); rc=$?
+check "without cluster_dir, --force alone is refused (rc $rc)" [ $rc -eq 1 ]
+check "it says there is no cluster_dir ($out)" sh -c "echo \"\$0\" | grep -q 'no cluster_dir in'" "$out"
+xmig_on c migrate --force --config "$W/nc1.cfg" nc1 127.0.0.4 >/dev/null 2>&1
+check "--config without --from is a usage error" [ $? -eq 2 ]
+out=$(xmig_on c migrate --force --source-is-off --config "$W/nc1.cfg" --from 127.0.0.3 nc1 127.0.0.4 2>&1); rc=$?
+check "--config while B answers is refused (rc $rc)" \
+    sh -c "[ $rc -eq 1 ] && echo \"\$0\" | grep -q '127.0.0.3 answers'" "$out"
+kill_relocd b
+for f in "$W"/b/state/sim/dom/*/pid; do kill -9 "$(cut -d' ' -f1 "$f")"; done
+out=$(xmig_on c migrate --force --source-is-off --config "$W/nc1.cfg" --from 127.0.0.3 nc1 127.0.0.4 2>&1); rc=$?
+sed 's/^/    | /' <<< "$out"
+check "after B's death --config starts nc1 on C (rc $rc)" [ $rc -eq 0 ]
+check "it says that nothing but the fence guards it" sh -c "echo \"\$0\" | grep -q 'nothing but the fence'" "$out"
+check "nc1 boots on C" wait_for "$(console_log c nc1)" "tick 2" 10
+
 finish
