@@ -14,6 +14,7 @@
  * Then the record says the domain runs here, and a tombstone tells the
  * old host, when it comes back, that its copy must never run again.
  */
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -344,25 +345,49 @@ force_fence(struct helper *h, const char *host, char *out, size_t outlen)
 	return -1;
 }
 
-/* For xmig jobs: who forced which domain off which host, and the fence. */
+/*
+ * For xmig jobs: who forced which domain off which host, and the fence.
+ * Written final from the first byte: a record in any other phase would be
+ * a half-done migration to the restart reconciliation, which settles
+ * those by destroying or resuming copies.
+ */
 static void
 force_journal(struct helper *h, const char *name, const char *uuid,
     uint32_t domid, const char *src, const char *fence)
 {
-	struct journal j;
-	char err[512], msg[1600];
+	struct json_object *o;
+	struct timespec ts;
+	char dir[4200], id[96], err[512] = "", msg[1600];
 
-	journal_init(&j);
-	if (journal_begin(&j, h->conf, "forced", name, uuid, domid, src, err,
-	    sizeof(err)) == -1) {
-		log_warnx("%s: journal of the forced restart of %s: %s",
-		    h->who, name, err);
-		return;
-	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(dir, sizeof(dir), "%s/%s", h->conf->state_dir,
+	    JOURNAL_SUBDIR);
+	snprintf(id, sizeof(id), "%lld-%09ld-%ld-f", (long long)ts.tv_sec,
+	    ts.tv_nsec, (long)getpid());
 	snprintf(msg, sizeof(msg), "forced restart by %s, a cold start as id "
 	    "%u; fence: %s", h->who, domid, fence);
-	journal_end(&j, "done", 0, msg);
-	journal_dispose(&j);
+	o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "role", json_object_new_string("forced"));
+	json_object_object_add(o, "domain", json_object_new_string(name));
+	json_object_object_add(o, "uuid", json_object_new_string(uuid != NULL ?
+	    uuid : ""));
+	json_object_object_add(o, "domid", json_object_new_int64(domid));
+	json_object_object_add(o, "peer", json_object_new_string(src));
+	json_object_object_add(o, "pid", json_object_new_int64(getpid()));
+	json_object_object_add(o, "started", json_object_new_int64(ts.tv_sec));
+	json_object_object_add(o, "updated", json_object_new_int64(ts.tv_sec));
+	json_object_object_add(o, "phase", json_object_new_string("done"));
+	json_object_object_add(o, "exit", json_object_new_int(0));
+	json_object_object_add(o, "message", json_object_new_string(msg));
+	if ((mkdir(dir, 0700) == -1 && errno != EEXIST) ||
+	    journal_write(dir, id, o, err, sizeof(err)) == -1)
+		log_warnx("%s: journal of the forced restart of %s: %s",
+		    h->who, name, errno != 0 && *err == '\0' ? strerror(errno) :
+		    err);
+	else
+		journal_prune(dir);
+	json_object_put(o);
 }
 
 int
