@@ -51,6 +51,8 @@ proto_type_name(int type)
 		return "place";
 	case PT_CTL_FORCE:
 		return "force";
+	case PT_FORCE:
+		return "force-peer";
 	case PT_SPEEDTEST:
 		return "speedtest";
 	case PT_CTL_SPEEDTEST:

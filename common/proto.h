@@ -28,7 +28,8 @@ struct iochan;
 /*
  * Type numbers are allocated in ranges per feature so that features can
  * grow independently: console 0x05, 0x08-0x0f, 0x24, 0x28-0x2f, 0x84-0x87;
- * recovery/jobs 0x06-0x07, 0x10-0x17, 0x25-0x27, 0x30-0x37, 0x88-0x8b;
+ * recovery/jobs/forced restart 0x06-0x07, 0x10-0x17, 0x25-0x27, 0x30-0x37,
+ * 0x88-0x8b;
  * tunnel 0x23, 0x38-0x3f; speedtest 0x40-0x47; maintenance 0x50-0x57.
  */
 
@@ -51,6 +52,7 @@ struct iochan;
 #define PT_CONSOLE_END		0x0b	/* {"domain", "message"}: gone */
 #define PT_CONSOLE_DETACH	0x0c	/* the client leaves */
 #define PT_RECOVER		0x10	/* recovery: query or settle copies */
+#define PT_FORCE		0x11	/* a peer's operator: force DOM here */
 #define PT_SPEEDTEST		0x40	/* {"bytes"}; after PT_OK, raw bytes */
 /* Requests on the local control socket only. */
 #define PT_CTL_MIGRATE		0x20

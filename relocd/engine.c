@@ -68,6 +68,8 @@ static const struct request requests[] = {
 	    place_serve },
 	{ PT_CTL_FORCE,		RQ_CONTROL,		RQ_BACKEND,
 	    force_serve },
+	{ PT_FORCE,		RQ_PEER,		RQ_BACKEND,
+	    force_serve_peer },
 #ifdef RELOCD_TESTING
 	/* Test builds only: proves that the filter kills and is heard. */
 	{ PT_TEST_FORBIDDEN,	RQ_PEER | RQ_CONTROL,	0,

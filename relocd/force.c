@@ -38,11 +38,15 @@
 #define FORCE_FENCE_TIMEOUT_S	120
 
 static int	force_is_self(const struct relocd_conf *, const char *);
+static void	force_local(struct worker *, struct json_object *,
+		    const char *);
+static void	force_remote(struct worker *, struct json_object *,
+		    const char *, int);
 static int	force_host_ok(const char *);
 static int	force_fence(struct helper *, const char *host, char *out,
 		    size_t outlen);
 static void	force_journal(struct helper *, const char *, const char *,
-		    uint32_t, const char *, const char *);
+		    const char *, uint32_t, const char *, const char *);
 
 /* -- the network process ------------------------------------------------ */
 
@@ -60,37 +64,111 @@ force_is_self(const struct relocd_conf *conf, const char *host)
 	    (name[sizeof(name) - 1] = '\0', strcmp(host, name) == 0);
 }
 
+/*
+ * xmig on any live host: this host, or HOST asked over mutual TLS.  HOST
+ * judges the source, the fence and the lease itself, with its own view
+ * of the network and the storage.
+ */
 void
 force_serve(struct worker *w, struct json_object *req)
 {
-	struct json_object *args = NULL, *rec = NULL, *reply = NULL, *cfg;
-	struct domcfg_info info;
-	struct peer_conn pc;
 	const char *dom = proto_get_str(req, "domain");
 	const char *host = proto_get_str(req, "host");
-	const char *from = proto_get_str(req, "from");
-	const char *src, *code;
-	char err[1536], probe[1024];
+	char name[256];
+	int port;
 
-	peer_conn_init(&pc);
 	if (dom == NULL || host == NULL) {
 		proto_send_error(&w->ioc, "usage", "migrate --force: DOMAIN "
 		    "and HOST are needed");
 		return;
 	}
-	if (!force_is_self(w->conf, host)) {
-		/* The host that starts the domain judges the lease and the
-		 * fence itself, with its own view of the storage. */
-		proto_send_error(&w->ioc, "usage", "a forced restart runs on "
-		    "the host that starts the domain: run 'xmig migrate "
-		    "--force %s %s' on %s (this host is %s)", dom, host, host,
-		    *w->conf->relocation_address != '\0' ?
-		    w->conf->relocation_address : "unnamed: set "
-		    "relocation_address");
+	if (peer_parse_hostport(host, w->conf->relocation_port, name,
+	    sizeof(name), &port) == -1) {
+		proto_send_error(&w->ioc, "usage", "malformed host \"%s\"",
+		    host);
 		return;
 	}
+	if (force_is_self(w->conf, name) && port == w->conf->relocation_port)
+		force_local(w, req, NULL);
+	else
+		force_remote(w, req, name, port);
+}
+
+/* HOST's side of force_remote: an allowed peer, for its operator. */
+void
+force_serve_peer(struct worker *w, struct json_object *req)
+{
+	char by[512];
+
+	if (proto_get_str(req, "domain") == NULL) {
+		proto_send_error(&w->ioc, "usage", "force: no domain named");
+		return;
+	}
+	char *p;
+
+	snprintf(by, sizeof(by), "%s for %s", w->peer.addr,
+	    proto_get_str(req, "by") != NULL ? proto_get_str(req, "by") :
+	    "its operator");
+	/* The peer's words go into our log and journal: one line. */
+	for (p = by; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	force_local(w, req, by);
+}
+
+static void
+force_remote(struct worker *w, struct json_object *req, const char *host,
+    int port)
+{
+	struct json_object *fwd, *reply = NULL;
+	struct peer_conn pc;
+	char err[1536], by[256];
+
+	if (peer_connect(w->conf, w->tls, host, port, &pc, err,
+	    sizeof(err)) == -1) {
+		proto_send_error(&w->ioc, "force", "%s: %s", host, err);
+		return;
+	}
+	fwd = json_object_new_object();
+	json_object_object_add(fwd, "domain", json_object_new_string(
+	    proto_get_str(req, "domain")));
+	if (proto_get_str(req, "from") != NULL)
+		json_object_object_add(fwd, "from", json_object_new_string(
+		    proto_get_str(req, "from")));
+	json_object_object_add(fwd, "source_is_off", json_object_new_int(
+	    proto_get_int(req, "source_is_off", 0) != 0));
+	if (json_object_object_get_ex(req, "config", NULL))
+		json_object_object_add(fwd, "config", json_object_get(
+		    json_object_object_get(req, "config")));
+	snprintf(by, sizeof(by), "%s on %s", w->peer.addr,
+	    *w->conf->relocation_address != '\0' ?
+	    w->conf->relocation_address : "its host");
+	json_object_object_add(fwd, "by", json_object_new_string(by));
+	if (peer_request(&pc, PT_FORCE, fwd, &reply, err, sizeof(err)) == -1)
+		proto_send_error(&w->ioc, "force", "%s", err);
+	else
+		proto_send(&w->ioc, PT_OK, reply);
+	json_object_put(fwd);
+	json_object_put(reply);
+	peer_conn_dispose(&pc);
+}
+
+static void
+force_local(struct worker *w, struct json_object *req, const char *by)
+{
+	struct json_object *args = NULL, *rec = NULL, *reply = NULL, *cfg;
+	struct domcfg_info info;
+	struct peer_conn pc;
+	const char *dom = proto_get_str(req, "domain");
+	const char *from = proto_get_str(req, "from");
+	const char *src, *code;
+	char err[1536], probe[1024];
+
+	peer_conn_init(&pc);
 	args = json_object_new_object();
 	json_object_object_add(args, "domain", json_object_new_string(dom));
+	if (by != NULL)
+		json_object_object_add(args, "by", json_object_new_string(by));
 	if (from != NULL)
 		json_object_object_add(args, "from",
 		    json_object_new_string(from));
@@ -352,8 +430,8 @@ force_fence(struct helper *h, const char *host, char *out, size_t outlen)
  * those by destroying or resuming copies.
  */
 static void
-force_journal(struct helper *h, const char *name, const char *uuid,
-    uint32_t domid, const char *src, const char *fence)
+force_journal(struct helper *h, const char *who, const char *name,
+    const char *uuid, uint32_t domid, const char *src, const char *fence)
 {
 	struct json_object *o;
 	struct timespec ts;
@@ -365,7 +443,7 @@ force_journal(struct helper *h, const char *name, const char *uuid,
 	snprintf(id, sizeof(id), "%lld-%09ld-%ld-f", (long long)ts.tv_sec,
 	    ts.tv_nsec, (long)getpid());
 	snprintf(msg, sizeof(msg), "forced restart by %s, a cold start as id "
-	    "%u; fence: %s", h->who, domid, fence);
+	    "%u; fence: %s", who, domid, fence);
 	o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_string(id));
 	json_object_object_add(o, "role", json_object_new_string("forced"));
@@ -400,6 +478,9 @@ helper_force_start(struct helper *h, struct json_object *args, int *fds,
 	char err[1024], fence[1200], lerr[256];
 	uint32_t domid;
 	int r, rc, guarded = cluster_enabled(h->conf);
+	/* Who forced it: the requester, through the peer if relayed. */
+	const char *who = proto_get_str(args, "by") != NULL ?
+	    proto_get_str(args, "by") : h->who;
 
 	memset(&li, 0, sizeof(li));
 	if (json_object_object_get_ex(args, "config", &cfg)) {
@@ -415,7 +496,7 @@ helper_force_start(struct helper *h, struct json_object *args, int *fds,
 	/* 2. Fenced. */
 	if (proto_get_int(args, "source_is_off", 0))
 		snprintf(fence, sizeof(fence), "%s confirmed off by the "
-		    "operator (--source-is-off, %s)", src, h->who);
+		    "operator (--source-is-off, %s)", src, who);
 	else if (*h->conf->fence_command == '\0') {
 		rc = helper_error(h, "fence", "no proof that %s is off: set "
 		    "fence_command in %s, or check the host yourself and "
@@ -471,10 +552,11 @@ helper_force_start(struct helper *h, struct json_object *args, int *fds,
 		goto out;
 	}
 	log_warnx("%s: FORCED restart of %s (%s) from %s as id %u, a cold "
-	    "start; fence: %s", h->who, name, uuid, src, domid, fence);
+	    "start, asked by %s; fence: %s", h->who, name, uuid, src, domid,
+	    who, fence);
 	helper_cluster_record(h, domid, name);
-	force_journal(h, name, uuid, domid, src, fence);
-	if (guarded && cluster_tombstone_put(h->conf, rec, h->who, fence, err,
+	force_journal(h, who, name, uuid, domid, src, fence);
+	if (guarded && cluster_tombstone_put(h->conf, rec, who, fence, err,
 	    sizeof(err)) == -1)
 		log_warnx("%s: the tombstone of %s for %s was not written: "
 		    "%s; keep %s in maintenance by hand", h->who, name, src,

@@ -190,6 +190,7 @@ void	check_serve(struct worker *, struct json_object *);
 void	place_serve(struct worker *, struct json_object *);
 /* force.c */
 void	force_serve(struct worker *, struct json_object *);
+void	force_serve_peer(struct worker *, struct json_object *);
 /* check.c: the source's and each target's pre-flight lines, targets
  * ranked best first: {"domain", "live", "memory_kb", "targets": [{"host",
  * "checks", "failed", "headroom"}]} (or "source" alone, when the domain

@@ -96,9 +96,9 @@ check "web1 runs exactly once after two moves" [ "$(copies)" = 1 ]
 out=$(xmig_on c migrate --force --source-is-off web1 127.0.0.4 2>&1); rc=$?
 check "force while A answers exits 1 (rc $rc)" [ $rc -eq 1 ]
 check "it says A answers ($out)" sh -c "echo \"\$0\" | grep -q '127.0.0.2 answers on port'" "$out"
-out=$(xmig_on c migrate --force web1 127.0.0.3 2>&1); rc=$?
-check "force to another host than this one is refused (rc $rc)" [ $rc -eq 1 ]
-check "it says where to run it ($out)" sh -c "echo \"\$0\" | grep -q \"run 'xmig migrate --force web1 127.0.0.3' on 127.0.0.3\"" "$out"
+out=$(xmig_on c migrate --force --source-is-off web1 127.0.0.3 2>&1); rc=$?
+check "force asked of B from C: B judges, and refuses too (rc $rc)" [ $rc -eq 1 ]
+check "B's reason comes back to C's xmig ($out)" sh -c "echo \"\$0\" | grep -q '127.0.0.2 answers on port'" "$out"
 check "--from without --force is a usage error" sh -c "'$XMIG' --config '$W/c/relocd.conf' migrate --from 127.0.0.2 web1 127.0.0.4; [ \$? -eq 2 ]"
 
 # -- 5. The partition: A's relocd dies, web1's guest goes on running.
@@ -156,9 +156,10 @@ sleep 0.2
 check "web1's lease is free once A's guest is dead" lease_is web1 free
 N_DEAD=$(disk_counter)
 check "the dead guest's disk counter is past 0 (${N_DEAD:-none})" [ "${N_DEAD:-0}" -gt 0 ]
-out=$(xmig_on c migrate --force web1 127.0.0.4 2>&1); rc=$?
+# Run from B (any live host): C, the host that starts it, judges.
+out=$(xmig_on b migrate --force web1 127.0.0.4 2>&1); rc=$?
 sed 's/^/    | /' <<< "$out"
-check "force after the death starts web1 on C (rc $rc)" [ $rc -eq 0 ]
+check "force after the death, asked from B, starts web1 on C (rc $rc)" [ $rc -eq 0 ]
 check "it says it was a cold start" sh -c "echo \"\$0\" | grep -q 'cold start'" "$out"
 check "it gives the fence result" sh -c "echo \"\$0\" | grep -q \"fence: fence_command '.*fence.sh 127.0.0.2' exited 0\"" "$out"
 check "web1 boots on C" wait_for "$(console_log c web1)" "tick 2" 10
@@ -167,9 +168,9 @@ check "on C it found the dead copy's last disk write (counter $N_DEAD)" \
 check "and goes on writing the same disk ($(disk_counter) > $N_DEAD)" \
     [ "$(disk_counter)" -gt "$N_DEAD" ]
 check "web1's lease is held on C" lease_is web1 held "^web1 *127.0.0.4 *held *c domain web1"
-check "C's log records the forced restart and who" grep -q "FORCED restart of web1 ($UUID) from 127.0.0.2 .*fence: fence_command" "$W/c/relocd.log"
+check "C's log records the forced restart and who asked" grep -q "FORCED restart of web1 ($UUID) from 127.0.0.2 .*asked by 127.0.0.3 for uid [0-9]* pid [0-9]* on 127.0.0.3; fence: fence_command" "$W/c/relocd.log"
 check "xmig jobs on C shows the forced restart, by whom, and the fence" \
-    sh -c "XMIG_CONFIG='$W/c/relocd.conf' '$XMIG' jobs | grep -q 'forced *web1 *127.0.0.2 *done *ended: forced restart by uid [0-9]* pid [0-9]*, a cold start as id [0-9]*; fence: fence_command'"
+    sh -c "XMIG_CONFIG='$W/c/relocd.conf' '$XMIG' jobs | grep -q 'forced *web1 *127.0.0.2 *done *ended: forced restart by 127.0.0.3.* for uid [0-9]* pid [0-9]* on 127.0.0.3, a cold start as id [0-9]*; fence: fence_command'"
 check "a tombstone for A" grep -q '"from": *"127.0.0.2"' "$CL/tombstones/$UUID.json"
 out=$(xmig_on b migrate --force --source-is-off web1 127.0.0.3 2>&1); rc=$?
 check "a second force (from B) is refused: the record names C, which answers (rc $rc)" \
