@@ -98,14 +98,23 @@ force_serve(struct worker *w, struct json_object *req)
 void
 force_serve_peer(struct worker *w, struct json_object *req)
 {
-	char by[512];
+	char by[512], *p;
 
 	if (proto_get_str(req, "domain") == NULL) {
 		proto_send_error(&w->ioc, "usage", "force: no domain named");
 		return;
 	}
-	char *p;
-
+	/* A config from a peer would be a domain of its choosing, created
+	 * here past the incoming policy; a record in cluster_dir is not
+	 * the peer's to write. */
+	if (json_object_object_get_ex(req, "config", NULL)) {
+		proto_send_error(&w->ioc, "refused", "a forced restart from a "
+		    "config file is for this host's own operator: run "
+		    "'xmig migrate --force --config' on %s",
+		    *w->conf->relocation_address != '\0' ?
+		    w->conf->relocation_address : "it");
+		return;
+	}
 	snprintf(by, sizeof(by), "%s for %s", w->peer.addr,
 	    proto_get_str(req, "by") != NULL ? proto_get_str(req, "by") :
 	    "its operator");

@@ -229,6 +229,10 @@ check "--config without --from is a usage error" [ $? -eq 2 ]
 out=$(xmig_on c migrate --force --source-is-off --config "$W/nc1.cfg" --from 127.0.0.3 nc1 127.0.0.4 2>&1); rc=$?
 check "--config while B answers is refused (rc $rc)" \
     sh -c "[ $rc -eq 1 ] && echo \"\$0\" | grep -q '127.0.0.3 answers'" "$out"
+out=$(xmig_on b migrate --force --source-is-off --config "$W/nc1.cfg" --from 127.0.0.2 nc1 127.0.0.4 2>&1); rc=$?
+check "C refuses a --config forced restart asked by a peer (rc $rc)" \
+    sh -c "[ $rc -eq 1 ] && echo \"\$0\" | grep -q \"is for this host's own operator\"" "$out"
+check "and started nothing" [ -z "$(dom_state c nc1)" ]
 kill_relocd b
 for f in "$W"/b/state/sim/dom/*/pid; do kill -9 "$(cut -d' ' -f1 "$f")"; done
 out=$(xmig_on c migrate --force --source-is-off --config "$W/nc1.cfg" --from 127.0.0.3 nc1 127.0.0.4 2>&1); rc=$?
