@@ -388,6 +388,15 @@ helper_src_ready(struct helper *h, struct json_object *args, int *fds,
 		return helper_src_resume(h, err);
 	}
 	h->src.renamed = 1;
+	/* The lease moves with "go": ours goes first, or the destination
+	 * could not take it.  Until "go" leaves nobody else can take it
+	 * either (the destination waits for "go"; a forced restart is
+	 * refused while we answer), and a resume takes it back. */
+	if (xo_lease_give(h->xo, h->src.domid) != 0) {
+		snprintf(err, sizeof(err), "giving up the lease: %s",
+		    xo_errmsg(h->xo));
+		return helper_src_resume(h, err);
+	}
 	/*
 	 * THE POINT OF NO RETURN.  Once this answer leaves, "go" may leave
 	 * this host and the destination may run the domain: resuming it

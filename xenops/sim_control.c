@@ -1047,6 +1047,23 @@ sim_unpause(struct xo_ctx *ctx, uint32_t domid)
 	}
 }
 
+/* The suspended guest lets its lease go (it alone holds it). */
+int
+sim_lease_give(struct xo_ctx *ctx, uint32_t domid)
+{
+	enum xo_state st;
+	int rc;
+
+	if ((rc = sim_dom_state(ctx, domid, &st, NULL)) != 0)
+		return rc;
+	if (st != XO_SUSPENDED)
+		return xo_fail(ctx, XO_E_STATE, "domain %u is %s: only a "
+		    "suspended domain gives up its lease", domid,
+		    xo_state_name(st));
+	return sim_guest_cmd(ctx, domid, "lease-give", "ok lease given",
+	    NULL, 0);
+}
+
 /* suspend_cancel: back to running where it stopped; the guest checks its
  * memory, as a resumed Xen guest would find out the hard way. */
 int

@@ -132,6 +132,7 @@ int	sim_destroy(struct xo_ctx *, uint32_t);
 int	sim_pause(struct xo_ctx *, uint32_t);
 int	sim_unpause(struct xo_ctx *, uint32_t);
 int	sim_resume(struct xo_ctx *, uint32_t);
+int	sim_lease_give(struct xo_ctx *, uint32_t);
 
 /* sim_xfer.c: one stream, either direction */
 void	sim_progress(struct sim_xfer *, int);

@@ -176,10 +176,11 @@ sim_guest_main(struct sim_guest_args *a)
 /*
  * The lease is ours whenever we can run: taken before the first
  * instruction of a fresh start, before an unpause of a restored copy (the
- * destination, after "go") and before a resume; given up only when
+ * destination, after "go") and before a resume (if it was given up).  It
+ * is given up only at the source's point of no return ("lease-give"),
  * suspended, the one state from which no instruction runs without the
- * backend (a paused copy can be unpaused by anyone at any time).  Dying
- * drops it with our last descriptor.
+ * backend, just before "go" hands the domain over.  Dying drops it with
+ * our last descriptor.
  */
 static int
 sim_guest_lease(struct sim_guest *g)
@@ -853,10 +854,6 @@ sim_guest_command(struct sim_guest *g, const char *cmd, int *fds)
 	}
 	if (strcmp(cmd, "suspend") == 0) {
 		sim_guest_stop(g, SIM_ST_SUSPENDED);
-		if (g->lease_held) {
-			lease_release(g->a->lease_fd);
-			g->lease_held = 0;
-		}
 		/* Whatever runs next runs from a stream or a resume. */
 		g->verify_pending = 1;
 		return "ok suspended\n";
@@ -869,6 +866,17 @@ sim_guest_command(struct sim_guest *g, const char *cmd, int *fds)
 		sim_guest_run(g, g->verify_pending);
 		g->verify_pending = 0;
 		return "ok running\n";
+	}
+	if (strcmp(cmd, "lease-give") == 0) {
+		/* The source's point of no return: suspended, and "go" is
+		 * about to hand the domain, and its lease, over. */
+		if (st != SIM_ST_SUSPENDED)
+			return "err not suspended\n";
+		if (g->lease_held) {
+			lease_release(g->a->lease_fd);
+			g->lease_held = 0;
+		}
+		return "ok lease given\n";
 	}
 	if (strcmp(cmd, "resume") == 0) {
 		if (sim_guest_lease(g) == -1)

@@ -363,6 +363,13 @@ xo_resume(struct xo_ctx *ctx, uint32_t domid)
 }
 
 int
+xo_lease_give(struct xo_ctx *ctx, uint32_t domid)
+{
+	return ctx->be->lease_give != NULL ? ctx->be->lease_give(ctx, domid) :
+	    0;
+}
+
+int
 xo_destroy(struct xo_ctx *ctx, uint32_t domid)
 {
 	return ctx->be->destroy(ctx, domid);

@@ -134,6 +134,12 @@ int	xo_unpause(struct xo_ctx *, uint32_t domid);
 /* Undo a suspend: the domain runs again where it was (suspend_cancel). */
 int	xo_resume(struct xo_ctx *, uint32_t domid);
 int	xo_destroy(struct xo_ctx *, uint32_t domid);
+/*
+ * At the point of no return: the suspended domain gives up its lease
+ * (cluster_dir), which moves to the destination with "go"; xo_resume
+ * takes it again.  0 on a backend or a domain without one.
+ */
+int	xo_lease_give(struct xo_ctx *, uint32_t domid);
 /* Path of the console device (sim: the guest's pty), for issue 4. */
 int	xo_console_path(struct xo_ctx *, uint32_t domid, char *buf,
 	    size_t len);

@@ -23,6 +23,8 @@ struct xo_backend {
 	int	(*resume)(struct xo_ctx *, uint32_t);
 	int	(*destroy)(struct xo_ctx *, uint32_t);
 	int	(*console_path)(struct xo_ctx *, uint32_t, char *, size_t);
+	/* NULL: the backend holds no leases */
+	int	(*lease_give)(struct xo_ctx *, uint32_t);
 };
 
 struct xo_ctx {

@@ -62,6 +62,7 @@ const struct xo_backend xo_backend_sim = {
 	.pause = sim_pause,
 	.unpause = sim_unpause,
 	.resume = sim_resume,
+	.lease_give = sim_lease_give,
 	.destroy = sim_destroy,
 	.console_path = sim_console_path,
 };

@@ -92,6 +92,26 @@ check "web1's lease is held on A again" lease_is web1 held "^web1 *127.0.0.2 *he
 DOM=web1
 check "web1 runs exactly once after two moves" [ "$(copies)" = 1 ]
 
+# Until the point of no return the suspended source keeps the lease: an
+# offline move slowed to 40 Mbit/s is looked at mid-stream.
+domain_conf "$W/mv1.cfg" mv1 24 0 50
+echo 'uuid = "6c1f9a52-6d0b-4b7e-9a55-2b2f3f0e1a04"' >> "$W/mv1.cfg"
+check "create mv1 on A" xmig_on a create "$W/mv1.cfg"
+xmig_on a migrate -q -r 40 mv1 127.0.0.3 > "$W/mv1.out" 2>&1 &
+mpid=$!
+st=
+for i in $(seq 1 60); do
+	st=$(dom_state a mv1)
+	case $st in *s*) break;; esac
+	sleep 0.05
+done
+check "mid-stream, mv1 is suspended on A ($st)" sh -c "case '$st' in *s*) exit 0;; esac; exit 1"
+check "mid-stream, its lease is still held by A" lease_is mv1 held "^mv1 *127.0.0.2 *held *a domain mv1"
+wait $mpid
+check "the slowed move ends (rc $?)" grep -q "mv1 migrated to 127.0.0.3" "$W/mv1.out"
+check "after it, B holds mv1's lease" lease_is mv1 held "^mv1 *127.0.0.3 *held *b domain mv1"
+xmig_on b destroy mv1 >/dev/null
+
 # -- 4. Refused: the source answers.
 out=$(xmig_on c migrate --force --source-is-off web1 127.0.0.4 2>&1); rc=$?
 check "force while A answers exits 1 (rc $rc)" [ $rc -eq 1 ]
