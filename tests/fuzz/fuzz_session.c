@@ -344,6 +344,12 @@ xo_resume(struct xo_ctx *xo, uint32_t domid)
 }
 
 int
+xo_lease_give(struct xo_ctx *xo, uint32_t domid)
+{
+	fuzz_die("xo_lease_give reached from the peer port");
+}
+
+int
 xo_destroy(struct xo_ctx *xo, uint32_t domid)
 {
 	fuzz_dom(domid)->live = 0;

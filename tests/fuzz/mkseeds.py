@@ -150,6 +150,11 @@ for k, v in BAD.items():
     write("fuzz_session", "migrate-" + k,
           frame(0x04, {"config": v}) + xlhdr(v) + stream + GO)
 write("fuzz_session", "control-only", frame(0x21, {"config": GOOD}))
+# A peer asking for a forced restart: by record, and with a config
+# (refused: a peer may not hand us a domain to create).
+write("fuzz_session", "force", frame(0x11, {"domain": "web1", "by": "x"}))
+write("fuzz_session", "force-config",
+      frame(0x11, {"domain": "web1", "from": "h", "config": GOOD}))
 write("fuzz_session", "speedtest", frame(0x40, {"bytes": 4096}) + b"\0" * 4096)
 write("fuzz_session", "speedtest-short",
       frame(0x40, {"bytes": 4096}) + b"\0" * 100)
