@@ -1051,9 +1051,14 @@ sim_unpause(struct xo_ctx *ctx, uint32_t domid)
 int
 sim_lease_give(struct xo_ctx *ctx, uint32_t domid)
 {
+	struct sim_host *h = ctx->priv;
 	enum xo_state st;
 	int rc;
 
+	/* No cluster_dir, no lease: no round trip to the guest on the
+	 * downtime path. */
+	if (h->cluster_dir == NULL)
+		return 0;
 	if ((rc = sim_dom_state(ctx, domid, &st, NULL)) != 0)
 		return rc;
 	if (st != XO_SUSPENDED)
