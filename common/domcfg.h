@@ -114,4 +114,7 @@ int	domcfg_pci_bdf(struct json_object *dev, char *bdf, size_t len);
 int	domcfg_policy_check(struct json_object *, const struct domcfg_policy *,
 	    char *reason, size_t reasonlen);
 
+/* 36 characters of hex digits and dashes in the 8-4-4-4-12 layout. */
+int	domcfg_uuid_valid(const char *);
+
 #endif

@@ -15,7 +15,6 @@
 #define DOMCFG_DEFAULT_BRIDGE	"xenbr0"	/* as xl and libxl */
 
 int	domcfg_add_str(struct json_object *, const char *, const char *);
-int	domcfg_uuid_valid(const char *);
 struct json_object *domcfg_member(struct json_object *, const char *,
 	    enum json_type);
 const char *domcfg_get_str(struct json_object *, const char *);

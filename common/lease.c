@@ -8,32 +8,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "domcfg.h"
 #include "lease.h"
-
-int
-lease_uuid_ok(const char *u)
-{
-	size_t i;
-
-	if (strlen(u) != 36)
-		return 0;
-	for (i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (u[i] != '-')
-				return 0;
-		} else if (!((u[i] >= '0' && u[i] <= '9') ||
-		    (u[i] >= 'a' && u[i] <= 'f') ||
-		    (u[i] >= 'A' && u[i] <= 'F')))
-			return 0;
-	}
-	return 1;
-}
 
 static int
 lease_path(const char *cluster_dir, const char *uuid, char *buf, size_t len,
     char *err, size_t errlen)
 {
-	if (!lease_uuid_ok(uuid)) {
+	if (!domcfg_uuid_valid(uuid)) {
 		snprintf(err, errlen, "'%s' is not a UUID", uuid);
 		return -1;
 	}

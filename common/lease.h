@@ -34,7 +34,5 @@ int	lease_probe(const char *cluster_dir, const char *uuid,
 	    struct lease_info *, char *err, size_t errlen);
 /* The file's holder text of an open lease (for a refusal). */
 void	lease_holder_text(int fd, char *buf, size_t len);
-/* A UUID as a file name: 36 characters of hex and dashes. */
-int	lease_uuid_ok(const char *);
 
 #endif

@@ -114,7 +114,7 @@ cluster_record_put(const struct relocd_conf *conf, struct json_object *cfg,
 		return 0;
 	if (domcfg_info(cfg, &info, err, errlen) == -1)
 		return -1;
-	if (!lease_uuid_ok(info.uuid)) {
+	if (!domcfg_uuid_valid(info.uuid)) {
 		snprintf(err, errlen, "domain %s has no UUID to record",
 		    info.name);
 		return -1;
@@ -143,7 +143,7 @@ cluster_record_drop(const struct relocd_conf *conf, const char *uuid)
 	const char *host;
 	char path[4300];
 
-	if (!cluster_enabled(conf) || !lease_uuid_ok(uuid))
+	if (!cluster_enabled(conf) || !domcfg_uuid_valid(uuid))
 		return;
 	snprintf(path, sizeof(path), "%s/%s/%s.json", conf->cluster_dir,
 	    CLUSTER_DOMAINS, uuid);
@@ -212,7 +212,7 @@ cluster_tombstone_put(const struct relocd_conf *conf,
 	const char *uuid = proto_get_str(rec, "uuid");
 	int rc;
 
-	if (uuid == NULL || !lease_uuid_ok(uuid)) {
+	if (uuid == NULL || !domcfg_uuid_valid(uuid)) {
 		snprintf(err, errlen, "the domain's record has no UUID");
 		return -1;
 	}

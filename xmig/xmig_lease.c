@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "domcfg.h"
 #include "lease.h"
 #include "xmig.h"
 
@@ -53,7 +54,7 @@ main_leases(int argc, char **argv)
 	printf("%-20s %-15s %-5s %s\n", "Name", "Host (record)", "Lease",
 	    "Holder");
 	while ((de = readdir(d)) != NULL) {
-		if (!lease_uuid_ok(de->d_name))
+		if (!domcfg_uuid_valid(de->d_name))
 			continue;
 		snprintf(uuid, sizeof(uuid), "%s", de->d_name);
 		snprintf(path, sizeof(path), "%s/domains/%s.json", dir, uuid);
