@@ -59,7 +59,9 @@ ifeq ($(HAVE_LIBXL),yes)
 CFLAGS	+= -DHAVE_LIBXL $(shell pkg-config --cflags $(XENPKGS))
 XENOPS_LIBS := $(shell pkg-config --libs $(XENPKGS))
 LIBXL_MOD := $(B)/relocd-libxl.so
-LIBXL_OBJ := $(O)/xenops/xenops_libxl.o
+# The lease holder (xenops/leaseholder.c) runs in the module's monitors;
+# relocd itself never calls it, so the module carries its own PIC copy.
+LIBXL_OBJ := $(O)/xenops/xenops_libxl.o $(O)/mod/xenops/leaseholder.o
 LIBXL_DYNLIST := xenops/libxl-module.dynlist
 RELOCD_LDFLAGS := -Wl,--dynamic-list=$(LIBXL_DYNLIST)
 endif
@@ -131,6 +133,9 @@ $(B)/relocd: $(RELOCD_OBJS) $(B)/libxenops.a $(B)/libcommon.a $(LIBXL_DYNLIST)
 
 ifeq ($(HAVE_LIBXL),yes)
 $(LIBXL_OBJ): CFLAGS += -fPIC -fvisibility=hidden
+$(O)/mod/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
 
 # Checked against the relocd that will load it (scripts/check-dynlist.sh).
 $(LIBXL_MOD): $(LIBXL_OBJ) $(B)/relocd $(LIBXL_DYNLIST) scripts/check-dynlist.sh

@@ -541,9 +541,9 @@ helper_force_start(struct helper *h, struct json_object *args, int *fds,
 		rc = 0;
 		goto out;
 	}
-	/* Unguarded, a forced start is the double start leases exist to
-	 * prevent: the libxl backend has no lease holder yet (relocd(8)). */
-	if (guarded && strcmp(xo_backend_name(h->xo), "sim") != 0) {
+	/* A backend whose domains hold no lease would start one nothing
+	 * guards: the double start leases exist to prevent. */
+	if (guarded && !xo_has_leases(h->xo)) {
 		rc = helper_error(h, "lease", "the %s backend holds no leases "
 		    "yet, so nothing would keep a second copy of %s from "
 		    "running: forced restart refused; start it by hand once "

@@ -363,6 +363,12 @@ xo_resume(struct xo_ctx *ctx, uint32_t domid)
 }
 
 int
+xo_has_leases(const struct xo_ctx *ctx)
+{
+	return ctx->be->lease_give != NULL;
+}
+
+int
 xo_lease_give(struct xo_ctx *ctx, uint32_t domid)
 {
 	return ctx->be->lease_give != NULL ? ctx->be->lease_give(ctx, domid) :

@@ -140,6 +140,8 @@ int	xo_destroy(struct xo_ctx *, uint32_t domid);
  * takes it again.  0 on a backend or a domain without one.
  */
 int	xo_lease_give(struct xo_ctx *, uint32_t domid);
+/* 1 if the backend's domains hold leases when cluster_dir is set. */
+int	xo_has_leases(const struct xo_ctx *);
 /* Path of the console device (sim: the guest's pty), for issue 4. */
 int	xo_console_path(struct xo_ctx *, uint32_t domid, char *buf,
 	    size_t len);

@@ -16,6 +16,12 @@
  * and carries out on_poweroff/on_reboot/on_crash: the xl that created the
  * domain on its first host saw it suspend and gave up watching it.
  *
+ * With cluster_dir, the monitor is also the domain's lease holder
+ * (leaseholder.h): it lives exactly as long as the domain, outlives any
+ * relocd, and answers on STATE_DIR/monitors/DOMID.sock.  The lease is
+ * taken through it before the domain first runs (create, the unpause
+ * after "go", a resume) and given up at the point of no return.
+ *
  * This file is the module relocd-libxl.so, which xo_open() loads (see the
  * Makefile), built only when libxenlight is here (HAVE_LIBXL).  It is
  * compiled with hidden visibility: its one entry point is the table
@@ -23,12 +29,14 @@
  * iochan, the clock, xo_fail) is the list in xenops/libxl-module.dynlist.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -47,6 +55,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "iochan.h"
+#include "leaseholder.h"
 #include "log.h"
 #include "xenops_impl.h"
 #include "xenops_libxl.h"
@@ -72,6 +81,9 @@ struct libxlbe_logger {
 struct libxlbe {
 	libxl_ctx		*ctx;
 	struct libxlbe_logger	 lg;
+	char			*cluster_dir;	/* NULL: no leases */
+	char			 mondir[PATH_MAX]; /* the monitors' sockets */
+	char			 host[256];	/* for the lease's holder text */
 };
 
 /* One direction of stream copying between libxl's fd and the iochan. */
@@ -127,9 +139,14 @@ static void	*libxlbe_relay_run(void *);
 static int	libxlbe_relay_start(struct libxlbe_relay *, pthread_t *);
 static char	**libxlbe_bridges(void);
 static void	libxlbe_monitor_spawn(struct libxlbe *, uint32_t);
-static void	libxlbe_monitor_run(uint32_t) __attribute__((noreturn));
+static void	libxlbe_monitor_run(uint32_t, int, const char *,
+		    const char *) __attribute__((noreturn));
 static int	libxlbe_monitor_action(libxl_domain_config *, int);
-static void	libxlbe_close_fds(void);
+static void	libxlbe_monitor_sock(const struct libxlbe *, uint32_t, char *,
+		    size_t);
+static void	libxlbe_close_fds(int);
+static int	libxlbe_lease_take(struct xo_ctx *, uint32_t);
+static int	libxlbe_lease_give(struct xo_ctx *, uint32_t);
 
 __attribute__((visibility("default")))
 const struct xo_backend xo_backend_libxl = {
@@ -149,6 +166,7 @@ const struct xo_backend xo_backend_libxl = {
 	.resume = libxlbe_resume,
 	.destroy = libxlbe_destroy,
 	.console_path = libxlbe_console_path,
+	.lease_give = libxlbe_lease_give,
 };
 
 /* The childproc hooks must outlive every ctx: static. */
@@ -407,7 +425,32 @@ libxlbe_open(struct xo_ctx *xo, const struct relocd_conf *conf)
 
 	if ((lb = calloc(1, sizeof(*lb))) == NULL)
 		return xo_fail(xo, XO_E_FAIL, "out of memory");
+	if (conf->cluster_dir != NULL && *conf->cluster_dir != '\0') {
+		struct sockaddr_un sun;
+
+		/* The longest socket path must fit, checked once here. */
+		if ((size_t)snprintf(lb->mondir, sizeof(lb->mondir),
+		    "%s/monitors", conf->state_dir) >= sizeof(sun.sun_path) -
+		    sizeof("/4294967295.sock")) {
+			free(lb);
+			return xo_fail(xo, XO_E_FAIL, "state_dir %s: too long "
+			    "for the lease holders' sockets", conf->state_dir);
+		}
+		if (mkdir(lb->mondir, 0700) == -1 && errno != EEXIST) {
+			xo_fail(xo, XO_E_FAIL, "%s: %s", lb->mondir,
+			    strerror(errno));
+			free(lb);
+			return XO_E_FAIL;
+		}
+		if ((lb->cluster_dir = strdup(conf->cluster_dir)) == NULL) {
+			free(lb);
+			return xo_fail(xo, XO_E_FAIL, "out of memory");
+		}
+		if (gethostname(lb->host, sizeof(lb->host) - 1) == -1)
+			snprintf(lb->host, sizeof(lb->host), "localhost");
+	}
 	if (libxlbe_ctx_new(lb, xo->err, sizeof(xo->err)) == -1) {
+		free(lb->cluster_dir);
 		free(lb);
 		return XO_E_FAIL;
 	}
@@ -423,6 +466,7 @@ libxlbe_close(struct xo_ctx *xo)
 	if (lb == NULL)
 		return;
 	libxl_ctx_free(lb->ctx);
+	free(lb->cluster_dir);
 	free(lb);
 	xo->priv = NULL;
 }
@@ -724,12 +768,17 @@ libxlbe_create(struct xo_ctx *xo, struct json_object *cfg, uint32_t *domid)
 		rc = libxlbe_fail(xo, rc, "creating %s", dc.c_info.name);
 		goto out;
 	}
+	/* Created paused: its monitor, then its lease, then it runs. */
+	libxlbe_monitor_spawn(lb, *domid);
+	if ((rc = libxlbe_lease_take(xo, *domid)) != 0) {
+		libxl_domain_destroy(lb->ctx, *domid, NULL);
+		goto out;
+	}
 	if ((rc = libxl_domain_unpause(lb->ctx, *domid, NULL)) != 0) {
 		rc = libxlbe_fail(xo, rc, "starting %s", dc.c_info.name);
 		libxl_domain_destroy(lb->ctx, *domid, NULL);
 		goto out;
 	}
-	libxlbe_monitor_spawn(lb, *domid);
 out:
 	libxl_domain_config_dispose(&dc);
 	return rc;
@@ -1088,6 +1137,8 @@ libxlbe_unpause(struct xo_ctx *xo, uint32_t domid)
 	int rc;
 
 	*lb->lg.last = '\0';
+	if ((rc = libxlbe_lease_take(xo, domid)) != 0)
+		return rc;
 	if ((rc = libxl_domain_unpause(lb->ctx, domid, NULL)) != 0)
 		return libxlbe_fail(xo, rc, "unpausing domain %u", domid);
 	return 0;
@@ -1121,6 +1172,10 @@ libxlbe_resume(struct xo_ctx *xo, uint32_t domid)
 		return rc;
 	}
 	libxl_dominfo_dispose(&di);
+	/* Given up at the point of no return, the lease may be another
+	 * host's now: then this copy must not run again. */
+	if ((rc = libxlbe_lease_take(xo, domid)) != 0)
+		return rc;
 	if ((rc = libxl_domain_resume(lb->ctx, domid, 1, NULL)) != 0)
 		return libxlbe_fail(xo, rc, "resuming domain %u", domid);
 	return 0;
@@ -1162,30 +1217,134 @@ libxlbe_console_path(struct xo_ctx *xo, uint32_t domid, char *buf,
 static void
 libxlbe_monitor_spawn(struct libxlbe *lb, uint32_t domid)
 {
+	char path[PATH_MAX], err[256];
 	pid_t pid;
-	int status;
+	int status, lfd = -1;
 
+	/* The socket is bound before the fork, so a "take" right after
+	 * this returns waits in its backlog rather than finding nobody. */
+	if (lb->cluster_dir != NULL) {
+		libxlbe_monitor_sock(lb, domid, path, sizeof(path));
+		if ((lfd = lholder_listen(path, err, sizeof(err))) == -1) {
+			if (errno != EADDRINUSE)
+				log_warnx("domain %u: no lease holder: %s",
+				    domid, err);
+			return;	/* EADDRINUSE: it has its monitor */
+		}
+	}
 	switch (pid = fork()) {
 	case -1:
 		log_warn("domain %u: no death monitor: fork", domid);
-		return;
+		break;
 	case 0:
 		libxl_postfork_child_noexec(lb->ctx);
 		setsid();
 		if (fork() != 0)
 			_exit(0);
-		libxlbe_monitor_run(domid);
+		libxlbe_monitor_run(domid, lfd, lfd != -1 ? path : NULL,
+		    lb->cluster_dir);
 	default:
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			;
 		break;
 	}
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
+	if (lfd != -1)
+		close(lfd);
+}
+
+static void
+libxlbe_monitor_sock(const struct libxlbe *lb, uint32_t domid, char *buf,
+    size_t len)
+{
+	snprintf(buf, len, "%s/%u.sock", lb->mondir, domid);
+}
+
+/*
+ * Before the domain runs (create, the unpause after "go", a resume): its
+ * monitor takes its lease, or it does not run.  A domain whose monitor is
+ * gone gets a new one first: the lease needs a holder that outlives us.
+ */
+static int
+libxlbe_lease_take(struct xo_ctx *xo, uint32_t domid)
+{
+	struct libxlbe *lb = xo->priv;
+	char path[PATH_MAX], req[400], reply[512], *name, *inc;
+	int tries, rc;
+
+	if (lb->cluster_dir == NULL)
+		return 0;
+	name = libxl_domid_to_name(lb->ctx, domid);
+	/* Whose lease it is: the name without a migration's suffix. */
+	if (name != NULL && (inc = strstr(name, "--incoming")) != NULL &&
+	    inc[10] == '\0')
+		*inc = '\0';
+	snprintf(req, sizeof(req), "take %s domain %s (id %u)", lb->host,
+	    name != NULL ? name : "?", domid);
+	free(name);
+	libxlbe_monitor_sock(lb, domid, path, sizeof(path));
+	for (tries = 0; tries < 2; tries++) {
+		if ((rc = lholder_ask(path, req, reply, sizeof(reply))) == 0 ||
+		    (errno != ENOENT && errno != ECONNREFUSED &&
+		    errno != EPIPE))
+			break;
+		if (tries == 0) {
+			log_warnx("domain %u has no lease holder: starting "
+			    "its monitor again", domid);
+			libxlbe_monitor_spawn(lb, domid);
+		}
+	}
+	if (rc == -1)
+		return xo_fail(xo, XO_E_FAIL, "domain %u: its lease holder "
+		    "(%s) did not answer: %s; not running it without its "
+		    "lease", domid, path, strerror(errno));
+	if (strcmp(reply, "ok") != 0)
+		return xo_fail(xo, XO_E_STATE, "domain %u: %s; not running it",
+		    domid, strncmp(reply, "err ", 4) == 0 ? reply + 4 : reply);
+	return 0;
+}
+
+/* The point of no return: the suspended domain's monitor lets go. */
+static int
+libxlbe_lease_give(struct xo_ctx *xo, uint32_t domid)
+{
+	struct libxlbe *lb = xo->priv;
+	libxl_dominfo di;
+	char path[PATH_MAX], reply[512];
+	int suspended;
+
+	if (lb->cluster_dir == NULL)
+		return 0;
+	libxl_dominfo_init(&di);
+	suspended = libxl_domain_info(lb->ctx, &di, domid) == 0 &&
+	    di.shutdown && di.shutdown_reason == LIBXL_SHUTDOWN_REASON_SUSPEND;
+	libxl_dominfo_dispose(&di);
+	if (!suspended)
+		return xo_fail(xo, XO_E_STATE, "domain %u is not suspended: "
+		    "only a suspended domain gives up its lease", domid);
+	libxlbe_monitor_sock(lb, domid, path, sizeof(path));
+	if (lholder_ask(path, "give", reply, sizeof(reply)) == -1) {
+		/* No holder, no lease: a domain xl started, or one whose
+		 * monitor died, and the kernel dropped its lease then. */
+		if (errno == ENOENT || errno == ECONNREFUSED ||
+		    errno == EPIPE) {
+			log_info("domain %u holds no lease here (started "
+			    "outside relocd?): none to give", domid);
+			return 0;
+		}
+		return xo_fail(xo, XO_E_FAIL, "domain %u: its lease holder "
+		    "(%s) did not answer: %s", domid, path, strerror(errno));
+	}
+	if (strcmp(reply, "ok") != 0)
+		return xo_fail(xo, XO_E_FAIL, "domain %u: giving up its lease: "
+		    "%s", domid, reply);
+	return 0;
 }
 
 /* Everything inherited goes, above all the worker's TLS socket and its
- * migration slot lock: the monitor must not hold a session open. */
+ * migration slot lock: the monitor must not hold a session open.  keep:
+ * the lease holder's socket, or -1. */
 static void
-libxlbe_close_fds(void)
+libxlbe_close_fds(int keep)
 {
 	DIR *d;
 	struct dirent *de;
@@ -1202,7 +1361,7 @@ libxlbe_close_fds(void)
 	dfd = dirfd(d);
 	while ((de = readdir(d)) != NULL) {
 		fd = atoi(de->d_name);
-		if (de->d_name[0] != '.' && fd > 2 && fd != dfd)
+		if (de->d_name[0] != '.' && fd > 2 && fd != dfd && fd != keep)
 			close(fd);
 	}
 	closedir(d);
@@ -1228,17 +1387,20 @@ libxlbe_monitor_action(libxl_domain_config *dc, int reason)
 }
 
 static void
-libxlbe_monitor_run(uint32_t domid)
+libxlbe_monitor_run(uint32_t domid, int lfd, const char *sock,
+    const char *cluster_dir)
 {
 	struct libxlbe lb;
+	struct lholder lh;
 	libxl_domain_config dc;
 	libxl_evgen_domain_death *deathw = NULL;
 	libxl_event *ev = NULL;
-	char err[LIBXLBE_ERRLEN], *name;
+	char err[LIBXLBE_ERRLEN], uuid[40], path[PATH_MAX], *name;
 	int rc, action, reason, restarts = 0;
 
-	libxlbe_close_fds();
+	libxlbe_close_fds(lfd);
 	log_procinit("monitor");
+	memset(&lh, 0, sizeof(lh));
 	memset(&lb, 0, sizeof(lb));
 	if (libxlbe_ctx_new(&lb, err, sizeof(err)) == -1) {
 		log_warnx("domain %u: no death monitor: %s", domid, err);
@@ -1251,6 +1413,16 @@ libxlbe_monitor_run(uint32_t domid)
 		log_warnx("domain %u: no death monitor: %s", domid,
 		    *lb.lg.last ? lb.lg.last : "cannot watch it");
 		_exit(1);
+	}
+	if (lfd != -1) {
+		snprintf(uuid, sizeof(uuid), LIBXL_UUID_FMT,
+		    LIBXL_UUID_BYTES(dc.c_info.uuid));
+		if (lholder_start(&lh, lfd, sock, cluster_dir, uuid, err,
+		    sizeof(err)) == -1) {
+			log_warnx("domain %u: %s", domid, err);
+			_exit(1);
+		}
+		snprintf(path, sizeof(path), "%s", sock);
 	}
 	log_debug("domain %u: watching for its death", domid);
 	for (;;) {
@@ -1310,6 +1482,16 @@ libxlbe_monitor_run(uint32_t domid)
 			}
 			log_info("%s restarted as domain %u", dc.c_info.name,
 			    domid);
+			/* Same domain, same lease, new id: the socket
+			 * follows, so relocd finds its holder. */
+			if (lfd != -1) {
+				char *slash = strrchr(path, '/');
+
+				snprintf(slash + 1, sizeof(path) -
+				    (size_t)(slash + 1 - path), "%u.sock",
+				    domid);
+				lholder_moved(&lh, path);
+			}
 			break;
 		default:
 			free(name);
@@ -1324,6 +1506,8 @@ out:
 		libxl_evdisable_domain_death(lb.ctx, deathw);
 	libxl_domain_config_dispose(&dc);
 	libxl_ctx_free(lb.ctx);
+	/* The lease goes with us: the domain can no longer write. */
+	lholder_stop(&lh);
 	_exit(0);
 }
 
