@@ -95,7 +95,12 @@ cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$img/lib/x86_64-linux-gnu/"
 for m in drivers/xen/xen-evtchn.ko drivers/xen/xen-gntdev.ko \
     drivers/xen/xen-gntalloc.ko drivers/xen/xen-privcmd.ko \
     drivers/xen/xenfs/xenfs.ko drivers/net/ethernet/intel/e1000/e1000.ko \
-    drivers/block/xen-blkback/xen-blkback.ko drivers/block/brd.ko; do
+    drivers/block/xen-blkback/xen-blkback.ko drivers/block/brd.ko \
+    fs/netfs/netfs.ko fs/fscache/fscache.ko net/9p/9pnet.ko \
+    drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko \
+    drivers/virtio/virtio_pci_modern_dev.ko \
+    drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci.ko \
+    net/9p/9pnet_virtio.ko fs/9p/9p.ko; do
 	mkdir -p "$img/lib/modules/$kver/$(dirname "$m")"
 	cp "$root/lib/modules/$kver/kernel/$m" "$img/lib/modules/$kver/$m"
 done

@@ -90,7 +90,8 @@ export LD_LIBRARY_PATH=$root/usr/lib/x86_64-linux-gnu:$root/lib/x86_64-linux-gnu
 unset LD_LIBRARY_PATH
 
 rm -rf "$W"
-mkdir -p "$W"
+# cluster_dir of both hosts: this directory, shared over 9p (dom0-init).
+mkdir -p "$W" "$W/cluster"
 sh "$tree/tests/pki/mkcerts.sh" "$dir/pki" xena 10.99.0.1 &&
     sh "$tree/tests/pki/mkcerts.sh" "$dir/pki" xenb 10.99.0.2 ||
     { echo "check-xen: cannot make the test PKI"; exit 1; }
@@ -129,6 +130,7 @@ boot() {
 	    -serial chardev:ctl \
 	    -netdev "socket,id=n0,$net" \
 	    -device "e1000,netdev=n0,romfile=,mac=52:54:00:99:00:0${addr##*.}" \
+	    -virtfs "local,path=$W/cluster,mount_tag=cluster,security_model=passthrough,id=cluster" \
 	    -kernel "$W/xen" \
 	    -append "console=com1 com1=115200 dom0_mem=512M,max:512M dom0_max_vcpus=1 guest_loglvl=all $xenopts" \
 	    -initrd "$root/boot/vmlinuz-$kver console=hvc0 earlyprintk=xen panic=1 xhost=$h xaddr=$addr,$dir/dom0.cpio.gz" \
