@@ -27,6 +27,9 @@ const struct cmd_spec *cmdtable_lookup(const char *name);
 /* Prints the command's usage from the table and returns EXIT_USAGE. */
 int	xmig_usage(const char *name);
 void	xmig_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* An xl config file as libxl JSON, parsed here so that errors name the
+ * file and line the user wrote; -1 after saying why. */
+int	xmig_domcfg_load(const char *path, struct json_object **cfg);
 /* A decimal option argument in [min, max]; -1 after saying why. */
 long	xmig_number(const char *what, const char *s, long min, long max);
 

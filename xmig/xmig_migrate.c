@@ -7,9 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cfg.h"
 #include "clock.h"
-#include "domcfg.h"
 #include "progress.h"
 #include "proto.h"
 #include "xmig.h"
@@ -168,19 +166,12 @@ migrate_force(const char *dom, const char *host, const char *from,
     int source_off, const char *cfgfile)
 {
 	struct json_object *req, *reply = NULL, *cfg = NULL;
-	struct cfg c;
-	char err[1024];
 	int rc = EXIT_FAILED;
 
-	cfg_init(&c);
 	req = json_object_new_object();
 	if (cfgfile != NULL) {
-		/* Parsed here, so errors name the file and line. */
-		if (cfg_parse_file(&c, cfgfile, err, sizeof(err)) == -1 ||
-		    domcfg_from_cfg(&c, &cfg, err, sizeof(err)) == -1) {
-			xmig_err("%s", err);
+		if (xmig_domcfg_load(cfgfile, &cfg) == -1)
 			goto out;
-		}
 		json_object_object_add(req, "config", json_object_get(cfg));
 	}
 	json_object_object_add(req, "domain", json_object_new_string(dom));
@@ -205,7 +196,6 @@ migrate_force(const char *dom, const char *host, const char *from,
 	    proto_get_str(reply, "lease") : "?");
 	rc = EXIT_OK;
 out:
-	cfg_dispose(&c);
 	json_object_put(cfg);
 	json_object_put(req);
 	json_object_put(reply);
