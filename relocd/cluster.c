@@ -158,6 +158,62 @@ cluster_record_drop(const struct relocd_conf *conf, const char *uuid)
 }
 
 /*
+ * Calls fn with every UUID.json object of cluster_dir/sub, until fn
+ * returns non-zero; returns that, 0 at the end, or -1 + err.  A file that
+ * does not parse (being written, or junk) is skipped.
+ */
+static int
+cluster_each(const struct relocd_conf *conf, const char *sub,
+    int (*fn)(struct json_object *, const char *, void *), void *arg,
+    char *err, size_t errlen)
+{
+	struct json_object *o;
+	struct dirent *de;
+	char dir[4200], path[4500];
+	DIR *d;
+	int rc = 0;
+
+	snprintf(dir, sizeof(dir), "%s/%s", conf->cluster_dir, sub);
+	if ((d = opendir(dir)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (strlen(de->d_name) != 36 + 5 ||
+		    strcmp(de->d_name + 36, ".json") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if ((o = journal_read_object(path)) == NULL)
+			continue;
+		rc = fn(o, path, arg);
+		json_object_put(o);
+	}
+	closedir(d);
+	return rc;
+}
+
+struct cluster_find {
+	const char		*dom;
+	struct json_object	*rec;
+};
+
+static int
+cluster_find_one(struct json_object *rec, const char *path, void *arg)
+{
+	struct cluster_find *f = arg;
+	const char *name = proto_get_str(rec, "name");
+	const char *uuid = proto_get_str(rec, "uuid");
+
+	if ((name == NULL || strcmp(name, f->dom) != 0) &&
+	    (uuid == NULL || strcasecmp(uuid, f->dom) != 0))
+		return 0;
+	f->rec = json_object_get(rec);
+	return 1;
+}
+
+/*
  * The record of the domain named dom (a name or a UUID): 1 and *rec (new
  * reference), 0 if there is none, -1 + err.
  */
@@ -165,40 +221,13 @@ int
 cluster_record_find(const struct relocd_conf *conf, const char *dom,
     struct json_object **rec_r, char *err, size_t errlen)
 {
-	struct json_object *rec;
-	struct dirent *de;
-	const char *name, *uuid;
-	char dir[4200], path[4500];
-	DIR *d;
-	int found = 0;
+	struct cluster_find f = { dom, NULL };
+	int rc;
 
-	*rec_r = NULL;
-	snprintf(dir, sizeof(dir), "%s/%s", conf->cluster_dir,
-	    CLUSTER_DOMAINS);
-	if ((d = opendir(dir)) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	while (!found && (de = readdir(d)) != NULL) {
-		if (strlen(de->d_name) != 36 + 5 ||
-		    strcmp(de->d_name + 36, ".json") != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if ((rec = journal_read_object(path)) == NULL)
-			continue;
-		name = proto_get_str(rec, "name");
-		uuid = proto_get_str(rec, "uuid");
-		if ((name != NULL && strcmp(name, dom) == 0) ||
-		    (uuid != NULL && strcasecmp(uuid, dom) == 0)) {
-			*rec_r = rec;
-			found = 1;
-		} else
-			json_object_put(rec);
-	}
-	closedir(d);
-	return found;
+	rc = cluster_each(conf, CLUSTER_DOMAINS, cluster_find_one, &f, err,
+	    errlen);
+	*rec_r = f.rec;
+	return rc;
 }
 
 /* A forced restart moved rec's domain from its host to this one. */
@@ -236,6 +265,27 @@ cluster_tombstone_put(const struct relocd_conf *conf,
 	return rc;
 }
 
+struct cluster_mine {
+	const struct relocd_conf *conf;
+	void	(*fn)(const struct relocd_conf *, struct json_object *,
+		    const char *, void *);
+	void	*arg;
+	int	 n;
+};
+
+static int
+cluster_mine_one(struct json_object *t, const char *path, void *arg)
+{
+	struct cluster_mine *m = arg;
+	const char *from = proto_get_str(t, "from");
+
+	if (from != NULL && strcmp(from, cluster_self(m->conf)) == 0) {
+		m->n++;
+		m->fn(m->conf, t, path, m->arg);
+	}
+	return 0;
+}
+
 /*
  * Calls fn for every tombstone whose "from" is this host; returns how
  * many there were, or -1 + err.
@@ -245,37 +295,12 @@ cluster_tombstones_mine(const struct relocd_conf *conf,
     void (*fn)(const struct relocd_conf *, struct json_object *,
     const char *, void *), void *arg, char *err, size_t errlen)
 {
-	struct json_object *t;
-	struct dirent *de;
-	const char *from;
-	char dir[4200], path[4500];
-	DIR *d;
-	int n = 0;
+	struct cluster_mine m = { conf, fn, arg, 0 };
 
-	snprintf(dir, sizeof(dir), "%s/%s", conf->cluster_dir,
-	    CLUSTER_TOMBSTONES);
-	if ((d = opendir(dir)) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+	if (cluster_each(conf, CLUSTER_TOMBSTONES, cluster_mine_one, &m, err,
+	    errlen) == -1)
 		return -1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strlen(de->d_name) != 36 + 5 ||
-		    strcmp(de->d_name + 36, ".json") != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if ((t = journal_read_object(path)) == NULL)
-			continue;
-		from = proto_get_str(t, "from");
-		if (from != NULL && strcmp(from, cluster_self(conf)) == 0) {
-			n++;
-			fn(conf, t, path, arg);
-		}
-		json_object_put(t);
-	}
-	closedir(d);
-	return n;
+	return m.n;
 }
 
 /*
@@ -288,8 +313,9 @@ static void
 cluster_settle_one(const struct relocd_conf *conf, struct json_object *t,
     const char *path, void *arg)
 {
-	struct xo_ctx *xo = arg;
+	struct xo_ctx **xop = arg, *xo;
 	struct xo_dominfo *doms = NULL;
+	char err[1024];
 	const char *uuid = proto_get_str(t, "uuid");
 	size_t n = 0, i;
 
@@ -298,7 +324,15 @@ cluster_settle_one(const struct relocd_conf *conf, struct json_object *t,
 	    cluster_str(t, "name"), cluster_str(t, "uuid"), cluster_str(t, "to"),
 	    cluster_str(t, "by"), cluster_str(t, "when"),
 	    cluster_str(t, "fence"));
-	if (xo == NULL || xo_list(xo, &doms, &n) != 0)
+	/* The backend is opened for the first tombstone only: most starts
+	 * have none, and a libxl host would load its module for nothing. */
+	if (*xop == NULL && (*xop = xo_open(conf, err, sizeof(err))) == NULL) {
+		log_warnx("cluster_dir: cannot look for a stale copy of %s: "
+		    "%s", cluster_str(t, "name"), err);
+		return;
+	}
+	xo = *xop;
+	if (xo_list(xo, &doms, &n) != 0)
 		return;
 	for (i = 0; i < n; i++) {
 		if (uuid == NULL || strcasecmp(doms[i].uuid, uuid) != 0)
@@ -329,16 +363,13 @@ cluster_settle_one(const struct relocd_conf *conf, struct json_object *t,
 int
 cluster_settle(const struct relocd_conf *conf)
 {
-	struct xo_ctx *xo;
+	struct xo_ctx *xo = NULL;
 	char err[1024];
 	int n;
 
 	if (!cluster_enabled(conf))
 		return 0;
-	if ((xo = xo_open(conf, err, sizeof(err))) == NULL)
-		log_warnx("cluster_dir: settling forced restarts without a "
-		    "backend: %s", err);
-	n = cluster_tombstones_mine(conf, cluster_settle_one, xo, err,
+	n = cluster_tombstones_mine(conf, cluster_settle_one, &xo, err,
 	    sizeof(err));
 	if (xo != NULL)
 		xo_close(xo);
