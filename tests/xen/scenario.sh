@@ -465,6 +465,37 @@ lease_free() {
 check "and its lease is free: the holder went with the domain" \
     lease_free $HBHOST hbpv
 
+# 7: last, for xena does not come back.  hbfo is created through relocd
+# on xena, so its monitor holds its lease and its record is in the
+# shared cluster_dir; then xena's QEMU is killed: a host that died.
+log ""
+log "== 7. xena dies: xmig migrate --force restarts its domain on xenb"
+on xena 20 "sed -e 's/^name = .*/name = \"hbfo\"/' /etc/xen/hb-pv.cfg > /etc/xen/hb-fo.cfg" >/dev/null
+check "xmig create hbfo on xena" on xena 120 "xmig create /etc/xen/hb-fo.cfg"
+check "hbfo's lease held on xena by its monitor" lease_held xena hbfo
+wait_hb xena $CON/guest-hbfo.log 60
+out=$(on xenb 120 "xmig migrate --force --source-is-off hbfo xenb 2>&1")
+rc=$?
+echo "$out"
+check "force while xena answers is refused (exit $rc)" test "$rc" = 1
+check "it says xena answers" grep -q '10.99.0.1 answers' <<<"$out"
+kill -9 "$QPID_xena" 2>/dev/null
+wait "$QPID_xena" 2>/dev/null
+t=$(now)
+out=$(on xenb 240 "xmig migrate --force --source-is-off hbfo xenb 2>&1")
+rc=$?
+TIMES[force]=$(since "$t")
+echo "$out"
+check "after xena's death, force with --source-is-off succeeds (exit $rc)" \
+    test "$rc" = 0
+check "hbfo runs on xenb" eval 'case $(state xenb hbfo) in absent | *p* | *s* | *c* | *d*) false ;; esac'
+check "a cold start on xenb: its heartbeat begins again at HB 1" \
+    eval 'wait_hb xenb $CON/guest-hbfo.log 120 && test "$(hb_first xenb $CON/guest-hbfo.log)" = 1'
+check "hbfo's lease now held on xenb" lease_held xenb hbfo
+check "xmig jobs on xenb shows the forced restart and the operator's word" \
+    on xenb 20 "xmig jobs | grep -E 'forced +hbfo +10.99.0.1 +done .*source-is-off'"
+on xenb 20 "grep 'FORCED restart' /var/log/relocd.log | tail -n 1" >/dev/null
+
 log ""
 log "== summary (QEMU $booted, 2 hosts x 2 vCPU, 2 GiB; guests 128 MiB)"
 log "boot, both dom0s ready:        ${TIMES[boot]} s"
@@ -475,6 +506,7 @@ log "1c. disk on xena only:         ${DISKSTEP:-hbdisk could not be created}"
 log "2c. PVH live, cancelled:       ${CANCEL:-not run}"
 log "2b. PVH live:                  ${TIMES[m2pvh]:-?} s: $PVH"
 log "3. xl via xmig tunnel:         ${TIMES[m3]:-?} s: $XL"
+log "7. forced restart on xenb:     ${TIMES[force]:-?} s (xmig migrate --force, wall)"
 log "total:                         $(since "$T0") s"
 log "check-xen: $PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]
