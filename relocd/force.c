@@ -153,9 +153,20 @@ force_remote(struct worker *w, struct json_object *req, const char *host,
 	    *w->conf->relocation_address != '\0' ?
 	    w->conf->relocation_address : "its host");
 	json_object_object_add(fwd, "by", json_object_new_string(by));
-	if (peer_request(&pc, PT_FORCE, fwd, &reply, err, sizeof(err)) == -1)
-		proto_send_error(&w->ioc, "force", "%s", err);
-	else
+	/* HOST is silent while it judges: its probe of the source, a fence
+	 * command of up to FORCE_FENCE_TIMEOUT_S, the cold start.  Waiting
+	 * only io_timeout would report a failure for a restart that then
+	 * happens. */
+	pc.ioc.timeout_ms = (2 * w->conf->handshake_timeout +
+	    FORCE_FENCE_TIMEOUT_S + 2 * w->conf->io_timeout) * 1000;
+	if (peer_request(&pc, PT_FORCE, fwd, &reply, err, sizeof(err)) == -1) {
+		if (strstr(err, " refused: ") != NULL)
+			proto_send_error(&w->ioc, "force", "%s", err);
+		else
+			proto_send_error(&w->ioc, "force", "%s; the restart "
+			    "may have happened all the same: 'xmig jobs -H "
+			    "%s' says", err, host);
+	} else
 		proto_send(&w->ioc, PT_OK, reply);
 	json_object_put(fwd);
 	json_object_put(reply);

@@ -155,6 +155,8 @@ cat > "$W/fence.sh" <<EOF
 # test fence agent: \$1 is the victim; succeed only if all its guests and
 # its relocd are gone
 [ "\$1" = 127.0.0.2 ] || { echo "unknown host \$1" >&2; exit 2; }
+# a fence device slower than the relaying host's io_timeout
+[ -f "$W/fence.slow" ] && sleep 4
 for f in "$W"/a/state/sim/dom/*/pid; do
 	[ -f "\$f" ] || continue
 	p=\$(cut -d' ' -f1 "\$f")
@@ -176,9 +178,18 @@ sleep 0.2
 check "web1's lease is free once A's guest is dead" lease_is web1 free
 N_DEAD=$(disk_counter)
 check "the dead guest's disk counter is past 0 (${N_DEAD:-none})" [ "${N_DEAD:-0}" -gt 0 ]
-# Run from B (any live host): C, the host that starts it, judges.
+# Run from B (any live host): C, the host that starts it, judges.  C's
+# fence agent takes 4 s, longer than B's io_timeout (2): B waits for C's
+# verdict all the same, not just io_timeout.
+conf_set b io_timeout 2
+kill -HUP "$(cat "$W/b/relocd.pid")"
+touch "$W/fence.slow"
+sleep 0.5
 out=$(xmig_on b migrate --force web1 127.0.0.4 2>&1); rc=$?
 sed 's/^/    | /' <<< "$out"
+rm -f "$W/fence.slow"
+conf_set b io_timeout 10
+kill -HUP "$(cat "$W/b/relocd.pid")"
 check "force after the death, asked from B, starts web1 on C (rc $rc)" [ $rc -eq 0 ]
 check "it says it was a cold start" sh -c "echo \"\$0\" | grep -q 'cold start'" "$out"
 check "it gives the fence result" sh -c "echo \"\$0\" | grep -q \"fence: fence_command '.*fence.sh 127.0.0.2' exited 0\"" "$out"
