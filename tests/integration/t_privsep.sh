@@ -86,10 +86,11 @@ check_confined() {
 	eval "PID_$side=$pid"
 }
 
-# 1. The processes on the wire, during a live migration slowed to ~2 s.
+# 1. The processes on the wire, during a live migration slowed to ~10 s
+# (a sanitized build on a busy machine needs the time to look).
 scenario_begin "who holds the sockets"
 fault_setup
-migrate_bg $D 127.0.0.3 -l -r 200
+migrate_bg $D 127.0.0.3 -l -r 50
 check "$SCEN: the stream started" wait_phase a stream 10
 # Source: the connection from 127.0.0.2 to the peer's port; destination:
 # the one accepted on 127.0.0.3's port.
@@ -103,7 +104,7 @@ scenario_end
 # 2. The destination's network process killed mid-stream.
 scenario_begin "destination network process killed mid-stream"
 fault_setup
-migrate_bg $D 127.0.0.3 -l -r 100
+migrate_bg $D 127.0.0.3 -l -r 30
 check "$SCEN: the stream started" wait_phase a stream 10
 sleep 0.5
 check_confined destination "( src 127.0.0.3 and sport = :$PORT )"
@@ -122,7 +123,7 @@ scenario_end
 # the domain (xmig, whose connection that process held, cannot know).
 scenario_begin "source network process killed mid-stream"
 fault_setup
-migrate_bg $D 127.0.0.3 -l -r 100
+migrate_bg $D 127.0.0.3 -l -r 30
 check "$SCEN: the stream started" wait_phase a stream 10
 sleep 0.5
 check_confined source "( src 127.0.0.2 and dport = :$PORT )"
@@ -131,8 +132,10 @@ migrate_wait
 check "$SCEN: xmig does not claim success (exit $MIG_RC)" [ $MIG_RC -ne 0 ]
 check "$SCEN: a's helper resumed it" \
     wait_for "$W/a/relocd.log" "resumed at the source" 10
+# Killed in the stream, or (on a slow machine) just after its end,
+# before go: b's helper says which, and destroys its copy either way.
 check "$SCEN: b gave up its incoming copy" \
-    wait_for "$W/b/relocd.log" "receiving $D failed" 15
+    wait_for "$W/b/relocd.log" "receiving $D failed\\|ended before go; destroying $D--incoming" 15
 held_on a $D
 scenario_end
 
