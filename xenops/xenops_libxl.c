@@ -1472,18 +1472,14 @@ libxlbe_monitor_run(uint32_t domid, int lfd, const char *sock,
 				name = NULL;
 			}
 			if (++restarts > 100 || libxl_domain_create_new(
-			    lb.ctx, &dc, &domid, NULL, NULL) != 0 ||
-			    libxl_domain_unpause(lb.ctx, domid, NULL) != 0 ||
-			    libxl_evenable_domain_death(lb.ctx, domid, 0,
-			    &deathw) != 0) {
+			    lb.ctx, &dc, &domid, NULL, NULL) != 0) {
 				log_warnx("%s: restart failed: %s",
 				    dc.c_info.name, lb.lg.last);
 				goto out;
 			}
-			log_info("%s restarted as domain %u", dc.c_info.name,
-			    domid);
 			/* Same domain, same lease, new id: the socket
-			 * follows, so relocd finds its holder. */
+			 * follows before the domain runs, so relocd finds
+			 * this holder and never starts a second one. */
 			if (lfd != -1) {
 				char *slash = strrchr(path, '/');
 
@@ -1492,6 +1488,16 @@ libxlbe_monitor_run(uint32_t domid, int lfd, const char *sock,
 				    domid);
 				lholder_moved(&lh, path);
 			}
+			if (libxl_domain_unpause(lb.ctx, domid, NULL) != 0 ||
+			    libxl_evenable_domain_death(lb.ctx, domid, 0,
+			    &deathw) != 0) {
+				log_warnx("%s: restart failed: %s",
+				    dc.c_info.name, lb.lg.last);
+				libxl_domain_destroy(lb.ctx, domid, NULL);
+				goto out;
+			}
+			log_info("%s restarted as domain %u", dc.c_info.name,
+			    domid);
 			break;
 		default:
 			free(name);
