@@ -99,6 +99,9 @@ static const struct conf_key conf_keys[] = {
 	    OFF(line_cluster_dir) },
 	{ "fence_command", CT_STRING, OFF(fence_command), "", 0, 0, 0,
 	    OFF(line_fence_command) },
+	/* xendomains' boot-time starts, disabled for a domain forced away */
+	{ "autostart_dir", CT_PATH, OFF(autostart_dir), "/etc/xen/auto", 0, 0,
+	    0, NOLINE },
 	{ "handshake_timeout", CT_INT, OFF(handshake_timeout), NULL, 10, 1,
 	    300, NOLINE },
 	{ "io_timeout", CT_INT, OFF(io_timeout), NULL, 30, 1, 3600, NOLINE },

@@ -44,6 +44,7 @@ struct relocd_conf {
 	char		**relocation_peers;	/* the cluster's other hosts */
 	char		*cluster_dir;		/* shared storage, "" = none */
 	char		*fence_command;		/* "%h" = the dead host */
+	char		*autostart_dir;		/* xendomains' links, "" = none */
 
 	/* timeouts, seconds */
 	int		 handshake_timeout;

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cfg.h"
 #include "conf.h"
 #include "domcfg.h"
 #include "helper.h"
@@ -38,6 +39,8 @@
 
 #define CLUSTER_DOMAINS		"domains"
 #define CLUSTER_TOMBSTONES	"tombstones"
+/* Under autostart_dir: xendomains starts "*", which a dot-name is not. */
+#define CLUSTER_AUTOSTART_OFF	".relocd-forced-away"
 
 static int	cluster_subdir(const struct relocd_conf *, const char *, char *,
 		    size_t, char *, size_t);
@@ -304,6 +307,63 @@ cluster_tombstones_mine(const struct relocd_conf *conf,
 }
 
 /*
+ * xendomains would start t's domain here at the next boot from its
+ * config in autostart_dir, with xl, which takes no lease: move that
+ * config aside (kept, for the operator), into a directory xendomains'
+ * glob does not see.  A config that does not parse is not ours to judge.
+ */
+static void
+cluster_autostart_off(const struct relocd_conf *conf, struct json_object *t)
+{
+	const char *dir = conf->autostart_dir, *name, *uuid;
+	struct dirent *de;
+	struct cfg c;
+	char path[4200], off[4300], err[512], *cname, *cuuid;
+	DIR *d;
+	int match;
+
+	name = proto_get_str(t, "name");
+	uuid = proto_get_str(t, "uuid");
+	if (dir == NULL || *dir == '\0' || name == NULL || uuid == NULL ||
+	    (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		cfg_init(&c);
+		cname = cuuid = NULL;
+		/* The UUID decides; a config without one, its name. */
+		match = cfg_parse_file(&c, path, err, sizeof(err)) == 0 &&
+		    cfg_get_string(&c, "name", &cname, err, sizeof(err)) == 1 &&
+		    cfg_get_string(&c, "uuid", &cuuid, err, sizeof(err)) != -1 &&
+		    (cuuid != NULL ? strcasecmp(cuuid, uuid) == 0 :
+		    strcmp(cname, name) == 0);
+		free(cname);
+		free(cuuid);
+		cfg_dispose(&c);
+		if (!match)
+			continue;
+		snprintf(off, sizeof(off), "%s/%s", dir, CLUSTER_AUTOSTART_OFF);
+		if (mkdir(off, 0700) == -1 && errno != EEXIST) {
+			log_warn("cannot disable the autostart of %s (%s): %s",
+			    name, path, off);
+			continue;
+		}
+		snprintf(off, sizeof(off), "%s/%s/%s", dir,
+		    CLUSTER_AUTOSTART_OFF, de->d_name);
+		if (rename(path, off) == -1)
+			log_warn("cannot disable the autostart of %s: %s",
+			    name, path);
+		else
+			log_warnx("%s: autostart disabled, it runs on %s now: "
+			    "%s moved to %s", name, cluster_str(t, "to"), path,
+			    off);
+	}
+	closedir(d);
+}
+
+/*
  * The copy this host had of a domain that was restarted elsewhere while
  * we were dead: it must never run again.  A running copy cannot be here
  * (it would hold the lease, and the forced restart would have been
@@ -324,6 +384,7 @@ cluster_settle_one(const struct relocd_conf *conf, struct json_object *t,
 	    cluster_str(t, "name"), cluster_str(t, "uuid"), cluster_str(t, "to"),
 	    cluster_str(t, "by"), cluster_str(t, "when"),
 	    cluster_str(t, "fence"));
+	cluster_autostart_off(conf, t);
 	/* The backend is opened for the first tombstone only: most starts
 	 * have none, and a libxl host would load its module for nothing. */
 	if (*xop == NULL && (*xop = xo_open(conf, err, sizeof(err))) == NULL) {

@@ -68,6 +68,8 @@ conf_host() {
 		echo "sim_memory_mb = 4096"
 		echo "handshake_timeout = 5"
 		echo "io_timeout = 10"
+		# never this machine's /etc/xen/auto
+		echo 'autostart_dir = ""'
 		for l in "$@"; do echo "$l"; done
 	} > "$W/$name/relocd.conf"
 }

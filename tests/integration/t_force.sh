@@ -225,12 +225,22 @@ check "db1 runs exactly once" [ "$(copies)" = 1 ]
 check "the loser names the lease or the record" \
     sh -c "cat '$W/race.b' '$W/race.c' | grep -Eq \"lease is held|answers on port|record says it runs\""
 
-# -- 7. A comes back: its stale copy goes, maintenance stays on.
+# -- 7. A comes back: its stale copy goes, maintenance stays on, and
+# xendomains' autostart of web1 there is moved aside (not of others).
+mkdir -p "$W/a/auto"
+cp "$W/web1.cfg" "$W/a/auto/web1"
+printf 'name = "keepme"\nmemory = 16\n' > "$W/a/auto/keepme"
+printf 'this is not = = an xl config\n' > "$W/a/auto/junk"
+conf_set a autostart_dir "\"$W/a/auto\""
 start_host a || exit 1
 check "A's log names the forced restart" wait_for "$W/a/relocd.log" "web1 .* was restarted on 127.0.0.4" 5
 check "A has no copy of web1" [ -z "$(dom_state a web1)" ]
 check "nor of db1" [ -z "$(dom_state a db1)" ]
 check "A's log says it destroyed the stale copies" grep -q "destroyed the stale .* copy of db1" "$W/a/relocd.log"
+check "A moved web1's autostart aside" sh -c "[ ! -e '$W/a/auto/web1' ] &&
+    [ -f '$W/a/auto/.relocd-forced-away/web1' ]"
+check "and said so" grep -q "web1: autostart disabled, it runs on 127.0.0.4 now" "$W/a/relocd.log"
+check "the other autostart entries are left alone" sh -c "[ -f '$W/a/auto/keepme' ] && [ -f '$W/a/auto/junk' ]"
 check "A is in maintenance" sh -c "XMIG_CONFIG='$W/a/relocd.conf' '$XMIG' maintenance | grep -q '^maintenance on'"
 DOM=web1
 check "web1 runs exactly once, on C" [ "$(copies)" = 1 ] 
