@@ -56,6 +56,7 @@
 #define CONSOLE_CHECK_MS	250	/* is the domain still here? */
 #define CONSOLE_MOVED_WAIT_MS	2000	/* for a record not yet written */
 #define CONSOLE_TTY_WAIT_MS	2000	/* a stuck tty loses keystrokes */
+#define CONSOLE_TTY_GONE_MS	10000	/* pty closed, domain still listed */
 
 struct console {
 	struct relocd_conf *conf;
@@ -226,6 +227,8 @@ console_tty_write(struct console *c, const uint8_t *buf, size_t len)
 	struct pollfd pfd;
 	ssize_t n;
 
+	if (c->tty_fd == -1)
+		return 0;	/* the pty is gone with its domain */
 	while (len > 0) {
 		n = write(c->tty_fd, buf, len);
 		if (n > 0) {
@@ -459,7 +462,7 @@ console_serve(struct worker *w, struct json_object *req)
 	const char *dom = proto_get_str(req, "domain"), *code;
 	const char *who = w->peer.local ? "control" : w->peer.addr;
 	char err[1024];
-	uint64_t now, next_check = 0;
+	uint64_t now, next_check = 0, tty_gone = 0;
 	int tail = (int)proto_get_int(req, "tail_lines", 20);
 	int r, timeout, fds[HX_MAX_FDS], nfds = 0, i;
 
@@ -525,9 +528,22 @@ console_serve(struct worker *w, struct json_object *req)
 				break;
 			}
 		}
-		if (c.log_fd != -1 ? console_log_pump(&c) == -1 :
-		    (pfd[1].revents != 0 && console_tty_pump(&c) == -1))
+		if (c.log_fd != -1 && console_log_pump(&c) == -1)
 			break;
+		if (c.log_fd == -1 && c.tty_fd != -1 && pfd[1].revents != 0 &&
+		    console_tty_pump(&c) == -1) {
+			/* The console daemon closed the pty: the domain is
+			 * going (destroyed after a migration away, or shut
+			 * down).  Ask at once whether, and where to. */
+			c.tty_fd = -1;
+			tty_gone = console_now_ms();
+			next_check = 0;
+		}
+		if (tty_gone != 0 && console_now_ms() - tty_gone >
+		    CONSOLE_TTY_GONE_MS) {
+			console_gone(&c, NULL);
+			break;
+		}
 		if ((now = console_now_ms()) < next_check)
 			continue;
 		next_check = now + CONSOLE_CHECK_MS;

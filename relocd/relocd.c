@@ -22,6 +22,7 @@ static void	relocd_sig(evutil_socket_t, short, void *);
 static void	relocd_sweep(evutil_socket_t, short, void *);
 static int	relocd_check_dirs(struct relocd_conf *, char *, size_t);
 static int	relocd_check_cluster_dir(struct relocd_conf *, char *, size_t);
+static void	relocd_adopt(struct relocd_conf *);
 
 static void
 usage(void)
@@ -81,6 +82,32 @@ relocd_sweep(evutil_socket_t fd, short ev, void *arg)
 	default:
 		env->sc_sweep_pid = pid;
 	}
+}
+
+/*
+ * The libxl backend's monitors outlive relocd, but one may have been
+ * killed meanwhile (or relocd's whole cgroup with it): the domains that
+ * lost theirs get new ones before the first session.
+ */
+static void
+relocd_adopt(struct relocd_conf *conf)
+{
+	struct xo_ctx *xo;
+	char err[1024];
+	int n;
+
+	if (conf->backend != BACKEND_LIBXL)
+		return;
+	if ((xo = xo_open(conf, err, sizeof(err))) == NULL) {
+		log_warnx("death monitors: %s", err);
+		return;
+	}
+	if ((n = xo_adopt(xo)) < 0)
+		log_warnx("death monitors: %s", xo_errmsg(xo));
+	else if (n > 0)
+		log_info("death monitors: %d domain%s had lost %s and got a "
+		    "new one", n, n == 1 ? "" : "s", n == 1 ? "its" : "theirs");
+	xo_close(xo);
 }
 
 /* The state directory must exist and be ours before any worker needs it. */
@@ -247,6 +274,7 @@ main(int argc, char *argv[])
 	/* A forced restart moved domains off this host while it was
 	 * dead: their stale copies go, and maintenance stays on. */
 	cluster_settle(&env->sc_conf);
+	relocd_adopt(&env->sc_conf);
 	if (priv_start(env) == -1)
 		fatalx("cannot start relocd-priv");
 

@@ -114,8 +114,12 @@ lholder_start(struct lholder *lh, int lfd, const char *path,
 	lh->lease_fd = -1;
 	snprintf(lh->path, sizeof(lh->path), "%s", path);
 	/* A lease that cannot be opened is the answer to every "take",
-	 * not a reason to stop watching the domain. */
-	if ((lh->lease_fd = lease_open(cluster_dir, uuid, lh->err,
+	 * not a reason to stop watching the domain.  Without cluster_dir
+	 * there is none: the socket only says the monitor is alive. */
+	if (cluster_dir == NULL)
+		snprintf(lh->err, sizeof(lh->err), "no cluster_dir: this "
+		    "host keeps no leases");
+	else if ((lh->lease_fd = lease_open(cluster_dir, uuid, lh->err,
 	    sizeof(lh->err))) == -1)
 		log_warnx("lease of %s: %s", uuid, lh->err);
 	if ((e = pthread_mutex_init(&lh->mtx, NULL)) != 0 ||

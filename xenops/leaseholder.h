@@ -39,7 +39,8 @@ struct lholder {
  * stale socket of a holder that died is replaced.
  */
 int	lholder_listen(const char *path, char *err, size_t errlen);
-/* Start answering on lfd for uuid's lease in cluster_dir; -1 + err. */
+/* Start answering on lfd for uuid's lease in cluster_dir (NULL: no lease,
+ * "take" is refused, "held" says free); -1 + err. */
 int	lholder_start(struct lholder *, int lfd, const char *path,
 	    const char *cluster_dir, const char *uuid, char *err,
 	    size_t errlen);

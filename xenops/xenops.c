@@ -376,6 +376,12 @@ xo_lease_give(struct xo_ctx *ctx, uint32_t domid)
 }
 
 int
+xo_adopt(struct xo_ctx *ctx)
+{
+	return ctx->be->adopt != NULL ? ctx->be->adopt(ctx) : 0;
+}
+
+int
 xo_destroy(struct xo_ctx *ctx, uint32_t domid)
 {
 	return ctx->be->destroy(ctx, domid);

@@ -140,6 +140,13 @@ int	xo_destroy(struct xo_ctx *, uint32_t domid);
  * takes it again.  0 on a backend or a domain without one.
  */
 int	xo_lease_give(struct xo_ctx *, uint32_t domid);
+/*
+ * At start: give every domain this host's monitors watched, and whose
+ * monitor is gone, a new one (libxl; the sim's guests are their own
+ * monitors).  The number started, 0 on a backend without monitors, or
+ * an XO_E_* code.
+ */
+int	xo_adopt(struct xo_ctx *);
 /* 1 if the backend's domains hold leases when cluster_dir is set. */
 int	xo_has_leases(const struct xo_ctx *);
 /* Path of the console device (sim: the guest's pty), for issue 4. */

@@ -25,6 +25,8 @@ struct xo_backend {
 	int	(*console_path)(struct xo_ctx *, uint32_t, char *, size_t);
 	/* NULL: the backend holds no leases */
 	int	(*lease_give)(struct xo_ctx *, uint32_t);
+	/* NULL: no monitors to start again at relocd's start */
+	int	(*adopt)(struct xo_ctx *);
 };
 
 struct xo_ctx {

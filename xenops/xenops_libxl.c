@@ -62,6 +62,14 @@
 
 #define LIBXLBE_RELAY_BUF	(256 * 1024)
 #define LIBXLBE_ERRLEN		512
+/* Where xenconsoled --log=guest writes guest-NAME.log (Xen's default,
+ * and Debian's): named at the domain's introduction, so a domain that
+ * arrives writes to guest-NAME--incoming.log until its log follows its
+ * rename (libxlbe_console_log_follow). */
+#define LIBXLBE_CONSOLE_LOG_DIR	"/var/log/xen/console"
+/* The libxl userdata that marks a domain whose monitor relocd started:
+ * kept by libxl beside the domain, gone with it (and with a reboot). */
+#define LIBXLBE_MONITOR_MARK	"relocd-monitor"
 
 /* A xentoollog logger that keeps the last error for xo_errmsg and
  * forwards everything worth reading to relocd's log. */
@@ -147,6 +155,11 @@ static void	libxlbe_monitor_sock(const struct libxlbe *, uint32_t, char *,
 static void	libxlbe_close_fds(int);
 static int	libxlbe_lease_take(struct xo_ctx *, uint32_t);
 static int	libxlbe_lease_give(struct xo_ctx *, uint32_t);
+static void	libxlbe_console_log_follow(const char *, const char *);
+static void	libxlbe_boot_id(char *, size_t);
+static void	libxlbe_monitor_mark(libxl_ctx *, uint32_t);
+static int	libxlbe_monitor_marked(libxl_ctx *, uint32_t);
+static int	libxlbe_adopt(struct xo_ctx *);
 
 __attribute__((visibility("default")))
 const struct xo_backend xo_backend_libxl = {
@@ -167,6 +180,7 @@ const struct xo_backend xo_backend_libxl = {
 	.destroy = libxlbe_destroy,
 	.console_path = libxlbe_console_path,
 	.lease_give = libxlbe_lease_give,
+	.adopt = libxlbe_adopt,
 };
 
 /* The childproc hooks must outlive every ctx: static. */
@@ -421,27 +435,21 @@ libxlbe_fail(struct xo_ctx *xo, int rc, const char *fmt, ...)
 static int
 libxlbe_open(struct xo_ctx *xo, const struct relocd_conf *conf)
 {
+	struct sockaddr_un sun;
 	struct libxlbe *lb;
 
 	if ((lb = calloc(1, sizeof(*lb))) == NULL)
 		return xo_fail(xo, XO_E_FAIL, "out of memory");
+	/* Every monitor answers on a socket there, lease or not: it is how
+	 * relocd finds a domain's monitor alive (libxlbe_adopt). */
+	if ((size_t)snprintf(lb->mondir, sizeof(lb->mondir), "%s/monitors",
+	    conf->state_dir) >= sizeof(sun.sun_path) -
+	    sizeof("/4294967295.sock")) {
+		free(lb);
+		return xo_fail(xo, XO_E_FAIL, "state_dir %s: too long "
+		    "for the monitors' sockets", conf->state_dir);
+	}
 	if (conf->cluster_dir != NULL && *conf->cluster_dir != '\0') {
-		struct sockaddr_un sun;
-
-		/* The longest socket path must fit, checked once here. */
-		if ((size_t)snprintf(lb->mondir, sizeof(lb->mondir),
-		    "%s/monitors", conf->state_dir) >= sizeof(sun.sun_path) -
-		    sizeof("/4294967295.sock")) {
-			free(lb);
-			return xo_fail(xo, XO_E_FAIL, "state_dir %s: too long "
-			    "for the lease holders' sockets", conf->state_dir);
-		}
-		if (mkdir(lb->mondir, 0700) == -1 && errno != EEXIST) {
-			xo_fail(xo, XO_E_FAIL, "%s: %s", lb->mondir,
-			    strerror(errno));
-			free(lb);
-			return XO_E_FAIL;
-		}
 		if ((lb->cluster_dir = strdup(conf->cluster_dir)) == NULL) {
 			free(lb);
 			return xo_fail(xo, XO_E_FAIL, "out of memory");
@@ -1104,8 +1112,10 @@ libxlbe_rename(struct xo_ctx *xo, uint32_t domid, const char *old_name,
 	*lb->lg.last = '\0';
 	/* libxl checks old_name inside its xenstore transaction. */
 	if ((rc = libxl_domain_rename(lb->ctx, domid, old_name,
-	    new_name)) == 0)
+	    new_name)) == 0) {
+		libxlbe_console_log_follow(old_name, new_name);
 		return 0;
+	}
 	cur = libxl_domid_to_name(lb->ctx, domid);
 	if (cur != NULL && strcmp(cur, old_name) != 0) {
 		rc = xo_fail(xo, XO_E_RENAMED, "domain %u is named '%s', not "
@@ -1116,6 +1126,39 @@ libxlbe_rename(struct xo_ctx *xo, uint32_t domid, const char *old_name,
 	free(cur);
 	return libxlbe_fail(xo, rc, "renaming domain %u to '%s'", domid,
 	    new_name);
+}
+
+/*
+ * An arrival (NAME--incoming renamed NAME): xenconsoled named the log at
+ * the introduction and writes on through the fd it holds, so the file
+ * itself is renamed to the name the domain goes by.  An older log of that
+ * name (an earlier stay of the domain here) is kept as guest-NAME.log.1.
+ * The source's renames leave its log alone: it keeps the name the domain
+ * had there, as with xl.
+ */
+static void
+libxlbe_console_log_follow(const char *old_name, const char *new_name)
+{
+	char from[PATH_MAX], to[PATH_MAX], keep[PATH_MAX + 4];
+	size_t nl = strlen(new_name);
+
+	if (strncmp(old_name, new_name, nl) != 0 ||
+	    strcmp(old_name + nl, "--incoming") != 0 ||
+	    strchr(new_name, '/') != NULL)
+		return;
+	snprintf(from, sizeof(from), "%s/guest-%s.log",
+	    LIBXLBE_CONSOLE_LOG_DIR, old_name);
+	snprintf(to, sizeof(to), "%s/guest-%s.log", LIBXLBE_CONSOLE_LOG_DIR,
+	    new_name);
+	if (access(from, F_OK) == -1)
+		return;	/* not logging, or not yet: it gets the new name */
+	snprintf(keep, sizeof(keep), "%s.1", to);
+	if (access(to, F_OK) == 0 && rename(to, keep) == -1)
+		log_warn("console log %s", to);
+	if (rename(from, to) == -1)
+		log_warn("console log %s to %s", from, to);
+	else
+		log_debug("console log %s is now %s", from, to);
 }
 
 static int
@@ -1223,14 +1266,14 @@ libxlbe_monitor_spawn(struct libxlbe *lb, uint32_t domid)
 
 	/* The socket is bound before the fork, so a "take" right after
 	 * this returns waits in its backlog rather than finding nobody. */
-	if (lb->cluster_dir != NULL) {
-		libxlbe_monitor_sock(lb, domid, path, sizeof(path));
-		if ((lfd = lholder_listen(path, err, sizeof(err))) == -1) {
-			if (errno != EADDRINUSE)
-				log_warnx("domain %u: no lease holder: %s",
-				    domid, err);
-			return;	/* EADDRINUSE: it has its monitor */
-		}
+	if (mkdir(lb->mondir, 0700) == -1 && errno != EEXIST)
+		log_warn("domain %u: %s", domid, lb->mondir);
+	libxlbe_monitor_sock(lb, domid, path, sizeof(path));
+	if ((lfd = lholder_listen(path, err, sizeof(err))) == -1) {
+		if (errno != EADDRINUSE)
+			log_warnx("domain %u: no death monitor: %s", domid,
+			    err);
+		return;	/* EADDRINUSE: it has its monitor */
 	}
 	switch (pid = fork()) {
 	case -1:
@@ -1241,8 +1284,7 @@ libxlbe_monitor_spawn(struct libxlbe *lb, uint32_t domid)
 		setsid();
 		if (fork() != 0)
 			_exit(0);
-		libxlbe_monitor_run(domid, lfd, lfd != -1 ? path : NULL,
-		    lb->cluster_dir);
+		libxlbe_monitor_run(domid, lfd, path, lb->cluster_dir);
 	default:
 		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 			;
@@ -1257,6 +1299,99 @@ libxlbe_monitor_sock(const struct libxlbe *lb, uint32_t domid, char *buf,
     size_t len)
 {
 	snprintf(buf, len, "%s/%u.sock", lb->mondir, domid);
+}
+
+/* This boot of dom0: a mark left by an earlier boot (libxl keeps its
+ * userdata under /var/lib/xen) names another domain that had the id. */
+static void
+libxlbe_boot_id(char *buf, size_t len)
+{
+	FILE *fp;
+
+	*buf = '\0';
+	if ((fp = fopen("/proc/sys/kernel/random/boot_id", "re")) != NULL) {
+		if (fgets(buf, (int)len, fp) == NULL)
+			*buf = '\0';
+		fclose(fp);
+	}
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/* (monitor) This domain is watched by a monitor relocd started. */
+static void
+libxlbe_monitor_mark(libxl_ctx *ctx, uint32_t domid)
+{
+	char boot[64];
+
+	libxlbe_boot_id(boot, sizeof(boot));
+	if (*boot == '\0')
+		snprintf(boot, sizeof(boot), "unknown");
+	if (libxl_userdata_store(ctx, domid, LIBXLBE_MONITOR_MARK,
+	    (const uint8_t *)boot, (int)strlen(boot)) != 0)
+		log_warnx("domain %u: cannot mark it as relocd's (libxl "
+		    "userdata %s): a relocd restart would not find its "
+		    "monitor missing", domid, LIBXLBE_MONITOR_MARK);
+}
+
+/* 1: a monitor relocd started watched this domain, in this boot. */
+static int
+libxlbe_monitor_marked(libxl_ctx *ctx, uint32_t domid)
+{
+	uint8_t *data = NULL;
+	char boot[64];
+	int len = 0, marked;
+
+	if (libxl_userdata_retrieve(ctx, domid, LIBXLBE_MONITOR_MARK, &data,
+	    &len) != 0 || data == NULL)
+		return 0;
+	libxlbe_boot_id(boot, sizeof(boot));
+	marked = *boot != '\0' && (size_t)len == strlen(boot) &&
+	    memcmp(data, boot, (size_t)len) == 0;
+	free(data);
+	return marked;
+}
+
+/*
+ * At relocd's start: the monitors outlive relocd, but not a kill of
+ * their own (or of relocd's whole cgroup).  Every domain a monitor of
+ * ours watched in this boot and whose monitor no longer answers gets a
+ * new one; with cluster_dir a running one also takes its lease again,
+ * as it would before an unpause.  Domains xl started (xl's own process
+ * waits for their death) carry no mark and are left alone.  The number
+ * of monitors started, or -1.
+ */
+static int
+libxlbe_adopt(struct xo_ctx *xo)
+{
+	struct libxlbe *lb = xo->priv;
+	libxl_dominfo *di;
+	char path[PATH_MAX], reply[64], *name;
+	int i, n = 0, started = 0;
+
+	if ((di = libxl_list_domain(lb->ctx, &n)) == NULL)
+		return xo_fail(xo, XO_E_FAIL, "listing domains: %s",
+		    *lb->lg.last ? lb->lg.last : "libxl_list_domain failed");
+	for (i = 0; i < n; i++) {
+		if (di[i].domid == 0 || di[i].dying ||
+		    !libxlbe_monitor_marked(lb->ctx, di[i].domid))
+			continue;
+		libxlbe_monitor_sock(lb, di[i].domid, path, sizeof(path));
+		if (lholder_ask(path, "held", reply, sizeof(reply)) == 0)
+			continue;
+		name = libxl_domid_to_name(lb->ctx, di[i].domid);
+		log_warnx("domain %u (%s): its monitor is gone; starting a "
+		    "new one", di[i].domid, name ? name : "?");
+		free(name);
+		libxlbe_monitor_spawn(lb, di[i].domid);
+		started++;
+		if (lb->cluster_dir != NULL && !di[i].paused &&
+		    !di[i].shutdown && libxlbe_lease_take(xo,
+		    di[i].domid) != 0)
+			log_crit("domain %u runs without its lease: %s",
+			    di[i].domid, xo->err);
+	}
+	libxl_dominfo_list_free(di, n);
+	return started;
 }
 
 /*
@@ -1414,16 +1549,15 @@ libxlbe_monitor_run(uint32_t domid, int lfd, const char *sock,
 		    *lb.lg.last ? lb.lg.last : "cannot watch it");
 		_exit(1);
 	}
-	if (lfd != -1) {
-		snprintf(uuid, sizeof(uuid), LIBXL_UUID_FMT,
-		    LIBXL_UUID_BYTES(dc.c_info.uuid));
-		if (lholder_start(&lh, lfd, sock, cluster_dir, uuid, err,
-		    sizeof(err)) == -1) {
-			log_warnx("domain %u: %s", domid, err);
-			_exit(1);
-		}
-		snprintf(path, sizeof(path), "%s", sock);
+	snprintf(uuid, sizeof(uuid), LIBXL_UUID_FMT,
+	    LIBXL_UUID_BYTES(dc.c_info.uuid));
+	if (lholder_start(&lh, lfd, sock, cluster_dir, uuid, err,
+	    sizeof(err)) == -1) {
+		log_warnx("domain %u: %s", domid, err);
+		_exit(1);
 	}
+	snprintf(path, sizeof(path), "%s", sock);
+	libxlbe_monitor_mark(lb.ctx, domid);
 	log_debug("domain %u: watching for its death", domid);
 	for (;;) {
 		if (libxl_event_wait(lb.ctx, &ev, LIBXL_EVENTMASK_ALL, 0,
@@ -1478,9 +1612,10 @@ libxlbe_monitor_run(uint32_t domid, int lfd, const char *sock,
 				goto out;
 			}
 			/* Same domain, same lease, new id: the socket
-			 * follows before the domain runs, so relocd finds
-			 * this holder and never starts a second one. */
-			if (lfd != -1) {
+			 * and the mark follow before the domain runs, so
+			 * relocd finds this monitor and never starts a
+			 * second one. */
+			{
 				char *slash = strrchr(path, '/');
 
 				snprintf(slash + 1, sizeof(path) -
@@ -1488,6 +1623,7 @@ libxlbe_monitor_run(uint32_t domid, int lfd, const char *sock,
 				    domid);
 				lholder_moved(&lh, path);
 			}
+			libxlbe_monitor_mark(lb.ctx, domid);
 			if (libxl_domain_unpause(lb.ctx, domid, NULL) != 0 ||
 			    libxl_evenable_domain_death(lb.ctx, domid, 0,
 			    &deathw) != 0) {

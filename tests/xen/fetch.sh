@@ -31,6 +31,8 @@ PACKAGES=(
 	libvdeplug2 liburing2 libfuse3-3 libaio1 libndctl6 libdaxctl1
 					# what qemu-system-x86 links
 	cpio				# initramfs archives
+	dropbear-bin libtomcrypt1 libtommath1
+					# sshd and ssh for xl migrate over ssh
 )
 
 names=()

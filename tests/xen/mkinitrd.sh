@@ -90,6 +90,39 @@ copy_bin "$tree/build/relocd" "$img/usr/sbin/relocd"
 # (xenops/xenops.c); libxenlight and the rest come with it, by its ldd.
 copy_bin "$tree/build/relocd-libxl.so" "$img/usr/sbin/relocd-libxl.so"
 copy_bin "$tree/build/xmig" "$img/usr/bin/xmig"
+# ssh for stock `xl migrate DOM HOST`, the comparison: Dropbear's server
+# and client (its dbclient answers to "ssh", the command xl runs), xl
+# also on the path a remote command gets.
+copy_bin "$root/usr/sbin/dropbear" "$img/usr/sbin/dropbear"
+copy_bin "$root/usr/bin/dbclient" "$img/usr/bin/dbclient"
+ln -s dbclient "$img/usr/bin/ssh"
+ln -s "$xenbin/xl" "$img/usr/bin/xl"
+# The keys are made now, for this run: a host key per dom0 and root's
+# client key, which both dom0s authorize; each knows the other's host
+# key under its name and address.
+keys=$dir/ssh
+rm -rf "$keys"
+mkdir -p "$keys" "$img/etc/dropbear" "$img/root/.ssh"
+: > "$img/root/.ssh/known_hosts"
+for h in xena:10.99.0.1 xenb:10.99.0.2 root:; do
+	LD_LIBRARY_PATH=$libpath "$root/usr/bin/dropbearkey" -t ed25519 \
+	    -f "$keys/${h%%:*}.key" >/dev/null 2>&1 &&
+	    LD_LIBRARY_PATH=$libpath "$root/usr/bin/dropbearkey" -y \
+	    -f "$keys/${h%%:*}.key" 2>/dev/null | grep '^ssh-' |
+	    cut -d' ' -f1,2 > "$keys/${h%%:*}.pub" ||
+	    { echo "mkinitrd.sh: dropbearkey failed" >&2; exit 1; }
+	case $h in
+	root:) ;;
+	*)	cp "$keys/${h%%:*}.key" "$img/etc/dropbear/"
+		echo "${h%%:*},${h#*:} $(cat "$keys/${h%%:*}.pub")" \
+		    >> "$img/root/.ssh/known_hosts" ;;
+	esac
+done
+cp "$keys/root.key" "$img/root/.ssh/id_dropbear"
+cp "$keys/root.pub" "$img/root/.ssh/authorized_keys"
+chmod 700 "$img/root" "$img/root/.ssh"
+chmod 600 "$img"/root/.ssh/* "$img"/etc/dropbear/*.key
+printf '/bin/sh\n' > "$img/etc/shells"
 # glibc dlopens it for pthread_cancel; xl aborts without it.
 cp -L /lib/x86_64-linux-gnu/libgcc_s.so.1 "$img/lib/x86_64-linux-gnu/"
 for m in drivers/xen/xen-evtchn.ko drivers/xen/xen-gntdev.ko \
