@@ -157,8 +157,9 @@ static int	libxlbe_lease_take(struct xo_ctx *, uint32_t);
 static int	libxlbe_lease_give(struct xo_ctx *, uint32_t);
 static void	libxlbe_console_log_follow(const char *, const char *);
 static void	libxlbe_boot_id(char *, size_t);
-static void	libxlbe_monitor_mark(libxl_ctx *, uint32_t);
-static int	libxlbe_monitor_marked(libxl_ctx *, uint32_t);
+static void	libxlbe_monitor_mark(libxl_ctx *, uint32_t, const char *);
+static int	libxlbe_monitor_marked(struct libxlbe *, uint32_t);
+static void	libxlbe_mark_text(const char *, char *, size_t);
 static int	libxlbe_adopt(struct xo_ctx *);
 
 __attribute__((visibility("default")))
@@ -1317,36 +1318,56 @@ libxlbe_boot_id(char *buf, size_t len)
 	buf[strcspn(buf, "\n")] = '\0';
 }
 
-/* (monitor) This domain is watched by a monitor relocd started. */
+/*
+ * The mark's text: this boot, and the directory of the monitor's socket,
+ * which names the relocd (its state_dir) whose monitor it is.  A second
+ * relocd on the host, with a state_dir of its own, must never take a
+ * domain for one whose monitor is gone: two monitors would both carry
+ * out on_reboot, and the one that lost would take the lease with it.
+ */
 static void
-libxlbe_monitor_mark(libxl_ctx *ctx, uint32_t domid)
+libxlbe_mark_text(const char *mondir, char *buf, size_t len)
 {
 	char boot[64];
 
 	libxlbe_boot_id(boot, sizeof(boot));
-	if (*boot == '\0')
-		snprintf(boot, sizeof(boot), "unknown");
+	snprintf(buf, len, "%s %s", *boot != '\0' ? boot : "unknown",
+	    mondir);
+}
+
+/* (monitor) This domain is watched by a monitor relocd started; sock is
+ * the monitor's socket. */
+static void
+libxlbe_monitor_mark(libxl_ctx *ctx, uint32_t domid, const char *sock)
+{
+	char dir[PATH_MAX], mark[PATH_MAX + 80], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", sock);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	libxlbe_mark_text(dir, mark, sizeof(mark));
 	if (libxl_userdata_store(ctx, domid, LIBXLBE_MONITOR_MARK,
-	    (const uint8_t *)boot, (int)strlen(boot)) != 0)
+	    (const uint8_t *)mark, (int)strlen(mark)) != 0)
 		log_warnx("domain %u: cannot mark it as relocd's (libxl "
 		    "userdata %s): a relocd restart would not find its "
 		    "monitor missing", domid, LIBXLBE_MONITOR_MARK);
 }
 
-/* 1: a monitor relocd started watched this domain, in this boot. */
+/* 1: a monitor of this relocd (lb's state_dir) watched this domain, in
+ * this boot. */
 static int
-libxlbe_monitor_marked(libxl_ctx *ctx, uint32_t domid)
+libxlbe_monitor_marked(struct libxlbe *lb, uint32_t domid)
 {
 	uint8_t *data = NULL;
-	char boot[64];
+	char mark[PATH_MAX + 80];
 	int len = 0, marked;
 
-	if (libxl_userdata_retrieve(ctx, domid, LIBXLBE_MONITOR_MARK, &data,
-	    &len) != 0 || data == NULL)
+	if (libxl_userdata_retrieve(lb->ctx, domid, LIBXLBE_MONITOR_MARK,
+	    &data, &len) != 0 || data == NULL)
 		return 0;
-	libxlbe_boot_id(boot, sizeof(boot));
-	marked = *boot != '\0' && (size_t)len == strlen(boot) &&
-	    memcmp(data, boot, (size_t)len) == 0;
+	libxlbe_mark_text(lb->mondir, mark, sizeof(mark));
+	marked = strncmp(mark, "unknown ", 8) != 0 &&
+	    (size_t)len == strlen(mark) && memcmp(data, mark, (size_t)len) == 0;
 	free(data);
 	return marked;
 }
@@ -1373,7 +1394,7 @@ libxlbe_adopt(struct xo_ctx *xo)
 		    *lb->lg.last ? lb->lg.last : "libxl_list_domain failed");
 	for (i = 0; i < n; i++) {
 		if (di[i].domid == 0 || di[i].dying ||
-		    !libxlbe_monitor_marked(lb->ctx, di[i].domid))
+		    !libxlbe_monitor_marked(lb, di[i].domid))
 			continue;
 		libxlbe_monitor_sock(lb, di[i].domid, path, sizeof(path));
 		if (lholder_ask(path, "held", reply, sizeof(reply)) == 0)
@@ -1557,7 +1578,7 @@ libxlbe_monitor_run(uint32_t domid, int lfd, const char *sock,
 		_exit(1);
 	}
 	snprintf(path, sizeof(path), "%s", sock);
-	libxlbe_monitor_mark(lb.ctx, domid);
+	libxlbe_monitor_mark(lb.ctx, domid, path);
 	log_debug("domain %u: watching for its death", domid);
 	for (;;) {
 		if (libxl_event_wait(lb.ctx, &ev, LIBXL_EVENTMASK_ALL, 0,
@@ -1623,7 +1644,7 @@ libxlbe_monitor_run(uint32_t domid, int lfd, const char *sock,
 				    domid);
 				lholder_moved(&lh, path);
 			}
-			libxlbe_monitor_mark(lb.ctx, domid);
+			libxlbe_monitor_mark(lb.ctx, domid, path);
 			if (libxl_domain_unpause(lb.ctx, domid, NULL) != 0 ||
 			    libxl_evenable_domain_death(lb.ctx, domid, 0,
 			    &deathw) != 0) {
