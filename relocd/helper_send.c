@@ -17,6 +17,9 @@
  * Every outcome is answered with PT_RESULT {"exit", "message", ...}, the
  * frame xmig prints, and is journaled before it is answered.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,6 +40,9 @@ static void	helper_src_progress(const struct xo_progress *, void *);
 static int	helper_src_end(struct helper *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static int	helper_src_resume(struct helper *, const char *);
+static struct json_object *helper_src_offer(struct helper *,
+		    struct json_object *, char *, size_t);
+static void	helper_src_remove_disks(struct helper *, char *, size_t);
 
 /*
  * What xmig jobs shows of a migration away while it runs: the line xmig
@@ -180,6 +186,9 @@ helper_src_end(struct helper *h, int exitcode, const char *fmt, ...)
 	    h->src.bytes));
 	json_object_object_add(o, "rounds", json_object_new_int(
 	    h->src.rounds));
+	if (h->src.ncopy > 0)
+		json_object_object_add(o, "disk_bytes", json_object_new_int64(
+		    (int64_t)h->src.disk_bytes));
 	json_object_object_add(o, "memory_bytes",
 	    json_object_new_int64(h->src.pages_total * 4096));
 	json_object_object_add(o, "total_ms", json_object_new_double(
@@ -214,7 +223,7 @@ helper_src_begin(struct helper *h, struct json_object *args, int *fds,
 {
 	const char *dom = proto_get_str(args, "domain");
 	const char *host = proto_get_str(args, "host");
-	struct json_object *cfg = NULL, *reply;
+	struct json_object *cfg = NULL, *reply, *offer = NULL;
 	struct domcfg_info info;
 	struct xo_dominfo di;
 	struct xo_hostinfo hi;
@@ -288,6 +297,29 @@ helper_src_begin(struct helper *h, struct json_object *args, int *fds,
 		    "migrate it offline (without -l)", di.name, info.type);
 	}
 
+	if (proto_get_int(args, "copy_storage", 0) && h->src.live) {
+		xo_hostinfo_dispose(&hi);
+		json_object_put(cfg);
+		/* Honest about why: blkback cannot mirror a disk, and a
+		 * qdisk mirror (QEMU's drive-mirror into an NBD export at
+		 * the destination, as libvirt does it) is not built. */
+		return helper_error(h, "refused", "%s not migrated: live "
+		    "migration with --copy-storage is not supported: it needs "
+		    "the disk's writes mirrored while it runs, which blkback "
+		    "cannot do and which for qdisk disks would take QEMU's "
+		    "drive-mirror over NBD; migrate it offline (without -l)",
+		    di.name);
+	}
+	if (proto_get_int(args, "copy_storage", 0) &&
+	    (offer = helper_src_offer(h, cfg, err, sizeof(err))) == NULL) {
+		xo_hostinfo_dispose(&hi);
+		json_object_put(cfg);
+		return helper_error(h, "storage", "%s not migrated: %s",
+		    di.name, err);
+	}
+	h->src.remove_disks = offer != NULL &&
+	    proto_get_int(args, "remove_source_disk", 0) != 0;
+
 	/* Journaled before anything is touched, so that a restart after a
 	 * crash at any later point knows this migration existed. */
 	if (journal_begin(&h->src.jr, h->conf, JOURNAL_SOURCE, h->src.name,
@@ -295,8 +327,16 @@ helper_src_begin(struct helper *h, struct json_object *args, int *fds,
 		journal_dispose(&h->src.jr);
 		xo_hostinfo_dispose(&hi);
 		json_object_put(cfg);
+		json_object_put(offer);
+		helper_src_copies_free(h);
 		return helper_error(h, "journal", "%s not migrated: %s",
 		    h->src.name, err);
+	}
+	if (offer != NULL) {
+		journal_set_obj(&h->src.jr, "copy_storage",
+		    json_object_get(offer));
+		journal_set_int(&h->src.jr, "remove_source_disk",
+		    h->src.remove_disks);
 	}
 	journal_set_int(&h->src.jr, "live", h->src.live);
 	journal_set_int(&h->src.jr, "port", h->src.port);
@@ -311,6 +351,8 @@ helper_src_begin(struct helper *h, struct json_object *args, int *fds,
 	json_object_object_add(reply, "config", cfg);
 	/* What the destination's pre-flight compares with itself. */
 	json_object_object_add(reply, "source", hostinfo_source_json(&hi));
+	if (offer != NULL)
+		json_object_object_add(reply, "copy", offer);
 	xo_hostinfo_dispose(&hi);
 	rc = helper_ok(h, reply, NULL, 0);
 	json_object_put(reply);
@@ -340,6 +382,8 @@ helper_src_stream(struct helper *h, struct json_object *args, int *fds,
 	fds[0] = -1;
 	if (r != 0)
 		return helper_error(h, "stream", "%s", xo_errmsg(h->xo));
+	/* Suspended: its disks hold still, they may go now. */
+	h->src.streamed = 1;
 	return helper_ok(h, NULL, NULL, 0);
 }
 
@@ -380,6 +424,12 @@ helper_src_ready(struct helper *h, struct json_object *args, int *fds,
 
 	if (!h->src.active || h->src.go)
 		return helper_error(h, "proto", "src-ready out of order");
+	if (h->src.ncopy > 0) {
+		h->src.disk_bytes = (uint64_t)proto_get_int(args,
+		    "disk_bytes", 0);
+		journal_set_int(&h->src.jr, "disk_bytes",
+		    (int64_t)h->src.disk_bytes);
+	}
 	if (journal_phase(&h->src.jr, "rename", err, sizeof(err)) == -1)
 		return helper_src_resume(h, err);
 	if (xo_rename(h->xo, h->src.domid, h->src.name, h->src.away) != 0) {
@@ -414,7 +464,7 @@ helper_src_report(struct helper *h, struct json_object *args, int *fds,
     int nfds)
 {
 	int status = (int)proto_get_int(args, "status", -1);
-	char err[512];
+	char err[512], disks[1024];
 
 	if (!h->src.active || !h->src.go || status < 0 || status > 255)
 		return helper_error(h, "proto", "src-report out of order");
@@ -439,10 +489,13 @@ helper_src_report(struct helper *h, struct json_object *args, int *fds,
 		log_crit("%s runs on %s but the suspended copy %s here could "
 		    "not be destroyed: %s; destroy it by hand", h->src.name,
 		    h->src.host, h->src.away, xo_errmsg(h->xo));
+	disks[0] = '\0';
+	if (h->src.ncopy > 0)
+		helper_src_remove_disks(h, disks, sizeof(disks));
 	return helper_src_end(h, 0, "%s migrated to %s: %.1f MiB in %d "
-	    "round%s, %.0f ms total, downtime %.1f ms", h->src.name,
+	    "round%s%s, %.0f ms total, downtime %.1f ms", h->src.name,
 	    h->src.host, h->src.bytes / 1048576.0, h->src.rounds,
-	    h->src.rounds == 1 ? "" : "s",
+	    h->src.rounds == 1 ? "" : "s", disks,
 	    (h->src.done_us - h->src.start_us) / 1000.0,
 	    h->src.paused_us ? (h->src.done_us - h->src.paused_us) / 1000.0 :
 	    0.0);
@@ -499,4 +552,152 @@ helper_src_abandon(struct helper *h)
 	else
 		helper_src_abort(h, o, NULL, 0);
 	json_object_put(o);
+}
+
+/*
+ * The disks --copy-storage copies: every disk of the config whose
+ * backing is a regular file here (CD-ROMs too are files, but read only
+ * and shared by nature: not copied).  Block devices are not copied;
+ * they must be present at the destination, as without --copy-storage.
+ * Sizes and allocation as root sees them now; HX_SRC_DISK checks that
+ * each file is still the one offered.
+ */
+static struct json_object *
+helper_src_offer(struct helper *h, struct json_object *cfg, char *err,
+    size_t errlen)
+{
+	struct json_object *arr, *dev, *v, *offer, *d;
+	const char *path, *vdev;
+	struct stat st;
+	size_t i, n;
+
+	if (!json_object_object_get_ex(cfg, "disks", &arr) ||
+	    !json_object_is_type(arr, json_type_array) ||
+	    (n = json_object_array_length(arr)) == 0) {
+		snprintf(err, errlen, "--copy-storage: it has no disks");
+		return NULL;
+	}
+	offer = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		dev = json_object_array_get_idx(arr, i);
+		path = proto_get_str(dev, "pdev_path");
+		vdev = proto_get_str(dev, "vdev");
+		if (path == NULL || *path == '\0' ||
+		    (json_object_object_get_ex(dev, "is_cdrom", &v) &&
+		    json_object_get_int(v) != 0))
+			continue;
+		if (stat(path, &st) == -1) {
+			snprintf(err, errlen, "--copy-storage: disk %s: %s: %s",
+			    vdev ? vdev : "?", path, strerror(errno));
+			goto fail;
+		}
+		if (!S_ISREG(st.st_mode))
+			continue;
+		if (h->src.ncopy == DISKCOPY_MAX_DISKS ||
+		    (uint64_t)st.st_size > DISKCOPY_MAX_SIZE ||
+		    st.st_size == 0) {
+			snprintf(err, errlen, "--copy-storage: disk %s: %s: "
+			    "%s", vdev ? vdev : "?", path, st.st_size == 0 ?
+			    "an empty file" : "more disks or a larger image "
+			    "than a copy takes (16 disks, 16 TiB)");
+			goto fail;
+		}
+		d = json_object_new_object();
+		json_object_object_add(d, "vdev",
+		    json_object_new_string(vdev ? vdev : "?"));
+		json_object_object_add(d, "path", json_object_new_string(path));
+		json_object_object_add(d, "size",
+		    json_object_new_int64((int64_t)st.st_size));
+		json_object_object_add(d, "allocated",
+		    json_object_new_int64((int64_t)st.st_blocks * 512));
+		json_object_array_add(offer, d);
+		if ((h->src.copy_path[h->src.ncopy] = strdup(path)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		h->src.copy_size[h->src.ncopy++] = (uint64_t)st.st_size;
+	}
+	if (h->src.ncopy == 0) {
+		snprintf(err, errlen, "--copy-storage: none of its disks is a "
+		    "file on this host (block devices are not copied)");
+		goto fail;
+	}
+	return offer;
+fail:
+	json_object_put(offer);
+	helper_src_copies_free(h);
+	return NULL;
+}
+
+void
+helper_src_copies_free(struct helper *h)
+{
+	int i;
+
+	for (i = 0; i < h->src.ncopy; i++) {
+		free(h->src.copy_path[i]);
+		h->src.copy_path[i] = NULL;
+	}
+	h->src.ncopy = 0;
+}
+
+/*
+ * Disk N, read only, for the network process to send: only once the
+ * suspend ended (nothing writes it any more) and before "go".  The file
+ * must still be the regular file of the size offered: one swapped or
+ * resized since would not match what the destination planned for.
+ */
+int
+helper_src_disk(struct helper *h, struct json_object *args, int *fds,
+    int nfds)
+{
+	int64_t n = proto_get_int(args, "disk", -1);
+	struct stat st;
+	int fd, rc;
+
+	if (!h->src.active || h->src.go || !h->src.streamed || n < 0 ||
+	    n >= h->src.ncopy)
+		return helper_error(h, "proto", "src-disk out of order");
+	if ((fd = open(h->src.copy_path[n], O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1)
+		return helper_error(h, "storage", "%s: %s",
+		    h->src.copy_path[n], strerror(errno));
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size != h->src.copy_size[n]) {
+		close(fd);
+		return helper_error(h, "storage", "%s changed since the "
+		    "migration began (no longer a file of %llu bytes)",
+		    h->src.copy_path[n],
+		    (unsigned long long)h->src.copy_size[n]);
+	}
+	rc = helper_ok(h, NULL, &fd, 1);
+	close(fd);
+	return rc;
+}
+
+/* The destination runs it on the copies: keep ours, or remove them. */
+static void
+helper_src_remove_disks(struct helper *h, char *msg, size_t len)
+{
+	int i, removed = 0;
+
+	if (!h->src.remove_disks) {
+		snprintf(msg, len, ", %.1f MiB of disk data copied, the "
+		    "source disk%s kept", h->src.disk_bytes / 1048576.0,
+		    h->src.ncopy == 1 ? "" : "s");
+		return;
+	}
+	for (i = 0; i < h->src.ncopy; i++) {
+		if (unlink(h->src.copy_path[i]) == -1)
+			log_warn("%s runs on %s; removing its source disk %s",
+			    h->src.name, h->src.host, h->src.copy_path[i]);
+		else {
+			log_info("%s: removed the source disk %s",
+			    h->src.name, h->src.copy_path[i]);
+			removed++;
+		}
+	}
+	snprintf(msg, len, ", %.1f MiB of disk data copied, %d of %d source "
+	    "disk%s removed", h->src.disk_bytes / 1048576.0, removed,
+	    h->src.ncopy, h->src.ncopy == 1 ? "" : "s");
 }

@@ -134,6 +134,7 @@ struct worker {
 	struct peer_ctx	 peer;
 	struct hx	 hx;
 	const struct request *rq;	/* being served */
+	uint16_t	 rq_flags;	/* its frame's flags (proto.h) */
 };
 
 typedef void (*request_fn)(struct worker *, struct json_object *req);
@@ -252,6 +253,10 @@ int	peer_connect(struct relocd_conf *, SSL_CTX *, const char *host,
  * err, code in *code if given).  -1 on any failure. */
 int	peer_request(struct peer_conn *, int type, struct json_object *req,
 	    struct json_object **reply, char *err, size_t errlen);
+/* The same with header flags (PROTO_F_COPY_STORAGE). */
+int	peer_request_flags(struct peer_conn *, int type, uint16_t flags,
+	    struct json_object *req, struct json_object **reply, char *err,
+	    size_t errlen);
 void	peer_conn_dispose(struct peer_conn *);
 /* Bounds the bytes a connection to or from a relocd has in flight. */
 void	peer_stream_window(struct relocd_conf *, int fd);
