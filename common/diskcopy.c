@@ -160,6 +160,11 @@ diskcopy_chunk_tag(uint32_t disk, uint64_t index, uint32_t chunklen,
 	    EVP_DigestUpdate(ctx, pre, sizeof(pre)) != 1)
 		goto out;
 	for (i = 0; i < next; i++) {
+		/* Decoded extents always fit; anything else is a bug, not
+		 * a reason to hash gigabytes of zeros. */
+		if (ext[i].off < pos || ext[i].len > chunklen ||
+		    ext[i].off > chunklen - ext[i].len)
+			goto out;
 		if (diskcopy_hash_zeros(ctx, ext[i].off - pos) == -1 ||
 		    EVP_DigestUpdate(ctx, data, ext[i].len) != 1)
 			goto out;

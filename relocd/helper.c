@@ -408,6 +408,16 @@ helper_domfacts(struct helper *h, struct json_object *args, int *fds,
 	    sizeof(host))) != NULL)
 		json_object_object_add(o, "migrating_to",
 		    json_object_new_string(busy));
+	/* xmig check --copy-storage: what would be copied, or why not. */
+	if (proto_get_int(args, "copy_storage", 0)) {
+		struct json_object *offer;
+
+		if ((offer = storage_offer(cfg, err, sizeof(err))) != NULL)
+			json_object_object_add(o, "copy", offer);
+		else
+			json_object_object_add(o, "copy_error",
+			    json_object_new_string(err));
+	}
 	xo_hostinfo_dispose(&hi);
 	rc = helper_ok(h, o, NULL, 0);
 	json_object_put(o);

@@ -83,6 +83,7 @@ struct helper_src {
 	int		 streamed;	/* the suspend ended: disks may go */
 	int		 remove_disks;
 	uint64_t	 disk_bytes;
+	uint64_t	 disk_us;	/* the copy, as the source timed it */
 };
 
 struct helper {
@@ -225,6 +226,10 @@ int	cluster_tombstones_clear(const struct relocd_conf *, char *err,
  */
 struct json_object *storage_plan(const struct relocd_conf *,
 	    struct json_object *offer);
+/* The source's side: the disks of CFG that --copy-storage copies,
+ * [{"vdev", "path", "size", "allocated"}], or NULL with the reason. */
+struct json_object *storage_offer(struct json_object *cfg, char *err,
+	    size_t errlen);
 /* The first entry's error of a plan, or NULL if every disk can come. */
 const char *storage_plan_error(struct json_object *plan);
 

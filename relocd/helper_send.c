@@ -186,9 +186,12 @@ helper_src_end(struct helper *h, int exitcode, const char *fmt, ...)
 	    h->src.bytes));
 	json_object_object_add(o, "rounds", json_object_new_int(
 	    h->src.rounds));
-	if (h->src.ncopy > 0)
+	if (h->src.ncopy > 0) {
 		json_object_object_add(o, "disk_bytes", json_object_new_int64(
 		    (int64_t)h->src.disk_bytes));
+		json_object_object_add(o, "disk_ms", json_object_new_double(
+		    h->src.disk_us / 1000.0));
+	}
 	json_object_object_add(o, "memory_bytes",
 	    json_object_new_int64(h->src.pages_total * 4096));
 	json_object_object_add(o, "total_ms", json_object_new_double(
@@ -427,6 +430,7 @@ helper_src_ready(struct helper *h, struct json_object *args, int *fds,
 	if (h->src.ncopy > 0) {
 		h->src.disk_bytes = (uint64_t)proto_get_int(args,
 		    "disk_bytes", 0);
+		h->src.disk_us = (uint64_t)proto_get_int(args, "disk_us", 0);
 		journal_set_int(&h->src.jr, "disk_bytes",
 		    (int64_t)h->src.disk_bytes);
 	}
@@ -554,79 +558,31 @@ helper_src_abandon(struct helper *h)
 	json_object_put(o);
 }
 
-/*
- * The disks --copy-storage copies: every disk of the config whose
- * backing is a regular file here (CD-ROMs too are files, but read only
- * and shared by nature: not copied).  Block devices are not copied;
- * they must be present at the destination, as without --copy-storage.
- * Sizes and allocation as root sees them now; HX_SRC_DISK checks that
- * each file is still the one offered.
- */
+/* The disks --copy-storage copies (storage_offer), kept to be opened
+ * for the network process and removed after, by this side's paths. */
 static struct json_object *
 helper_src_offer(struct helper *h, struct json_object *cfg, char *err,
     size_t errlen)
 {
-	struct json_object *arr, *dev, *v, *offer, *d;
-	const char *path, *vdev;
-	struct stat st;
+	struct json_object *offer, *d;
 	size_t i, n;
 
-	if (!json_object_object_get_ex(cfg, "disks", &arr) ||
-	    !json_object_is_type(arr, json_type_array) ||
-	    (n = json_object_array_length(arr)) == 0) {
-		snprintf(err, errlen, "--copy-storage: it has no disks");
+	if ((offer = storage_offer(cfg, err, errlen)) == NULL)
 		return NULL;
-	}
-	offer = json_object_new_array();
+	n = json_object_array_length(offer);
 	for (i = 0; i < n; i++) {
-		dev = json_object_array_get_idx(arr, i);
-		path = proto_get_str(dev, "pdev_path");
-		vdev = proto_get_str(dev, "vdev");
-		if (path == NULL || *path == '\0' ||
-		    (json_object_object_get_ex(dev, "is_cdrom", &v) &&
-		    json_object_get_int(v) != 0))
-			continue;
-		if (stat(path, &st) == -1) {
-			snprintf(err, errlen, "--copy-storage: disk %s: %s: %s",
-			    vdev ? vdev : "?", path, strerror(errno));
-			goto fail;
-		}
-		if (!S_ISREG(st.st_mode))
-			continue;
-		if (h->src.ncopy == DISKCOPY_MAX_DISKS ||
-		    (uint64_t)st.st_size > DISKCOPY_MAX_SIZE ||
-		    st.st_size == 0) {
-			snprintf(err, errlen, "--copy-storage: disk %s: %s: "
-			    "%s", vdev ? vdev : "?", path, st.st_size == 0 ?
-			    "an empty file" : "more disks or a larger image "
-			    "than a copy takes (16 disks, 16 TiB)");
-			goto fail;
-		}
-		d = json_object_new_object();
-		json_object_object_add(d, "vdev",
-		    json_object_new_string(vdev ? vdev : "?"));
-		json_object_object_add(d, "path", json_object_new_string(path));
-		json_object_object_add(d, "size",
-		    json_object_new_int64((int64_t)st.st_size));
-		json_object_object_add(d, "allocated",
-		    json_object_new_int64((int64_t)st.st_blocks * 512));
-		json_object_array_add(offer, d);
-		if ((h->src.copy_path[h->src.ncopy] = strdup(path)) == NULL) {
+		d = json_object_array_get_idx(offer, i);
+		if ((h->src.copy_path[i] = strdup(proto_get_str(d,
+		    "path"))) == NULL) {
 			snprintf(err, errlen, "out of memory");
-			goto fail;
+			json_object_put(offer);
+			helper_src_copies_free(h);
+			return NULL;
 		}
-		h->src.copy_size[h->src.ncopy++] = (uint64_t)st.st_size;
-	}
-	if (h->src.ncopy == 0) {
-		snprintf(err, errlen, "--copy-storage: none of its disks is a "
-		    "file on this host (block devices are not copied)");
-		goto fail;
+		h->src.copy_size[i] = (uint64_t)proto_get_int(d, "size", 0);
+		h->src.ncopy = (int)i + 1;
 	}
 	return offer;
-fail:
-	json_object_put(offer);
-	helper_src_copies_free(h);
-	return NULL;
 }
 
 void
@@ -682,9 +638,9 @@ helper_src_remove_disks(struct helper *h, char *msg, size_t len)
 	int i, removed = 0;
 
 	if (!h->src.remove_disks) {
-		snprintf(msg, len, ", %.1f MiB of disk data copied, the "
-		    "source disk%s kept", h->src.disk_bytes / 1048576.0,
-		    h->src.ncopy == 1 ? "" : "s");
+		snprintf(msg, len, ", %.1f MiB of disk data copied in %.0f ms, "
+		    "the source disk%s kept", h->src.disk_bytes / 1048576.0,
+		    h->src.disk_us / 1000.0, h->src.ncopy == 1 ? "" : "s");
 		return;
 	}
 	for (i = 0; i < h->src.ncopy; i++) {
@@ -697,7 +653,8 @@ helper_src_remove_disks(struct helper *h, char *msg, size_t len)
 			removed++;
 		}
 	}
-	snprintf(msg, len, ", %.1f MiB of disk data copied, %d of %d source "
-	    "disk%s removed", h->src.disk_bytes / 1048576.0, removed,
-	    h->src.ncopy, h->src.ncopy == 1 ? "" : "s");
+	snprintf(msg, len, ", %.1f MiB of disk data copied in %.0f ms, %d of "
+	    "%d source disk%s removed", h->src.disk_bytes / 1048576.0,
+	    h->src.disk_us / 1000.0, removed, h->src.ncopy,
+	    h->src.ncopy == 1 ? "" : "s");
 }

@@ -55,6 +55,7 @@ struct migrate_run {
 	struct json_object	*copy;
 	uint64_t		 disk_bytes;	/* data bytes sent */
 	uint64_t		 disk_total;	/* allocated, all disks */
+	uint64_t		 disk_us;	/* first chunk to "ready" */
 };
 
 static void	migrate_note(struct migrate_run *, const char *, const char *,
@@ -522,6 +523,7 @@ migration_run(struct worker *w, const struct migration *m)
 	    XL_PERMISSION_TO_GO)], *hdr = NULL;
 	char banner[sizeof(XL_RECEIVER_BANNER) - 1];
 	size_t hdrlen;
+	uint64_t t_disk;
 	int sp[2] = { -1, -1 };
 
 	memset(&r, 0, sizeof(r));
@@ -640,6 +642,7 @@ migration_run(struct worker *w, const struct migration *m)
 	}
 	/* Suspended, memory sent: now its disks, in the same session.  A
 	 * refusal from the destination is read as "ready" would be. */
+	t_disk = clock_mono_us();
 	if (r.copy != NULL && migrate_disks(&r, err, sizeof(err)) == -1) {
 		migrate_tell(&r, HX_SRC_ABORT, "%s", err);
 		goto out;
@@ -649,6 +652,9 @@ migration_run(struct worker *w, const struct migration *m)
 		migrate_tell(&r, HX_SRC_ABORT, "%s", err);
 		goto out;
 	}
+	/* The copy's time includes the destination's read-back check,
+	 * which "ready" waits for. */
+	r.disk_us = clock_mono_us() - t_disk;
 	r.pc.ioc.timeout_ms = w->conf->io_timeout * 1000;
 
 	/* The last moment a cancel counts. */
@@ -665,6 +671,8 @@ migration_run(struct worker *w, const struct migration *m)
 	args = json_object_new_object();
 	json_object_object_add(args, "disk_bytes",
 	    json_object_new_int64((int64_t)r.disk_bytes));
+	json_object_object_add(args, "disk_us",
+	    json_object_new_int64((int64_t)r.disk_us));
 	switch (hx_call(&w->hx, HX_SRC_READY, args, -1, &reply, NULL, NULL,
 	    &code, err, sizeof(err))) {
 	case 0:
@@ -758,7 +766,7 @@ migrate_ctl_outcome(struct json_object *o, void *arg)
  */
 static int
 migrate_choose(struct worker *w, struct migrate_ctl *c, const char *dom,
-    int live, char *chosen, size_t chosenlen)
+    int how, char *chosen, size_t chosenlen)
 {
 	struct json_object *rank, *targets = NULL, *t, *o, *ch, *h = NULL;
 	char why[2048] = "";
@@ -779,7 +787,7 @@ migrate_choose(struct worker *w, struct migrate_ctl *c, const char *dom,
 		json_object_put(o);
 		return -1;
 	}
-	rank = check_place(w, dom, live,
+	rank = check_place(w, dom, how,
 	    (const char *const *)w->conf->relocation_peers, n, 0);
 	if (json_object_object_get_ex(rank, "targets", &targets) &&
 	    json_object_array_length(targets) > 0 &&
@@ -852,7 +860,8 @@ migrate_serve(struct worker *w, struct json_object *req)
 	log_info("control (%s): migrate %s to %s", w->peer.addr,
 	    m.domain ? m.domain : "?", m.host ? m.host : "(to choose)");
 	if (m.host == NULL && m.domain != NULL) {
-		if (migrate_choose(w, &c, m.domain, m.live, chosen,
+		if (migrate_choose(w, &c, m.domain, (m.live ? CHECK_LIVE : 0) |
+		    (m.copy_storage ? CHECK_COPY_STORAGE : 0), chosen,
 		    sizeof(chosen)) == -1)
 			return;
 		m.host = chosen;

@@ -196,8 +196,11 @@ void	force_serve_peer(struct worker *, struct json_object *);
  * ranked best first: {"domain", "live", "memory_kb", "targets": [{"host",
  * "checks", "failed", "headroom"}]} (or "source" alone, when the domain
  * cannot be looked at). */
+/* What a check is for (check_place's how). */
+#define CHECK_LIVE		0x1
+#define CHECK_COPY_STORAGE	0x2
 struct json_object *check_place(struct worker *, const char *domain,
-	    int live, const char *const *hosts, size_t nhosts, int port);
+	    int how, const char *const *hosts, size_t nhosts, int port);
 /* A control request with "host": asked of that host, over mutual TLS. */
 void	serve_remote(struct worker *, int type, const char *host);
 void	serve_preflight(struct worker *, struct json_object *);

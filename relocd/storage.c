@@ -236,3 +236,73 @@ storage_plan_error(struct json_object *plan)
 	}
 	return NULL;
 }
+
+/*
+ * The disks --copy-storage copies: every disk of the config whose
+ * backing is a regular file here (CD-ROMs are files too, but read only
+ * and shared by nature: not copied).  Block devices are not copied;
+ * they must be present at the destination, as without --copy-storage.
+ * Sizes and allocation as root sees them now; the source's helper
+ * checks again, as it opens each one, that it is still the file
+ * offered.
+ */
+struct json_object *
+storage_offer(struct json_object *cfg, char *err, size_t errlen)
+{
+	struct json_object *arr, *dev, *v, *offer, *d;
+	const char *path, *vdev;
+	struct stat st;
+	size_t i, n, ncopy = 0;
+
+	if (!json_object_object_get_ex(cfg, "disks", &arr) ||
+	    !json_object_is_type(arr, json_type_array) ||
+	    (n = json_object_array_length(arr)) == 0) {
+		snprintf(err, errlen, "--copy-storage: it has no disks");
+		return NULL;
+	}
+	offer = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		dev = json_object_array_get_idx(arr, i);
+		path = proto_get_str(dev, "pdev_path");
+		vdev = proto_get_str(dev, "vdev");
+		if (path == NULL || *path == '\0' ||
+		    (json_object_object_get_ex(dev, "is_cdrom", &v) &&
+		    json_object_get_int(v) != 0))
+			continue;
+		if (stat(path, &st) == -1) {
+			snprintf(err, errlen, "--copy-storage: disk %s: %s: %s",
+			    vdev ? vdev : "?", path, strerror(errno));
+			goto fail;
+		}
+		if (!S_ISREG(st.st_mode))
+			continue;
+		if (ncopy == DISKCOPY_MAX_DISKS ||
+		    (uint64_t)st.st_size > DISKCOPY_MAX_SIZE ||
+		    st.st_size == 0) {
+			snprintf(err, errlen, "--copy-storage: disk %s: %s: "
+			    "%s", vdev ? vdev : "?", path, st.st_size == 0 ?
+			    "an empty file" : "more disks or a larger image "
+			    "than a copy takes (16 disks, 16 TiB)");
+			goto fail;
+		}
+		d = json_object_new_object();
+		json_object_object_add(d, "vdev",
+		    json_object_new_string(vdev ? vdev : "?"));
+		json_object_object_add(d, "path", json_object_new_string(path));
+		json_object_object_add(d, "size",
+		    json_object_new_int64((int64_t)st.st_size));
+		json_object_object_add(d, "allocated",
+		    json_object_new_int64((int64_t)st.st_blocks * 512));
+		json_object_array_add(offer, d);
+		ncopy++;
+	}
+	if (ncopy == 0) {
+		snprintf(err, errlen, "--copy-storage: none of its disks is a "
+		    "file on this host (block devices are not copied)");
+		goto fail;
+	}
+	return offer;
+fail:
+	json_object_put(offer);
+	return NULL;
+}
