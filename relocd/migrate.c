@@ -56,6 +56,7 @@ struct migrate_run {
 	uint64_t		 disk_bytes;	/* data bytes sent */
 	uint64_t		 disk_total;	/* allocated, all disks */
 	uint64_t		 disk_us;	/* first chunk to "ready" */
+	uint64_t		 disk_t0;	/* when the first disk began */
 };
 
 static void	migrate_note(struct migrate_run *, const char *, const char *,
@@ -428,11 +429,13 @@ migrate_disk_one(struct migrate_run *r, uint32_t disk, int fd, uint8_t *buf,
 		}
 		if (clock_mono_us() >= next_note) {
 			next_note = clock_mono_us() + 1000000;
-			migrate_note(r, "disk", "disk %s: %.1f of %.1f MiB "
-			    "(%.0f%%) copied", vdev, r->disk_bytes /
-			    1048576.0, r->disk_total / 1048576.0,
-			    r->disk_total ? 100.0 * r->disk_bytes /
-			    r->disk_total : 100.0);
+			migrate_note(r, "disk", "disks: %.1f of %.1f MiB "
+			    "(%.0f%%) copied, %.1f MiB/s, now %s",
+			    r->disk_bytes / 1048576.0, r->disk_total /
+			    1048576.0, r->disk_total ? 100.0 *
+			    r->disk_bytes / r->disk_total : 100.0,
+			    r->disk_bytes / 1048576.0 / ((clock_mono_us() -
+			    r->disk_t0) / 1e6), vdev);
 		}
 	}
 	if (diskcopy_image_final(&im, hex) == -1) {
@@ -475,6 +478,7 @@ migrate_disks(struct migrate_run *r, char *err, size_t errlen)
 	size_t i, n = json_object_array_length(r->copy);
 	int fd = -1, nfds, rc = -1;
 
+	r->disk_t0 = clock_mono_us();
 	for (i = 0; i < n; i++)
 		r->disk_total += (uint64_t)proto_get_int(
 		    json_object_array_get_idx(r->copy, i), "allocated", 0);

@@ -237,7 +237,7 @@ for victim in a b; do
 	REF=$(img_sum "$W/a/disks/$D-b.img")
 	migrate_bg $D 127.0.0.3 --copy-storage -r 80
 	check "$SCEN: the disk copy is under way" \
-	    wait_for "$W/a/relocd.log" "disk xvdb: .* copied" 20
+	    wait_for "$W/a/relocd.log" "disks: .* copied" 20
 	kill9_host $victim all
 	migrate_wait
 	check "$SCEN: xmig does not report success (exit $MIG_RC)" [ $MIG_RC -ne 0 ]
