@@ -95,6 +95,8 @@ static const struct helper_op {
 	{ HX_SRC_LOST,		{ PT_CTL_MIGRATE },		helper_src_lost },
 	{ HX_SRC_ABORT,		{ PT_CTL_MIGRATE },		helper_src_abort },
 	{ HX_SRC_DISK,		{ PT_CTL_MIGRATE },		helper_src_disk },
+	{ HX_SRC_DISK_PROGRESS,	{ PT_CTL_MIGRATE },
+	    helper_src_disk_progress },
 	{ HX_CONSOLE_OPEN,	{ PT_CONSOLE },		helper_console_open },
 	{ HX_CONSOLE_CHECK,	{ PT_CONSOLE },		helper_console_check },
 	{ HX_JOBS,		{ PT_CTL_JOBS, PT_CTL_RECOVER },	helper_jobs },

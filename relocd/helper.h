@@ -84,6 +84,7 @@ struct helper_src {
 	int		 remove_disks;
 	uint64_t	 disk_bytes;
 	uint64_t	 disk_us;	/* the copy, as the source timed it */
+	uint64_t	 disk_total;	/* allocated bytes of the disks */
 };
 
 struct helper {
@@ -156,6 +157,8 @@ int	helper_recv_disk_done(struct helper *, struct json_object *, int *,
 void	helper_recv_copies_remove(struct helper *, const char *why);
 void	helper_recv_copies_close(struct helper *);
 int	helper_src_disk(struct helper *, struct json_object *, int *, int);
+int	helper_src_disk_progress(struct helper *, struct json_object *, int *,
+	    int);
 void	helper_src_copies_free(struct helper *);
 int	helper_src_begin(struct helper *, struct json_object *, int *, int);
 int	helper_src_stream(struct helper *, struct json_object *, int *, int);

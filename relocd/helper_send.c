@@ -78,6 +78,12 @@ helper_src_progress_write(struct helper *h, int newround, uint64_t now)
 	    progress_eta(p)));
 	json_object_object_add(o, "bytes", json_object_new_int64(
 	    (int64_t)p->bytes));
+	if (h->src.disk_total > 0) {
+		json_object_object_add(o, "disk_bytes", json_object_new_int64(
+		    (int64_t)h->src.disk_bytes));
+		json_object_object_add(o, "disk_total", json_object_new_int64(
+		    (int64_t)h->src.disk_total));
+	}
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	snprintf(path, sizeof(path), "%s/%s.progress", h->src.jr.dir,
 	    h->src.jr.id);
@@ -629,6 +635,21 @@ helper_src_disk(struct helper *h, struct json_object *args, int *fds,
 	rc = helper_ok(h, NULL, &fd, 1);
 	close(fd);
 	return rc;
+}
+
+/* How far the disks are (--copy-storage), for xmig jobs. */
+int
+helper_src_disk_progress(struct helper *h, struct json_object *args,
+    int *fds, int nfds)
+{
+	if (!h->src.active || h->src.go || !h->src.streamed ||
+	    h->src.ncopy == 0)
+		return helper_error(h, "proto", "src-disk-progress out of "
+		    "order");
+	h->src.disk_bytes = (uint64_t)proto_get_int(args, "disk_bytes", 0);
+	h->src.disk_total = (uint64_t)proto_get_int(args, "disk_total", 0);
+	helper_src_progress_write(h, 1, clock_mono_us());
+	return helper_ok(h, NULL, NULL, 0);
 }
 
 /* The destination runs it on the copies: keep ours, or remove them. */

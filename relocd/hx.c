@@ -72,6 +72,8 @@ hx_op_name(int op)
 		return "src-begin";
 	case HX_SRC_DISK:
 		return "src-disk";
+	case HX_SRC_DISK_PROGRESS:
+		return "src-disk-progress";
 	case HX_RECV_DISK:
 		return "recv-disk";
 	case HX_RECV_DISK_DONE:

@@ -72,6 +72,7 @@ static int	migrate_disk_one(struct migrate_run *, uint32_t, int,
 		    uint8_t *, char *, size_t);
 static int	migrate_peer_spoke(struct peer_conn *);
 static int	migrate_fault(struct worker *, const char *);
+static void	migrate_disk_progress(struct migrate_run *);
 static void	migrate_ctl_progress(struct json_object *, void *);
 static void	migrate_ctl_outcome(struct json_object *, void *);
 
@@ -322,6 +323,26 @@ migrate_fault(struct worker *w, const char *point)
 	return 0;
 }
 
+/* The disks' bytes to the helper, for xmig jobs (best effort). */
+static void
+migrate_disk_progress(struct migrate_run *r)
+{
+	struct json_object *args, *reply = NULL;
+	const char *code;
+	char err[256];
+
+	args = json_object_new_object();
+	json_object_object_add(args, "disk_bytes",
+	    json_object_new_int64((int64_t)r->disk_bytes));
+	json_object_object_add(args, "disk_total",
+	    json_object_new_int64((int64_t)r->disk_total));
+	if (hx_call(&r->w->hx, HX_SRC_DISK_PROGRESS, args, -1, &reply, NULL,
+	    NULL, &code, err, sizeof(err)) != 0)
+		log_debug("disk progress: %s", err);
+	json_object_put(args);
+	json_object_put(reply);
+}
+
 /* Has the destination said something (a refusal) while we send? */
 static int
 migrate_peer_spoke(struct peer_conn *pc)
@@ -429,6 +450,7 @@ migrate_disk_one(struct migrate_run *r, uint32_t disk, int fd, uint8_t *buf,
 		}
 		if (clock_mono_us() >= next_note) {
 			next_note = clock_mono_us() + 1000000;
+			migrate_disk_progress(r);
 			migrate_note(r, "disk", "disks: %.1f of %.1f MiB "
 			    "(%.0f%%) copied, %.1f MiB/s, now %s",
 			    r->disk_bytes / 1048576.0, r->disk_total /

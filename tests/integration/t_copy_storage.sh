@@ -117,6 +117,12 @@ source_intact() {
 scenario_begin "offline copy"
 copy_setup "" "" $SPARSE_MB $DATA_MB
 REF=$(img_sum "$W/a/disks/$D-b.img")
+xmig_on a migrate -l --copy-storage $D 127.0.0.3 > "$W/mig.out" 2>&1
+rc=$?
+sed 's/^/    | /' "$W/mig.out"
+check "$SCEN: -l --copy-storage is refused up front (exit $rc)" [ $rc -eq 1 ]
+check "$SCEN: ... with the reason" \
+    grep -q "live migration with --copy-storage is not supported" "$W/mig.out"
 xmig_on a check --copy-storage $D 127.0.0.3 > "$W/check.out" 2>&1
 rc=$?
 sed 's/^/    | /' "$W/check.out"
@@ -238,6 +244,8 @@ for victim in a b; do
 	migrate_bg $D 127.0.0.3 --copy-storage -r 80
 	check "$SCEN: the disk copy is under way" \
 	    wait_for "$W/a/relocd.log" "disks: .* copied" 20
+	check "$SCEN: xmig jobs counts the disk bytes" sh -c \
+	    "XMIG_CONFIG='$W/a/relocd.conf' '$XMIG' jobs | grep -q 'disks: [0-9.]* of 32.0 MiB copied'"
 	kill9_host $victim all
 	migrate_wait
 	check "$SCEN: xmig does not report success (exit $MIG_RC)" [ $MIG_RC -ne 0 ]
