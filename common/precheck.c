@@ -118,6 +118,70 @@ precheck_disk_paths(struct json_object *cfg, char *const *prefixes)
 	return out;
 }
 
+/* A member as an integer, 0 when absent or not one. */
+static int64_t
+precheck_jint(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return 0;
+	return json_object_get_int64(v);
+}
+
+/* The plan's entry whose target is PATH, or NULL. */
+static struct json_object *
+precheck_copy_find(struct json_object *plan, const char *path)
+{
+	struct json_object *e;
+	const char *t;
+	size_t i, n;
+
+	if (plan == NULL || !json_object_is_type(plan, json_type_array))
+		return NULL;
+	n = json_object_array_length(plan);
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(plan, i);
+		if ((t = domcfg_get_str(e, "target")) != NULL &&
+		    strcmp(t, path) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+struct json_object *
+precheck_copy_apply(struct json_object *cfg, struct json_object *plan)
+{
+	struct json_object *out = NULL, *arr, *dev, *e;
+	const char *path, *src, *target;
+	size_t i, j, n, m;
+
+	if (plan == NULL || !json_object_is_type(plan, json_type_array) ||
+	    json_object_deep_copy(cfg, &out, NULL) != 0)
+		return NULL;
+	arr = domcfg_member(out, "disks", json_type_array);
+	n = arr != NULL ? json_object_array_length(arr) : 0;
+	m = json_object_array_length(plan);
+	for (i = 0; i < n; i++) {
+		dev = json_object_array_get_idx(arr, i);
+		if ((path = domcfg_get_str(dev, "pdev_path")) == NULL)
+			continue;
+		for (j = 0; j < m; j++) {
+			e = json_object_array_get_idx(plan, j);
+			src = domcfg_get_str(e, "source");
+			target = domcfg_get_str(e, "target");
+			if (src == NULL || target == NULL ||
+			    strcmp(src, path) != 0)
+				continue;
+			json_object_object_add(dev, "pdev_path",
+			    json_object_new_string(target));
+			break;
+		}
+	}
+	return out;
+}
+
 /*
  * Every disk and CD-ROM image: inside incoming_disk_paths, present on
  * this host, a block device or a file, and writable if the guest writes
@@ -130,8 +194,10 @@ precheck_storage(const struct relocd_conf *conf, const struct precheck_host *h,
 {
 	struct json_object *arr, *dev, *st, *v;
 	char bad[PRECHECK_DETAIL] = "", what[96];
-	const char *path, *vdev, *kind;
-	size_t i, n, ndisks = 0, ncd = 0;
+	struct json_object *cp;
+	const char *path, *vdev, *kind, *err;
+	size_t i, n, ndisks = 0, ncd = 0, ncopy = 0;
+	uint64_t copy_bytes = 0, copy_size = 0, copy_free = 0;
 	int cdrom, rw;
 
 	arr = domcfg_member(cfg, "disks", json_type_array);
@@ -149,6 +215,23 @@ precheck_storage(const struct relocd_conf *conf, const struct precheck_host *h,
 		snprintf(what, sizeof(what), "%s%.32s", cdrom ? "CD-ROM " :
 		    "disk ", vdev != NULL ? vdev : "?");
 		cdrom ? ncd++ : ndisks++;
+		if (!cdrom && (cp = precheck_copy_find(h->copy, path)) !=
+		    NULL) {
+			/* Copied here: the target must be creatable and
+			 * have room; the plan says whether it has. */
+			ncopy++;
+			copy_bytes += (uint64_t)precheck_jint(cp,
+			    "allocated");
+			copy_size += (uint64_t)precheck_jint(cp, "size");
+			if ((err = domcfg_get_str(cp, "error")) != NULL)
+				precheck_append(bad, sizeof(bad), "%s: %.400s",
+				    what, err);
+			else if (copy_free == 0 || (uint64_t)precheck_jint(cp,
+			    "fs_free") < copy_free)
+				copy_free = (uint64_t)precheck_jint(cp,
+				    "fs_free");
+			continue;
+		}
 		if (!domcfg_path_in(path, conf->incoming_disk_paths)) {
 			precheck_append(bad, sizeof(bad), "%s: %.200s is not "
 			    "under incoming_disk_paths", what, path);
@@ -194,6 +277,17 @@ precheck_storage(const struct relocd_conf *conf, const struct precheck_host *h,
 	if (*bad != '\0') {
 		precheck_add(checks, PRECHECK_FAIL, "storage", "%s", bad);
 		return 1;
+	}
+	if (ncopy > 0) {
+		precheck_add(checks, PRECHECK_PASS, "storage", "%zu disk%s "
+		    "copied here: %.1f MiB of data (%.1f MiB apparent), "
+		    "%.1f MiB free where %s go; %zu other disk%s and %zu "
+		    "CD-ROM image%s present on %s", ncopy, ncopy == 1 ? "" :
+		    "s", copy_bytes / 1048576.0, copy_size / 1048576.0,
+		    copy_free / 1048576.0, ncopy == 1 ? "it would" : "they "
+		    "would", ndisks - ncopy, ndisks - ncopy == 1 ? "" : "s",
+		    ncd, ncd == 1 ? "" : "s", h->hostname);
+		return 0;
 	}
 	if (ndisks + ncd == 0)
 		precheck_add(checks, PRECHECK_PASS, "storage", "no disks");

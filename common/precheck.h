@@ -49,6 +49,11 @@ struct precheck_host {
 	/* {PATH: {"exists", "kind", "writable", "inside"}} for the disk
 	 * paths asked about (hostinfo_paths_json). */
 	struct json_object *paths;
+	/* With xmig migrate --copy-storage: this host's plan for the
+	 * disks the source offers to copy, [{"vdev", "source", "target",
+	 * "size", "allocated", "fs_free", "error"}] (storage.c); NULL
+	 * without. */
+	struct json_object *copy;
 };
 
 /* What the source says of itself. */
@@ -81,6 +86,14 @@ int	precheck_dest(const struct relocd_conf *, const struct precheck_host *,
  * (those under PREFIXES), as a JSON array of strings. */
 struct json_object *precheck_disk_paths(struct json_object *cfg,
 	    char *const *prefixes);
+/*
+ * A copy plan (precheck_host.copy) applied to CFG: each disk copied gets
+ * its target as pdev_path, so the policy and the storage check judge
+ * where the copy will be, not where the source keeps it.  A new config
+ * (the caller puts it), or NULL on a plan that is not an array.
+ */
+struct json_object *precheck_copy_apply(struct json_object *cfg,
+	    struct json_object *plan);
 /* The FAIL lines of checks, "NAME: detail" joined by "; ", and the
  * protocol code of the first (maintenance, nomem, full, exists,
  * policy); NULL code if none failed. */

@@ -61,6 +61,14 @@ proto_type_name(int type)
 		return "maintenance";
 	case PT_TEST_FORBIDDEN:
 		return "test-forbidden";
+	case PT_STREAM_DATA:
+		return "stream-data";
+	case PT_STREAM_END:
+		return "stream-end";
+	case PT_DISK_CHUNK:
+		return "disk-chunk";
+	case PT_DISK_END:
+		return "disk-end";
 	case PT_OK:
 		return "ok";
 	case PT_ERROR:
@@ -190,6 +198,13 @@ out:
 int
 proto_send(struct iochan *ioc, int type, struct json_object *body)
 {
+	return proto_send_flags(ioc, type, 0, body);
+}
+
+int
+proto_send_flags(struct iochan *ioc, int type, uint16_t flags,
+    struct json_object *body)
+{
 	const char *text = "{}";
 	size_t len = 2;
 	uint8_t *buf;
@@ -203,7 +218,7 @@ proto_send(struct iochan *ioc, int type, struct json_object *body)
 		return -1;
 	}
 	/* Header and body in one write: one TLS record for small frames. */
-	proto_hdr_encode(buf, type, 0, (uint32_t)len);
+	proto_hdr_encode(buf, type, flags, (uint32_t)len);
 	memcpy(buf + PROTO_HDR_LEN, text, len);
 	rc = ioc_write_full(ioc, buf, PROTO_HDR_LEN + len);
 	free(buf);

@@ -23,14 +23,23 @@ struct iochan;
 #define PROTO_MAX_FRAME		(256 * 1024)	/* control frames */
 #define PROTO_MAX_CONFIG_FRAME	(1024 * 1024 + 4096)	/* frames with a config */
 #define PROTO_FLAGS_MANDATORY	0xff00U
-#define PROTO_FLAGS_KNOWN	0x0000U
+/*
+ * On a migrate-receive request: the session copies the domain's local
+ * disks too (diskcopy.h), so the backend's stream travels framed
+ * (PT_STREAM_DATA, PT_STREAM_END) and the disks follow it before
+ * "ready".  Mandatory: a receiver that cannot do it must refuse, not
+ * read disk chunks as stream bytes.
+ */
+#define PROTO_F_COPY_STORAGE	0x0100U
+#define PROTO_FLAGS_KNOWN	PROTO_F_COPY_STORAGE
 
 /*
  * Type numbers are allocated in ranges per feature so that features can
  * grow independently: console 0x05, 0x08-0x0f, 0x24, 0x28-0x2f, 0x84-0x87;
  * recovery/jobs/forced restart 0x06-0x07, 0x10-0x17, 0x25-0x27, 0x30-0x37,
  * 0x88-0x8b;
- * tunnel 0x23, 0x38-0x3f; speedtest 0x40-0x47; maintenance 0x50-0x57.
+ * tunnel 0x23, 0x38-0x3f; speedtest 0x40-0x47; maintenance 0x50-0x57;
+ * copy storage 0x60-0x67.
  */
 
 /* Requests between hosts (TLS port). */
@@ -54,6 +63,18 @@ struct iochan;
 #define PT_RECOVER		0x10	/* recovery: query or settle copies */
 #define PT_FORCE		0x11	/* a peer's operator: force DOM here */
 #define PT_SPEEDTEST		0x40	/* {"bytes"}; after PT_OK, raw bytes */
+/*
+ * Copy storage (PROTO_F_COPY_STORAGE), sender to receiver, inside xl's
+ * protocol: the backend's stream as PT_STREAM_DATA frames (raw bytes,
+ * at most PROTO_STREAM_CHUNK) ended by PT_STREAM_END {}, then for each
+ * disk in the request's order its PT_DISK_CHUNK frames (diskcopy.h) and
+ * PT_DISK_END {"disk", "chunks", "bytes", "digest"}.
+ */
+#define PT_STREAM_DATA		0x60
+#define PT_STREAM_END		0x61
+#define PT_DISK_CHUNK		0x62
+#define PT_DISK_END		0x63
+#define PROTO_STREAM_CHUNK	(256 * 1024)
 /* Requests on the local control socket only. */
 #define PT_CTL_MIGRATE		0x20
 #define PT_CTL_CREATE		0x21
@@ -105,6 +126,9 @@ int	proto_body_decode(const uint8_t *buf, size_t len,
 
 /* Blocking frame I/O over a channel. body may be NULL ({}). */
 int	proto_send(struct iochan *, int type, struct json_object *body);
+/* The same with header flags. */
+int	proto_send_flags(struct iochan *, int type, uint16_t flags,
+	    struct json_object *body);
 /* Send PT_ERROR {"code": code, "message": msg}. */
 int	proto_send_error(struct iochan *, const char *code, const char *fmt,
 	    ...) __attribute__((format(printf, 3, 4)));

@@ -57,18 +57,23 @@ check_failed(struct json_object *checks)
  * looked at at all (the lines say why).
  */
 static int
-check_source(struct worker *w, const char *domain, int live,
+check_source(struct worker *w, const char *domain, int how,
     struct json_object **facts, struct json_object **checks)
 {
-	struct json_object *args;
+	struct json_object *args, *offer, *d;
 	const char *code, *type, *state, *busy;
+	uint64_t data = 0, size = 0;
 	char err[1024];
-	int rc = -1;
+	int rc = -1, live = (how & CHECK_LIVE) != 0;
+	size_t i, n;
 
 	*checks = json_object_new_array();
 	*facts = NULL;
 	args = json_object_new_object();
 	json_object_object_add(args, "domain", json_object_new_string(domain));
+	if (how & CHECK_COPY_STORAGE)
+		json_object_object_add(args, "copy_storage",
+		    json_object_new_int(1));
 	if (hx_call(&w->hx, HX_DOMFACTS, args, -1, facts, NULL, NULL, &code,
 	    err, sizeof(err)) != 0) {
 		precheck_add(*checks, PRECHECK_FAIL, "domain", "%s", err);
@@ -113,6 +118,31 @@ check_source(struct worker *w, const char *domain, int live,
 			    type ? type : "?", type != NULL && strcmp(type,
 			    "pv") == 0 ? "shadow" : "HAP");
 	}
+	if (how & CHECK_COPY_STORAGE) {
+		if (live)
+			precheck_add(*checks, PRECHECK_FAIL, "copy-storage",
+			    "live migration with --copy-storage is not "
+			    "supported (the disk's writes would have to be "
+			    "mirrored while it runs); migrate it offline");
+		else if (!json_object_object_get_ex(*facts, "copy", &offer))
+			precheck_add(*checks, PRECHECK_FAIL, "copy-storage",
+			    "%s", proto_get_str(*facts, "copy_error") ?
+			    proto_get_str(*facts, "copy_error") : "nothing "
+			    "to copy");
+		else {
+			n = json_object_array_length(offer);
+			for (i = 0; i < n; i++) {
+				d = json_object_array_get_idx(offer, i);
+				data += (uint64_t)proto_get_int(d, "allocated",
+				    0);
+				size += (uint64_t)proto_get_int(d, "size", 0);
+			}
+			precheck_add(*checks, PRECHECK_PASS, "copy-storage",
+			    "%zu file-backed disk%s to copy: %.1f MiB "
+			    "allocated, %.1f MiB apparent", n, n == 1 ? "" :
+			    "s", data / 1048576.0, size / 1048576.0);
+		}
+	}
 	rc = 0;
 out:
 	json_object_put(args);
@@ -128,6 +158,7 @@ check_target(struct worker *w, const char *target, int port,
     struct json_object *facts, struct json_object *srcchecks, int live)
 {
 	struct json_object *o, *checks, *rq, *reply = NULL, *v, *cfg, *src;
+	struct json_object *cs;
 	struct peer_conn pc;
 	char host[256], err[1024];
 	int p;
@@ -164,6 +195,12 @@ check_target(struct worker *w, const char *target, int port,
 	json_object_object_add(rq, "live", json_object_new_int(live));
 	if (json_object_object_get_ex(facts, "source", &src))
 		json_object_object_add(rq, "source", json_object_get(src));
+	/* The destination plans the copies and checks their room. */
+	if (json_object_object_get_ex(facts, "copy", &src)) {
+		cs = json_object_new_object();
+		json_object_object_add(cs, "disks", json_object_get(src));
+		json_object_object_add(rq, "copy_storage", cs);
+	}
 	if (peer_request(&pc, PT_PREFLIGHT, rq, &reply, err,
 	    sizeof(err)) == -1) {
 		json_object_put(rq);
@@ -221,9 +258,10 @@ check_rank_cmp(const void *a, const void *b)
 }
 
 struct json_object *
-check_place(struct worker *w, const char *domain, int live,
+check_place(struct worker *w, const char *domain, int how,
     const char *const *hosts, size_t nhosts, int port)
 {
+	int live = (how & CHECK_LIVE) != 0;
 	struct json_object *facts = NULL, *srcchecks = NULL, *o, *arr;
 	struct json_object *targets[CHECK_MAX_TARGETS];
 	size_t i, n = 0;
@@ -233,7 +271,7 @@ check_place(struct worker *w, const char *domain, int live,
 	json_object_object_add(o, "live", json_object_new_int(live));
 	arr = json_object_new_array();
 	json_object_object_add(o, "targets", arr);
-	if (check_source(w, domain, live, &facts, &srcchecks) == -1) {
+	if (check_source(w, domain, how, &facts, &srcchecks) == -1) {
 		json_object_object_add(o, "source", srcchecks);
 		json_object_put(facts);
 		return o;
@@ -265,7 +303,9 @@ check_serve(struct worker *w, struct json_object *req)
 		return;
 	}
 	log_info("control (%s): check %s against %s", w->peer.addr, dom, host);
-	o = check_place(w, dom, proto_get_int(req, "live", 0) != 0, &host, 1,
+	o = check_place(w, dom, (proto_get_int(req, "live", 0) != 0 ?
+	    CHECK_LIVE : 0) | (proto_get_int(req, "copy_storage", 0) != 0 ?
+	    CHECK_COPY_STORAGE : 0), &host, 1,
 	    (int)proto_get_int(req, "port", 0));
 	proto_send(&w->ioc, PT_OK, o);
 	json_object_put(o);
@@ -307,8 +347,9 @@ place_serve(struct worker *w, struct json_object *req)
 	}
 	log_info("control (%s): place %s among %zu hosts", w->peer.addr, dom,
 	    n);
-	o = check_place(w, dom, proto_get_int(req, "live", 0) != 0, list, n,
-	    0);
+	o = check_place(w, dom, (proto_get_int(req, "live", 0) != 0 ?
+	    CHECK_LIVE : 0) | (proto_get_int(req, "copy_storage", 0) != 0 ?
+	    CHECK_COPY_STORAGE : 0), list, n, 0);
 	proto_send(&w->ioc, PT_OK, o);
 	json_object_put(o);
 }

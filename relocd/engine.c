@@ -279,6 +279,19 @@ engine_dispatch(struct worker *w)
 		    "port serves", proto_type_name(h.type));
 		goto out;
 	}
+	/* Copy storage changes what follows a migrate-receive request
+	 * only; on anything else the flag is a peer's mistake. */
+	if ((h.flags & PROTO_F_COPY_STORAGE) &&
+	    h.type != PT_MIGRATE_RECEIVE) {
+		log_warnx("%s: refused %s request: the copy-storage flag is "
+		    "for migrate-receive only", w->peer.addr,
+		    proto_type_name(h.type));
+		proto_send_error(&w->ioc, "proto", "the copy-storage flag is "
+		    "for a migrate-receive request only, not %s",
+		    proto_type_name(h.type));
+		goto out;
+	}
+	w->rq_flags = h.flags;
 	host = proto_get_str(req, "host");
 	if (w->port == RQ_PEER)
 		log_info("%s (%s): %s request", w->peer.addr,

@@ -86,12 +86,17 @@ static const struct helper_op {
 	{ HX_RECV_GO,		{ PT_MIGRATE_RECEIVE },	helper_recv_go },
 	{ HX_RECV_REPORTED,	{ PT_MIGRATE_RECEIVE },	helper_recv_reported },
 	{ HX_RECV_ABORT,	{ PT_MIGRATE_RECEIVE },	helper_recv_abort },
+	{ HX_RECV_DISK,		{ PT_MIGRATE_RECEIVE },	helper_recv_disk },
+	{ HX_RECV_DISK_DONE,	{ PT_MIGRATE_RECEIVE },	helper_recv_disk_done },
 	{ HX_SRC_BEGIN,		{ PT_CTL_MIGRATE },		helper_src_begin },
 	{ HX_SRC_STREAM,	{ PT_CTL_MIGRATE },		helper_src_stream },
 	{ HX_SRC_READY,		{ PT_CTL_MIGRATE },		helper_src_ready },
 	{ HX_SRC_REPORT,	{ PT_CTL_MIGRATE },		helper_src_report },
 	{ HX_SRC_LOST,		{ PT_CTL_MIGRATE },		helper_src_lost },
 	{ HX_SRC_ABORT,		{ PT_CTL_MIGRATE },		helper_src_abort },
+	{ HX_SRC_DISK,		{ PT_CTL_MIGRATE },		helper_src_disk },
+	{ HX_SRC_DISK_PROGRESS,	{ PT_CTL_MIGRATE },
+	    helper_src_disk_progress },
 	{ HX_CONSOLE_OPEN,	{ PT_CONSOLE },		helper_console_open },
 	{ HX_CONSOLE_CHECK,	{ PT_CONSOLE },		helper_console_check },
 	{ HX_JOBS,		{ PT_CTL_JOBS, PT_CTL_RECOVER },	helper_jobs },
@@ -405,6 +410,16 @@ helper_domfacts(struct helper *h, struct json_object *args, int *fds,
 	    sizeof(host))) != NULL)
 		json_object_object_add(o, "migrating_to",
 		    json_object_new_string(busy));
+	/* xmig check --copy-storage: what would be copied, or why not. */
+	if (proto_get_int(args, "copy_storage", 0)) {
+		struct json_object *offer;
+
+		if ((offer = storage_offer(cfg, err, sizeof(err))) != NULL)
+			json_object_object_add(o, "copy", offer);
+		else
+			json_object_object_add(o, "copy_error",
+			    json_object_new_string(err));
+	}
 	xo_hostinfo_dispose(&hi);
 	rc = helper_ok(h, o, NULL, 0);
 	json_object_put(o);
@@ -583,11 +598,15 @@ void
 helper_init(struct helper *h, struct relocd_conf *conf, int fd, int port,
     const struct peer_ctx *pc)
 {
+	int i;
+
 	memset(h, 0, sizeof(*h));
 	h->conf = conf;
 	h->fd = fd;
 	h->port = port;
 	h->slot_fd = h->domlock_fd = h->reserve_fd = -1;
+	for (i = 0; i < DISKCOPY_MAX_DISKS; i++)
+		h->recv.copy_fd[i] = -1;
 	journal_init(&h->recv.jr);
 	journal_init(&h->src.jr);
 	snprintf(h->who, sizeof(h->who), "%s", pc->addr);
@@ -661,6 +680,9 @@ helper_dispose(struct helper *h)
 	h->xo = NULL;
 	journal_dispose(&h->recv.jr);
 	journal_dispose(&h->src.jr);
+	/* Whatever is left was settled (kept or removed) on its path. */
+	helper_recv_copies_close(h);
+	helper_src_copies_free(h);
 	reserve_release(h);
 	if (h->domlock_fd != -1)
 		close(h->domlock_fd);

@@ -11,6 +11,7 @@
 
 #include <json-c/json.h>
 
+#include "diskcopy.h"
 #include "domcfg.h"
 #include "journal.h"
 #include "precheck.h"
@@ -42,6 +43,14 @@ struct helper_recv {
 	char		 name[DOMCFG_NAME_MAX + 1];
 	char		 incoming[DOMCFG_NAME_MAX + 16];
 	struct journal	 jr;
+	/* --copy-storage: the copies created here, in the offer's order
+	 * (targets malloc'ed, fds open until the copy is verified) */
+	int		 ncopy;
+	char		*copy_target[DISKCOPY_MAX_DISKS];
+	int		 copy_fd[DISKCOPY_MAX_DISKS];
+	uint64_t	 copy_size[DISKCOPY_MAX_DISKS];
+	int		 copy_given[DISKCOPY_MAX_DISKS];
+	int		 copy_verified[DISKCOPY_MAX_DISKS];
 };
 
 /* The source half (helper_send.c). */
@@ -65,6 +74,17 @@ struct helper_src {
 	uint64_t	 bytes;
 	uint64_t	 pages_total;
 	struct journal	 jr;
+	/* --copy-storage: the disks offered for copying (paths as this
+	 * side's config names them), and whether to remove them once the
+	 * destination runs the domain */
+	int		 ncopy;
+	char		*copy_path[DISKCOPY_MAX_DISKS];
+	uint64_t	 copy_size[DISKCOPY_MAX_DISKS];
+	int		 streamed;	/* the suspend ended: disks may go */
+	int		 remove_disks;
+	uint64_t	 disk_bytes;
+	uint64_t	 disk_us;	/* the copy, as the source timed it */
+	uint64_t	 disk_total;	/* allocated bytes of the disks */
 };
 
 struct helper {
@@ -130,6 +150,16 @@ int	helper_recv_reported(struct helper *, struct json_object *, int *,
 	    int);
 int	helper_recv_abort(struct helper *, struct json_object *, int *, int);
 void	helper_recv_abandon(struct helper *);
+int	helper_recv_disk(struct helper *, struct json_object *, int *, int);
+int	helper_recv_disk_done(struct helper *, struct json_object *, int *,
+	    int);
+/* Close and delete the copies made here (every failure path). */
+void	helper_recv_copies_remove(struct helper *, const char *why);
+void	helper_recv_copies_close(struct helper *);
+int	helper_src_disk(struct helper *, struct json_object *, int *, int);
+int	helper_src_disk_progress(struct helper *, struct json_object *, int *,
+	    int);
+void	helper_src_copies_free(struct helper *);
 int	helper_src_begin(struct helper *, struct json_object *, int *, int);
 int	helper_src_stream(struct helper *, struct json_object *, int *, int);
 int	helper_src_ready(struct helper *, struct json_object *, int *, int);
@@ -189,7 +219,26 @@ int	cluster_settle(const struct relocd_conf *);
 int	cluster_tombstones_clear(const struct relocd_conf *, char *err,
 	    size_t errlen);
 
+/* storage.c: copies of an incoming domain's disks (--copy-storage). */
+/*
+ * This host's plan for the disks a source offers to copy (an array of
+ * {"vdev", "path", "size", "allocated"}, as the network brought it):
+ * [{"vdev", "source", "target", "size", "allocated", "fs_free"[,
+ * "error"]}], one entry per disk offered; a disk that cannot be copied
+ * here says why in "error".  Never NULL.
+ */
+struct json_object *storage_plan(const struct relocd_conf *,
+	    struct json_object *offer);
+/* The source's side: the disks of CFG that --copy-storage copies,
+ * [{"vdev", "path", "size", "allocated"}], or NULL with the reason. */
+struct json_object *storage_offer(struct json_object *cfg, char *err,
+	    size_t errlen);
+/* The first entry's error of a plan, or NULL if every disk can come. */
+const char *storage_plan_error(struct json_object *plan);
+
 /* hostinfo.c */
+/* REAL (a resolved path) is under one of incoming_disk_paths. */
+int	hostinfo_real_inside(const struct relocd_conf *, const char *real);
 struct json_object *hostinfo_list_json(struct xo_ctx *, char *err,
 	    size_t errlen);
 struct json_object *hostinfo_host_json(struct xo_ctx *,

@@ -11,19 +11,26 @@
  *	    the incoming copy, the sender keeps the domain
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "diskcopy.h"
 #include "domcfg.h"
 #include "helper.h"
+#include "precheck.h"
 #include "iochan.h"
 #include "log.h"
 #include "relocd.h"
 #include "xenops.h"
 
 static void	helper_recv_destroy(struct helper *, const char *);
+static int	helper_recv_begin_copy(struct helper *, struct json_object *,
+		    struct json_object *, int *);
+static int	helper_recv_copies_create(struct helper *, struct json_object *,
+		    char *, size_t);
 static int	helper_recv_precheck(struct helper *, struct json_object *,
 		    const char **, char *, size_t);
 
@@ -60,12 +67,9 @@ int
 helper_recv_begin(struct helper *h, struct json_object *args, int *fds,
     int nfds)
 {
-	struct json_object *cfg;
-	struct domcfg_info info;
-	struct iochan ioc;
-	const char *code = "refused";
-	char reason[1024], jerr[512];
-	int r;
+	struct json_object *cfg, *offer, *plan = NULL, *copycfg = NULL;
+	const char *perr;
+	int rc;
 
 	if (h->recv.active)
 		return helper_error(h, "proto", "a domain is already being "
@@ -77,6 +81,42 @@ helper_recv_begin(struct helper *h, struct json_object *args, int *fds,
 		return helper_error(h, "proto", "recv-begin without a config");
 	if (helper_backend(h) == NULL)
 		return 0;
+	/* --copy-storage: where the copies go is decided here again, from
+	 * this host's configuration, never taken from the network process;
+	 * the config is judged as it will run, on the copies. */
+	if (json_object_object_get_ex(args, "copy", &offer)) {
+		plan = storage_plan(h->conf, offer);
+		if ((perr = storage_plan_error(plan)) != NULL) {
+			rc = helper_error(h, "storage", "cannot copy the "
+			    "disks here: %s", perr);
+			json_object_put(plan);
+			return rc;
+		}
+		if ((copycfg = precheck_copy_apply(cfg, plan)) == NULL) {
+			json_object_put(plan);
+			return helper_error(h, "storage", "cannot apply the "
+			    "copy plan to the config");
+		}
+		cfg = copycfg;
+	}
+	h->recv.paused = proto_get_int(args, "paused", 0) != 0;
+	rc = helper_recv_begin_copy(h, cfg, plan, fds);
+	json_object_put(copycfg);
+	json_object_put(plan);
+	return rc;
+}
+
+/* recv-begin with the config as it will run here (the copies' paths). */
+static int
+helper_recv_begin_copy(struct helper *h, struct json_object *cfg,
+    struct json_object *plan, int *fds)
+{
+	struct domcfg_info info;
+	struct iochan ioc;
+	const char *code = "refused";
+	char reason[1024], jerr[512];
+	int r;
+
 	if (helper_recv_precheck(h, cfg, &code, reason, sizeof(reason)) == -1)
 		return helper_error(h, code, "%s", reason);
 	domcfg_info(cfg, &info, reason, sizeof(reason));
@@ -86,7 +126,6 @@ helper_recv_begin(struct helper *h, struct json_object *args, int *fds,
 	if (domcfg_set_name(cfg, h->recv.incoming) == -1)
 		return helper_error(h, "config", "cannot name the incoming "
 		    "copy %s", h->recv.incoming);
-	h->recv.paused = proto_get_int(args, "paused", 0) != 0;
 	log_info("%s: receiving domain %s (%llu MiB) as %s", h->who,
 	    h->recv.name, (unsigned long long)info.memory_kb / 1024,
 	    h->recv.incoming);
@@ -100,6 +139,15 @@ helper_recv_begin(struct helper *h, struct json_object *args, int *fds,
 	}
 	journal_set_int(&h->recv.jr, "paused", h->recv.paused);
 	h->recv.active = 1;
+	if (plan != NULL && helper_recv_copies_create(h, plan, reason,
+	    sizeof(reason)) == -1) {
+		log_warnx("%s: %s", h->who, reason);
+		helper_recv_copies_remove(h, "not received");
+		journal_end(&h->recv.jr, "failed", 1, "not received; the "
+		    "sender keeps it");
+		h->recv.active = 0;
+		return helper_error(h, "storage", "%s", reason);
+	}
 
 	ioc_init(&ioc, fds[0], h->conf->io_timeout * 1000);
 	r = xo_restore_from(h->xo, cfg, &ioc, &h->recv.domid, NULL, NULL);
@@ -109,6 +157,7 @@ helper_recv_begin(struct helper *h, struct json_object *args, int *fds,
 		snprintf(reason, sizeof(reason), "receiving %s failed: %s",
 		    h->recv.name, xo_errmsg(h->xo));
 		log_warnx("%s: %s", h->who, reason);
+		helper_recv_copies_remove(h, "not received");
 		journal_end(&h->recv.jr, "failed", 1, "not received; the "
 		    "sender keeps it");
 		h->recv.active = 0;
@@ -148,8 +197,11 @@ helper_recv_go(struct helper *h, struct json_object *args, int *fds,
 		    h->recv.name);
 	if (r == 0 && !h->recv.paused)
 		r = xo_unpause(h->xo, h->recv.domid);
-	if (r == 0)
+	if (r == 0) {
 		helper_cluster_record(h, h->recv.domid, h->recv.name);
+		/* Its disks are the copies now: kept. */
+		helper_recv_copies_close(h);
+	}
 	if (r != 0) {
 		log_warnx("%s: cannot start %s: %s", h->who, h->recv.name,
 		    xo_errmsg(h->xo));
@@ -158,6 +210,8 @@ helper_recv_go(struct helper *h, struct json_object *args, int *fds,
 			log_warnx("%s: %s", h->who, jerr);
 		xo_destroy(h->xo, h->recv.domid);
 		h->recv.have_domain = 0;
+		/* The sender resumes on its own disks. */
+		helper_recv_copies_remove(h, "could not start here");
 		journal_end(&h->recv.jr, "failed", 1, "could not start here; "
 		    "destroyed, the sender resumes it");
 		h->recv.active = 0;
@@ -212,12 +266,15 @@ helper_recv_destroy(struct helper *h, const char *why)
 		if (xo_destroy(h->xo, h->recv.domid) != 0) {
 			log_crit("cannot destroy incoming domain %u: %s",
 			    h->recv.domid, xo_errmsg(h->xo));
-			/* Left at "destroy": a restart tries again. */
+			/* Left at "destroy": a restart tries again, and
+			 * removes the copies its record names then. */
+			helper_recv_copies_close(h);
 			journal_dispose(&h->recv.jr);
 			h->recv.active = h->recv.have_domain = 0;
 			return;
 		}
 	}
+	helper_recv_copies_remove(h, why);
 	journal_end(&h->recv.jr, "failed", 1, "not received; the sender "
 	    "keeps it");
 	h->recv.active = h->recv.have_domain = 0;
@@ -253,4 +310,145 @@ helper_recv_abandon(struct helper *h)
 		return;
 	}
 	helper_recv_destroy(h, "the network process ended before go");
+}
+
+/*
+ * The copies of the offered disks, created empty (sparse, the source's
+ * size) before any of their bytes arrive.  Journaled first: a crash from
+ * here on leaves a record that names them, and the reconciliation
+ * (reconcile.c) deletes them with the incoming domain.  O_EXCL: a file
+ * that appeared since the plan is not ours to write.
+ */
+static int
+helper_recv_copies_create(struct helper *h, struct json_object *plan,
+    char *err, size_t errlen)
+{
+	struct json_object *e, *names;
+	const char *target;
+	char jerr[512];
+	size_t i, n;
+	int fd;
+
+	n = json_object_array_length(plan);
+	names = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		target = proto_get_str(json_object_array_get_idx(plan, i),
+		    "target");
+		json_object_array_add(names, json_object_new_string(target));
+	}
+	journal_set_obj(&h->recv.jr, "copies", names);
+	if (journal_phase(&h->recv.jr, "receive", jerr, sizeof(jerr)) == -1) {
+		snprintf(err, errlen, "%s", jerr);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(plan, i);
+		target = proto_get_str(e, "target");
+		fd = open(target, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
+		if (fd == -1) {
+			snprintf(err, errlen, "creating %s: %s", target,
+			    strerror(errno));
+			return -1;
+		}
+		h->recv.copy_target[i] = strdup(target);
+		h->recv.copy_fd[i] = fd;
+		h->recv.copy_size[i] = (uint64_t)proto_get_int(e, "size", 0);
+		h->recv.ncopy = (int)i + 1;
+		if (h->recv.copy_target[i] == NULL ||
+		    ftruncate(fd, (off_t)h->recv.copy_size[i]) == -1) {
+			snprintf(err, errlen, "sizing %s to %llu bytes: %s",
+			    target, (unsigned long long)h->recv.copy_size[i],
+			    strerror(errno));
+			return -1;
+		}
+		log_info("%s: created %s (%llu bytes) for the copy of %s",
+		    h->who, target, (unsigned long long)h->recv.copy_size[i],
+		    proto_get_str(e, "source"));
+	}
+	return 0;
+}
+
+void
+helper_recv_copies_close(struct helper *h)
+{
+	int i;
+
+	for (i = 0; i < h->recv.ncopy; i++) {
+		if (h->recv.copy_fd[i] != -1)
+			close(h->recv.copy_fd[i]);
+		h->recv.copy_fd[i] = -1;
+		free(h->recv.copy_target[i]);
+		h->recv.copy_target[i] = NULL;
+	}
+	h->recv.ncopy = 0;
+}
+
+void
+helper_recv_copies_remove(struct helper *h, const char *why)
+{
+	int i;
+
+	for (i = 0; i < h->recv.ncopy; i++) {
+		if (h->recv.copy_target[i] == NULL)
+			continue;
+		if (unlink(h->recv.copy_target[i]) == -1 && errno != ENOENT)
+			log_warn("%s: removing the partial copy %s", h->who,
+			    h->recv.copy_target[i]);
+		else
+			log_info("%s: removed the copy %s (%s)", h->who,
+			    h->recv.copy_target[i], why);
+	}
+	helper_recv_copies_close(h);
+}
+
+/* The copy of disk N, for the network process to write into. */
+int
+helper_recv_disk(struct helper *h, struct json_object *args, int *fds,
+    int nfds)
+{
+	int64_t n = proto_get_int(args, "disk", -1);
+
+	if (!h->recv.have_domain || h->recv.go || n < 0 ||
+	    n >= h->recv.ncopy || h->recv.copy_fd[n] == -1 ||
+	    h->recv.copy_given[n])
+		return helper_error(h, "proto", "recv-disk out of order");
+	h->recv.copy_given[n] = 1;
+	return helper_ok(h, NULL, &h->recv.copy_fd[n], 1);
+}
+
+/*
+ * Disk N arrived whole, by the network process's count: read it back
+ * from the file itself and compare its image digest with the source's.
+ * This is the check the network process cannot fake or get wrong: it
+ * covers what is on disk here, not what was received.
+ */
+int
+helper_recv_disk_done(struct helper *h, struct json_object *args, int *fds,
+    int nfds)
+{
+	int64_t n = proto_get_int(args, "disk", -1);
+	const char *want = proto_get_str(args, "digest");
+	char hex[65], err[512];
+	uint64_t bytes;
+
+	if (!h->recv.have_domain || h->recv.go || n < 0 ||
+	    n >= h->recv.ncopy || !h->recv.copy_given[n] ||
+	    h->recv.copy_verified[n] || want == NULL)
+		return helper_error(h, "proto", "recv-disk-done out of order");
+	if (fsync(h->recv.copy_fd[n]) == -1)
+		return helper_error(h, "disk", "%s: fsync: %s",
+		    h->recv.copy_target[n], strerror(errno));
+	if (diskcopy_image_of(h->recv.copy_fd[n], (uint32_t)n,
+	    h->recv.copy_size[n], hex, &bytes, err, sizeof(err)) == -1)
+		return helper_error(h, "disk", "%s: %s",
+		    h->recv.copy_target[n], err);
+	if (strcmp(hex, want) != 0)
+		return helper_error(h, "disk", "the copy %s does not match "
+		    "the source's image (SHA-256 of its chunks %.16s..., the "
+		    "source's %.16s...)", h->recv.copy_target[n], hex, want);
+	h->recv.copy_verified[n] = 1;
+	log_info("%s: %s verified: %llu bytes of data, image digest %s",
+	    h->who, h->recv.copy_target[n], (unsigned long long)bytes, hex);
+	return helper_ok(h, NULL, NULL, 0);
 }

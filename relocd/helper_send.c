@@ -17,6 +17,9 @@
  * Every outcome is answered with PT_RESULT {"exit", "message", ...}, the
  * frame xmig prints, and is journaled before it is answered.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,6 +40,9 @@ static void	helper_src_progress(const struct xo_progress *, void *);
 static int	helper_src_end(struct helper *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static int	helper_src_resume(struct helper *, const char *);
+static struct json_object *helper_src_offer(struct helper *,
+		    struct json_object *, char *, size_t);
+static void	helper_src_remove_disks(struct helper *, char *, size_t);
 
 /*
  * What xmig jobs shows of a migration away while it runs: the line xmig
@@ -72,6 +78,12 @@ helper_src_progress_write(struct helper *h, int newround, uint64_t now)
 	    progress_eta(p)));
 	json_object_object_add(o, "bytes", json_object_new_int64(
 	    (int64_t)p->bytes));
+	if (h->src.disk_total > 0) {
+		json_object_object_add(o, "disk_bytes", json_object_new_int64(
+		    (int64_t)h->src.disk_bytes));
+		json_object_object_add(o, "disk_total", json_object_new_int64(
+		    (int64_t)h->src.disk_total));
+	}
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	snprintf(path, sizeof(path), "%s/%s.progress", h->src.jr.dir,
 	    h->src.jr.id);
@@ -180,6 +192,12 @@ helper_src_end(struct helper *h, int exitcode, const char *fmt, ...)
 	    h->src.bytes));
 	json_object_object_add(o, "rounds", json_object_new_int(
 	    h->src.rounds));
+	if (h->src.ncopy > 0) {
+		json_object_object_add(o, "disk_bytes", json_object_new_int64(
+		    (int64_t)h->src.disk_bytes));
+		json_object_object_add(o, "disk_ms", json_object_new_double(
+		    h->src.disk_us / 1000.0));
+	}
 	json_object_object_add(o, "memory_bytes",
 	    json_object_new_int64(h->src.pages_total * 4096));
 	json_object_object_add(o, "total_ms", json_object_new_double(
@@ -214,7 +232,7 @@ helper_src_begin(struct helper *h, struct json_object *args, int *fds,
 {
 	const char *dom = proto_get_str(args, "domain");
 	const char *host = proto_get_str(args, "host");
-	struct json_object *cfg = NULL, *reply;
+	struct json_object *cfg = NULL, *reply, *offer = NULL;
 	struct domcfg_info info;
 	struct xo_dominfo di;
 	struct xo_hostinfo hi;
@@ -288,6 +306,29 @@ helper_src_begin(struct helper *h, struct json_object *args, int *fds,
 		    "migrate it offline (without -l)", di.name, info.type);
 	}
 
+	if (proto_get_int(args, "copy_storage", 0) && h->src.live) {
+		xo_hostinfo_dispose(&hi);
+		json_object_put(cfg);
+		/* Honest about why: blkback cannot mirror a disk, and a
+		 * qdisk mirror (QEMU's drive-mirror into an NBD export at
+		 * the destination, as libvirt does it) is not built. */
+		return helper_error(h, "refused", "%s not migrated: live "
+		    "migration with --copy-storage is not supported: it needs "
+		    "the disk's writes mirrored while it runs, which blkback "
+		    "cannot do and which for qdisk disks would take QEMU's "
+		    "drive-mirror over NBD; migrate it offline (without -l)",
+		    di.name);
+	}
+	if (proto_get_int(args, "copy_storage", 0) &&
+	    (offer = helper_src_offer(h, cfg, err, sizeof(err))) == NULL) {
+		xo_hostinfo_dispose(&hi);
+		json_object_put(cfg);
+		return helper_error(h, "storage", "%s not migrated: %s",
+		    di.name, err);
+	}
+	h->src.remove_disks = offer != NULL &&
+	    proto_get_int(args, "remove_source_disk", 0) != 0;
+
 	/* Journaled before anything is touched, so that a restart after a
 	 * crash at any later point knows this migration existed. */
 	if (journal_begin(&h->src.jr, h->conf, JOURNAL_SOURCE, h->src.name,
@@ -295,8 +336,16 @@ helper_src_begin(struct helper *h, struct json_object *args, int *fds,
 		journal_dispose(&h->src.jr);
 		xo_hostinfo_dispose(&hi);
 		json_object_put(cfg);
+		json_object_put(offer);
+		helper_src_copies_free(h);
 		return helper_error(h, "journal", "%s not migrated: %s",
 		    h->src.name, err);
+	}
+	if (offer != NULL) {
+		journal_set_obj(&h->src.jr, "copy_storage",
+		    json_object_get(offer));
+		journal_set_int(&h->src.jr, "remove_source_disk",
+		    h->src.remove_disks);
 	}
 	journal_set_int(&h->src.jr, "live", h->src.live);
 	journal_set_int(&h->src.jr, "port", h->src.port);
@@ -311,6 +360,8 @@ helper_src_begin(struct helper *h, struct json_object *args, int *fds,
 	json_object_object_add(reply, "config", cfg);
 	/* What the destination's pre-flight compares with itself. */
 	json_object_object_add(reply, "source", hostinfo_source_json(&hi));
+	if (offer != NULL)
+		json_object_object_add(reply, "copy", offer);
 	xo_hostinfo_dispose(&hi);
 	rc = helper_ok(h, reply, NULL, 0);
 	json_object_put(reply);
@@ -340,6 +391,8 @@ helper_src_stream(struct helper *h, struct json_object *args, int *fds,
 	fds[0] = -1;
 	if (r != 0)
 		return helper_error(h, "stream", "%s", xo_errmsg(h->xo));
+	/* Suspended: its disks hold still, they may go now. */
+	h->src.streamed = 1;
 	return helper_ok(h, NULL, NULL, 0);
 }
 
@@ -380,6 +433,13 @@ helper_src_ready(struct helper *h, struct json_object *args, int *fds,
 
 	if (!h->src.active || h->src.go)
 		return helper_error(h, "proto", "src-ready out of order");
+	if (h->src.ncopy > 0) {
+		h->src.disk_bytes = (uint64_t)proto_get_int(args,
+		    "disk_bytes", 0);
+		h->src.disk_us = (uint64_t)proto_get_int(args, "disk_us", 0);
+		journal_set_int(&h->src.jr, "disk_bytes",
+		    (int64_t)h->src.disk_bytes);
+	}
 	if (journal_phase(&h->src.jr, "rename", err, sizeof(err)) == -1)
 		return helper_src_resume(h, err);
 	if (xo_rename(h->xo, h->src.domid, h->src.name, h->src.away) != 0) {
@@ -414,7 +474,7 @@ helper_src_report(struct helper *h, struct json_object *args, int *fds,
     int nfds)
 {
 	int status = (int)proto_get_int(args, "status", -1);
-	char err[512];
+	char err[512], disks[1024];
 
 	if (!h->src.active || !h->src.go || status < 0 || status > 255)
 		return helper_error(h, "proto", "src-report out of order");
@@ -439,10 +499,13 @@ helper_src_report(struct helper *h, struct json_object *args, int *fds,
 		log_crit("%s runs on %s but the suspended copy %s here could "
 		    "not be destroyed: %s; destroy it by hand", h->src.name,
 		    h->src.host, h->src.away, xo_errmsg(h->xo));
+	disks[0] = '\0';
+	if (h->src.ncopy > 0)
+		helper_src_remove_disks(h, disks, sizeof(disks));
 	return helper_src_end(h, 0, "%s migrated to %s: %.1f MiB in %d "
-	    "round%s, %.0f ms total, downtime %.1f ms", h->src.name,
+	    "round%s%s, %.0f ms total, downtime %.1f ms", h->src.name,
 	    h->src.host, h->src.bytes / 1048576.0, h->src.rounds,
-	    h->src.rounds == 1 ? "" : "s",
+	    h->src.rounds == 1 ? "" : "s", disks,
 	    (h->src.done_us - h->src.start_us) / 1000.0,
 	    h->src.paused_us ? (h->src.done_us - h->src.paused_us) / 1000.0 :
 	    0.0);
@@ -499,4 +562,120 @@ helper_src_abandon(struct helper *h)
 	else
 		helper_src_abort(h, o, NULL, 0);
 	json_object_put(o);
+}
+
+/* The disks --copy-storage copies (storage_offer), kept to be opened
+ * for the network process and removed after, by this side's paths. */
+static struct json_object *
+helper_src_offer(struct helper *h, struct json_object *cfg, char *err,
+    size_t errlen)
+{
+	struct json_object *offer, *d;
+	size_t i, n;
+
+	if ((offer = storage_offer(cfg, err, errlen)) == NULL)
+		return NULL;
+	n = json_object_array_length(offer);
+	for (i = 0; i < n; i++) {
+		d = json_object_array_get_idx(offer, i);
+		if ((h->src.copy_path[i] = strdup(proto_get_str(d,
+		    "path"))) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			json_object_put(offer);
+			helper_src_copies_free(h);
+			return NULL;
+		}
+		h->src.copy_size[i] = (uint64_t)proto_get_int(d, "size", 0);
+		h->src.ncopy = (int)i + 1;
+	}
+	return offer;
+}
+
+void
+helper_src_copies_free(struct helper *h)
+{
+	int i;
+
+	for (i = 0; i < h->src.ncopy; i++) {
+		free(h->src.copy_path[i]);
+		h->src.copy_path[i] = NULL;
+	}
+	h->src.ncopy = 0;
+}
+
+/*
+ * Disk N, read only, for the network process to send: only once the
+ * suspend ended (nothing writes it any more) and before "go".  The file
+ * must still be the regular file of the size offered: one swapped or
+ * resized since would not match what the destination planned for.
+ */
+int
+helper_src_disk(struct helper *h, struct json_object *args, int *fds,
+    int nfds)
+{
+	int64_t n = proto_get_int(args, "disk", -1);
+	struct stat st;
+	int fd, rc;
+
+	if (!h->src.active || h->src.go || !h->src.streamed || n < 0 ||
+	    n >= h->src.ncopy)
+		return helper_error(h, "proto", "src-disk out of order");
+	if ((fd = open(h->src.copy_path[n], O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1)
+		return helper_error(h, "storage", "%s: %s",
+		    h->src.copy_path[n], strerror(errno));
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size != h->src.copy_size[n]) {
+		close(fd);
+		return helper_error(h, "storage", "%s changed since the "
+		    "migration began (no longer a file of %llu bytes)",
+		    h->src.copy_path[n],
+		    (unsigned long long)h->src.copy_size[n]);
+	}
+	rc = helper_ok(h, NULL, &fd, 1);
+	close(fd);
+	return rc;
+}
+
+/* How far the disks are (--copy-storage), for xmig jobs. */
+int
+helper_src_disk_progress(struct helper *h, struct json_object *args,
+    int *fds, int nfds)
+{
+	if (!h->src.active || h->src.go || !h->src.streamed ||
+	    h->src.ncopy == 0)
+		return helper_error(h, "proto", "src-disk-progress out of "
+		    "order");
+	h->src.disk_bytes = (uint64_t)proto_get_int(args, "disk_bytes", 0);
+	h->src.disk_total = (uint64_t)proto_get_int(args, "disk_total", 0);
+	helper_src_progress_write(h, 1, clock_mono_us());
+	return helper_ok(h, NULL, NULL, 0);
+}
+
+/* The destination runs it on the copies: keep ours, or remove them. */
+static void
+helper_src_remove_disks(struct helper *h, char *msg, size_t len)
+{
+	int i, removed = 0;
+
+	if (!h->src.remove_disks) {
+		snprintf(msg, len, ", %.1f MiB of disk data copied in %.0f ms, "
+		    "the source disk%s kept", h->src.disk_bytes / 1048576.0,
+		    h->src.disk_us / 1000.0, h->src.ncopy == 1 ? "" : "s");
+		return;
+	}
+	for (i = 0; i < h->src.ncopy; i++) {
+		if (unlink(h->src.copy_path[i]) == -1)
+			log_warn("%s runs on %s; removing its source disk %s",
+			    h->src.name, h->src.host, h->src.copy_path[i]);
+		else {
+			log_info("%s: removed the source disk %s",
+			    h->src.name, h->src.copy_path[i]);
+			removed++;
+		}
+	}
+	snprintf(msg, len, ", %.1f MiB of disk data copied in %.0f ms, %d of "
+	    "%d source disk%s removed", h->src.disk_bytes / 1048576.0,
+	    h->src.disk_us / 1000.0, removed, h->src.ncopy,
+	    h->src.ncopy == 1 ? "" : "s");
 }

@@ -118,7 +118,7 @@ hostinfo_host_json(struct xo_ctx *xo, struct relocd_conf *conf, char *err,
 
 /* REAL (resolved) is under one of incoming_disk_paths, each resolved
  * too: the allowed tree may itself sit behind a symbolic link. */
-static int
+int
 hostinfo_real_inside(const struct relocd_conf *conf, const char *real)
 {
 	char rp[PATH_MAX], *one[2] = { NULL, NULL };
@@ -267,6 +267,9 @@ hostinfo_facts_json(struct xo_ctx *xo, struct relocd_conf *conf,
 		}
 		json_object_object_add(o, "paths", paths);
 	}
+	/* xmig migrate --copy-storage: where the copies would go. */
+	if (args != NULL && json_object_object_get_ex(args, "copy", &arr))
+		json_object_object_add(o, "copy", storage_plan(conf, arr));
 	return o;
 }
 
@@ -332,6 +335,7 @@ hostinfo_facts_host(struct json_object *o, struct hostinfo_facts *f,
 	f->h.cpu_features = f->cpu_features;
 	f->h.pci_free = f->pci_free;
 	json_object_object_get_ex(o, "paths", &f->h.paths);
+	json_object_object_get_ex(o, "copy", &f->h.copy);
 	n = json_object_array_length(arr);
 	if ((f->doms = calloc(n + 1, sizeof(*f->doms))) == NULL)
 		goto nomem;

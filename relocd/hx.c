@@ -18,7 +18,7 @@ static int	hx_read_full(int, void *, size_t, char *, size_t);
 static const char *const hx_codes[] = {
 	"refused", "maintenance", "config", "policy", "exists", "nomem",
 	"full", "busy", "backend", "notfound", "usage", "journal", "stream",
-	"migrating", "proto", "peer", "helper", NULL
+	"migrating", "proto", "peer", "helper", "storage", "disk", NULL
 };
 
 const char *
@@ -70,6 +70,14 @@ hx_op_name(int op)
 		return "recv-abort";
 	case HX_SRC_BEGIN:
 		return "src-begin";
+	case HX_SRC_DISK:
+		return "src-disk";
+	case HX_SRC_DISK_PROGRESS:
+		return "src-disk-progress";
+	case HX_RECV_DISK:
+		return "recv-disk";
+	case HX_RECV_DISK_DONE:
+		return "recv-disk-done";
 	case HX_SRC_STREAM:
 		return "src-stream";
 	case HX_SRC_READY:

@@ -47,6 +47,11 @@ struct hx;
 #define HX_SRC_REPORT		0xb3	/* {"status", "permission"} */
 #define HX_SRC_LOST		0xb4	/* {"reason"}: after "go" */
 #define HX_SRC_ABORT		0xb5	/* {"reason"}: before "go" */
+#define HX_SRC_DISK		0xb6	/* {"disk"} -> its image, read only */
+#define HX_RECV_DISK		0xb7	/* {"disk"} -> the copy, to write */
+#define HX_RECV_DISK_DONE	0xc2	/* {"disk", "digest", "chunks",
+					 * "bytes"}: read it back, compare */
+#define HX_SRC_DISK_PROGRESS	0xc3	/* {"disk_bytes", "disk_total"} */
 #define HX_CONSOLE_OPEN		0xb8	/* {"domain"} -> tty fd [, log fd] */
 #define HX_CONSOLE_CHECK	0xb9	/* still here?  if not, moved where? */
 #define HX_JOBS			0xbc	/* the journal */

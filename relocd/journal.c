@@ -190,6 +190,15 @@ journal_set_str(struct journal *j, const char *key, const char *v)
 }
 
 void
+journal_set_obj(struct journal *j, const char *key, struct json_object *v)
+{
+	if (j->rec != NULL)
+		json_object_object_add(j->rec, key, v);
+	else
+		json_object_put(v);
+}
+
+void
 journal_end(struct journal *j, const char *phase, int exitcode,
     const char *message)
 {

@@ -51,6 +51,9 @@ int	journal_phase(struct journal *, const char *phase, char *err,
 	    size_t errlen);
 void	journal_set_int(struct journal *, const char *key, int64_t);
 void	journal_set_str(struct journal *, const char *key, const char *);
+/* Any JSON value (the record takes the reference). */
+void	journal_set_obj(struct journal *, const char *key,
+	    struct json_object *);
 /* Final phase with the exit status and message; releases the lock. */
 void	journal_end(struct journal *, const char *phase, int exitcode,
 	    const char *message);

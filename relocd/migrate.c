@@ -19,6 +19,7 @@
  */
 #include <sys/socket.h>
 
+#include <endian.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -27,6 +28,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
+#include "clock.h"
+#include "diskcopy.h"
 #include "domcfg.h"
 #include "hx.h"
 #include "log.h"
@@ -46,6 +51,12 @@ struct migrate_run {
 	char			 name[DOMCFG_NAME_MAX + 1];
 	int			 status;	/* the destination's report */
 	struct json_object	*result;
+	/* --copy-storage: the disks offered (the helper's list) */
+	struct json_object	*copy;
+	uint64_t		 disk_bytes;	/* data bytes sent */
+	uint64_t		 disk_total;	/* allocated, all disks */
+	uint64_t		 disk_us;	/* first chunk to "ready" */
+	uint64_t		 disk_t0;	/* when the first disk began */
 };
 
 static void	migrate_note(struct migrate_run *, const char *, const char *,
@@ -56,6 +67,12 @@ static void	migrate_tell(struct migrate_run *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static int	migrate_relay(struct migrate_run *, int, char *, size_t);
 static int	migrate_read_ready(struct peer_conn *, char *, size_t);
+static int	migrate_disks(struct migrate_run *, char *, size_t);
+static int	migrate_disk_one(struct migrate_run *, uint32_t, int,
+		    uint8_t *, char *, size_t);
+static int	migrate_peer_spoke(struct peer_conn *);
+static int	migrate_fault(struct worker *, const char *);
+static void	migrate_disk_progress(struct migrate_run *);
 static void	migrate_ctl_progress(struct json_object *, void *);
 static void	migrate_ctl_outcome(struct json_object *, void *);
 
@@ -202,7 +219,9 @@ migrate_relay(struct migrate_run *r, int data, char *err, size_t errlen)
 	ssize_t n;
 	int type, eof = 0, answered = 0, ok = 0, broken = 0;
 
-	if ((buf = malloc(MIGRATE_RELAY_BUF)) == NULL) {
+	/* Copy storage frames the stream (PT_STREAM_DATA): room for a
+	 * header in front of every read. */
+	if ((buf = malloc(PROTO_HDR_LEN + MIGRATE_RELAY_BUF)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -230,15 +249,22 @@ migrate_relay(struct migrate_run *r, int data, char *err, size_t errlen)
 		 * frames.  Its answer counts only once the stream is whole
 		 * (eof), whichever is read first. */
 		if (pfd[0].revents != 0) {
-			n = read(data, buf, MIGRATE_RELAY_BUF);
+			n = read(data, buf + PROTO_HDR_LEN, r->copy != NULL ?
+			    PROTO_STREAM_CHUNK : MIGRATE_RELAY_BUF);
 			if (n == -1 && errno == EINTR)
 				continue;
 			if (n <= 0) {
 				eof = 1;
 				continue;
 			}
-			if (!broken && ioc_write_full(ioc, buf, (size_t)n) ==
-			    -1) {
+			/* Header and bytes in one write, one TLS record
+			 * run. */
+			if (r->copy != NULL)
+				proto_hdr_encode(buf, PT_STREAM_DATA, 0,
+				    (uint32_t)n);
+			if (!broken && ioc_write_full(ioc, r->copy != NULL ?
+			    buf : buf + PROTO_HDR_LEN, (size_t)n +
+			    (r->copy != NULL ? PROTO_HDR_LEN : 0)) == -1) {
 				/* Stop the helper's suspend: it sees the
 				 * data socket close and answers. */
 				snprintf(err, errlen, "sending the stream to "
@@ -268,7 +294,247 @@ migrate_relay(struct migrate_run *r, int data, char *err, size_t errlen)
 		body = NULL;
 	}
 	free(buf);
-	return ok && !broken && answered && eof ? 0 : -1;
+	if (!(ok && !broken && answered && eof))
+		return -1;
+	if (r->copy != NULL && proto_send(ioc, PT_STREAM_END, NULL) == -1) {
+		snprintf(err, errlen, "sending the stream to %s: %s", r->host,
+		    ioc->err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A test fault point of the sim backend's kind (RELOCD_SIM_FAULT, sim
+ * hosts only): is POINT=corrupt set?
+ */
+static int
+migrate_fault(struct worker *w, const char *point)
+{
+	const char *env = getenv("RELOCD_SIM_FAULT"), *p;
+	size_t n = strlen(point);
+
+	if (w->conf->backend != BACKEND_SIM || env == NULL)
+		return 0;
+	for (p = env; (p = strstr(p, point)) != NULL; p += n)
+		if ((p == env || p[-1] == ',') && p[n] == '=' &&
+		    strncmp(p + n + 1, "corrupt", 7) == 0)
+			return 1;
+	return 0;
+}
+
+/* The disks' bytes to the helper, for xmig jobs (best effort). */
+static void
+migrate_disk_progress(struct migrate_run *r)
+{
+	struct json_object *args, *reply = NULL;
+	const char *code;
+	char err[256];
+
+	args = json_object_new_object();
+	json_object_object_add(args, "disk_bytes",
+	    json_object_new_int64((int64_t)r->disk_bytes));
+	json_object_object_add(args, "disk_total",
+	    json_object_new_int64((int64_t)r->disk_total));
+	if (hx_call(&r->w->hx, HX_SRC_DISK_PROGRESS, args, -1, &reply, NULL,
+	    NULL, &code, err, sizeof(err)) != 0)
+		log_debug("disk progress: %s", err);
+	json_object_put(args);
+	json_object_put(reply);
+}
+
+/* Has the destination said something (a refusal) while we send? */
+static int
+migrate_peer_spoke(struct peer_conn *pc)
+{
+	struct pollfd pfd;
+
+	if (pc->ioc.ssl != NULL && SSL_has_pending(pc->ioc.ssl))
+		return 1;
+	pfd.fd = pc->ioc.fd;
+	pfd.events = POLLIN;
+	return poll(&pfd, 1, 0) == 1;
+}
+
+/*
+ * One disk, chunk by chunk (diskcopy.h): the allocated extents of each
+ * chunk, read from the image the helper opened for us, tagged, in one
+ * frame; chunks of zeros and holes are not sent.  Then PT_DISK_END with
+ * the image digest.  0, or -1 with the reason (a refusal from the
+ * destination is read by migrate_read_ready).
+ */
+static int
+migrate_disk_one(struct migrate_run *r, uint32_t disk, int fd, uint8_t *buf,
+    char *err, size_t errlen)
+{
+	struct json_object *d = json_object_array_get_idx(r->copy, disk);
+	struct diskcopy_chunk c;
+	struct diskcopy_image im;
+	struct json_object *end;
+	const char *vdev = proto_get_str(d, "vdev");
+	uint64_t size = (uint64_t)proto_get_int(d, "size", 0), nchunks, t0;
+	uint64_t next_note;
+	uint8_t *data;
+	size_t hlen;
+	ssize_t got;
+	uint32_t clen;
+	char hex[65];
+	int n, corrupt, rc = -1;
+
+	if (diskcopy_image_init(&im) == -1) {
+		snprintf(err, errlen, "cannot set up SHA-256");
+		return -1;
+	}
+	corrupt = migrate_fault(r->w, "diskchunk");
+	nchunks = (size + DISKCOPY_CHUNK - 1) / DISKCOPY_CHUNK;
+	t0 = clock_mono_us();
+	next_note = t0 + 1000000;
+	memset(&c, 0, sizeof(c));
+	c.disk = disk;
+	for (c.index = 0; c.index < nchunks; c.index++) {
+		clen = diskcopy_chunk_len(size, c.index);
+		n = diskcopy_extents(fd, c.index * DISKCOPY_CHUNK, clen, c.ext,
+		    DISKCOPY_MAX_EXTENTS);
+		if (n == -1) {
+			snprintf(err, errlen, "disk %s: looking for data: %s",
+			    vdev, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			continue;
+		c.next = (uint32_t)n;
+		hlen = PROTO_HDR_LEN + DISKCOPY_CHUNK_HDR + (size_t)n * 8;
+		data = buf + hlen;
+		if ((got = diskcopy_read(fd, c.index * DISKCOPY_CHUNK, c.ext,
+		    n, data)) == -1) {
+			snprintf(err, errlen, "disk %s: reading it: %s", vdev,
+			    strerror(errno));
+			goto out;
+		}
+		if (diskcopy_zero(data, (size_t)got))
+			continue;
+		if (diskcopy_chunk_tag(disk, c.index, clen, c.ext, c.next,
+		    data, c.tag) == -1 ||
+		    diskcopy_image_add(&im, c.index, c.tag, (size_t)got) ==
+		    -1) {
+			snprintf(err, errlen, "SHA-256 failed");
+			goto out;
+		}
+		/* Test fault: a chunk damaged after its tag was taken, as
+		 * on a flaky path; the destination must catch it. */
+		if (corrupt && im.chunks == 2) {
+			log_warnx("disk %s: fault injected: chunk %llu "
+			    "corrupted in flight (RELOCD_SIM_FAULT)", vdev,
+			    (unsigned long long)c.index);
+			data[got / 2] ^= 0x5a;
+		}
+		proto_hdr_encode(buf, PT_DISK_CHUNK, 0, (uint32_t)(hlen -
+		    PROTO_HDR_LEN + (size_t)got));
+		diskcopy_chunk_encode_hdr(buf + PROTO_HDR_LEN, &c);
+		if (ioc_write_full(&r->pc.ioc, buf, hlen + (size_t)got) ==
+		    -1) {
+			snprintf(err, errlen, "sending disk %s to %s: %s", vdev,
+			    r->host, r->pc.ioc.err);
+			goto out;
+		}
+		r->disk_bytes += (uint64_t)got;
+		if (worker_cancelled) {
+			snprintf(err, errlen, "cancelled by the "
+			    "administrator");
+			goto out;
+		}
+		/* A refusal (a bad chunk, a full disk) stops us early. */
+		if (migrate_peer_spoke(&r->pc)) {
+			rc = 1;
+			goto out;
+		}
+		if (clock_mono_us() >= next_note) {
+			next_note = clock_mono_us() + 1000000;
+			migrate_disk_progress(r);
+			migrate_note(r, "disk", "disks: %.1f of %.1f MiB "
+			    "(%.0f%%) copied, %.1f MiB/s, now %s",
+			    r->disk_bytes / 1048576.0, r->disk_total /
+			    1048576.0, r->disk_total ? 100.0 *
+			    r->disk_bytes / r->disk_total : 100.0,
+			    r->disk_bytes / 1048576.0 / ((clock_mono_us() -
+			    r->disk_t0) / 1e6), vdev);
+		}
+	}
+	if (diskcopy_image_final(&im, hex) == -1) {
+		snprintf(err, errlen, "SHA-256 failed");
+		goto out;
+	}
+	end = json_object_new_object();
+	json_object_object_add(end, "disk", json_object_new_int(disk));
+	json_object_object_add(end, "chunks",
+	    json_object_new_int64((int64_t)im.chunks));
+	json_object_object_add(end, "bytes",
+	    json_object_new_int64((int64_t)im.bytes));
+	json_object_object_add(end, "digest", json_object_new_string(hex));
+	if (proto_send(&r->pc.ioc, PT_DISK_END, end) == -1) {
+		snprintf(err, errlen, "sending disk %s to %s: %s", vdev,
+		    r->host, r->pc.ioc.err);
+		json_object_put(end);
+		goto out;
+	}
+	json_object_put(end);
+	migrate_note(r, "disk", "disk %s: sent %llu bytes of data (%llu "
+	    "bytes apparent) in %llu chunks, %.0f ms, image SHA-256 %.16s...",
+	    vdev, (unsigned long long)im.bytes, (unsigned long long)size,
+	    (unsigned long long)im.chunks, (clock_mono_us() - t0) / 1000.0,
+	    hex);
+	rc = 0;
+out:
+	diskcopy_image_dispose(&im);
+	return rc;
+}
+
+/* Every disk offered, in order, each from the descriptor the helper
+ * hands us.  0; 1 when the destination spoke up (read it next); -1. */
+static int
+migrate_disks(struct migrate_run *r, char *err, size_t errlen)
+{
+	struct json_object *args, *reply = NULL;
+	const char *code;
+	uint8_t *buf;
+	size_t i, n = json_object_array_length(r->copy);
+	int fd = -1, nfds, rc = -1;
+
+	r->disk_t0 = clock_mono_us();
+	for (i = 0; i < n; i++)
+		r->disk_total += (uint64_t)proto_get_int(
+		    json_object_array_get_idx(r->copy, i), "allocated", 0);
+	if ((buf = malloc(PROTO_HDR_LEN + DISKCOPY_MAX_BODY)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		args = json_object_new_object();
+		json_object_object_add(args, "disk", json_object_new_int(
+		    (int)i));
+		nfds = 0;
+		rc = hx_call(&r->w->hx, HX_SRC_DISK, args, -1, &reply, &fd,
+		    &nfds, &code, err, errlen);
+		json_object_put(args);
+		json_object_put(reply);
+		reply = NULL;
+		if (rc != 0 || nfds != 1) {
+			if (rc == 0)
+				snprintf(err, errlen, "the helper sent no "
+				    "disk");
+			rc = -1;
+			goto out;
+		}
+		rc = migrate_disk_one(r, (uint32_t)i, fd, buf, err, errlen);
+		close(fd);
+		fd = -1;
+		if (rc != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(buf);
+	return rc;
 }
 
 struct json_object *
@@ -276,13 +542,14 @@ migration_run(struct worker *w, const struct migration *m)
 {
 	struct migrate_run r;
 	struct json_object *args = NULL, *reply = NULL, *cfg, *rq = NULL, *src;
-	struct json_object *rreply = NULL;
+	struct json_object *rreply = NULL, *cs;
 	const char *code;
 	char err[1024], *json = NULL;
 	uint8_t report[sizeof(XL_REPORT)], status, go[sizeof(
 	    XL_PERMISSION_TO_GO)], *hdr = NULL;
 	char banner[sizeof(XL_RECEIVER_BANNER) - 1];
 	size_t hdrlen;
+	uint64_t t_disk;
 	int sp[2] = { -1, -1 };
 
 	memset(&r, 0, sizeof(r));
@@ -310,11 +577,25 @@ migration_run(struct worker *w, const struct migration *m)
 	json_object_object_add(args, "host", json_object_new_string(r.host));
 	json_object_object_add(args, "port", json_object_new_int(r.port));
 	json_object_object_add(args, "live", json_object_new_int(m->live));
+	if (m->copy_storage) {
+		json_object_object_add(args, "copy_storage",
+		    json_object_new_int(1));
+		json_object_object_add(args, "remove_source_disk",
+		    json_object_new_int(m->remove_source_disk));
+	}
 	if (hx_call(&w->hx, HX_SRC_BEGIN, args, -1, &reply, NULL, NULL, &code,
 	    err, sizeof(err)) != 0) {
 		migrate_local_result(&r, 1, "%s", err);
 		goto out;
 	}
+	if (m->copy_storage && (!json_object_object_get_ex(reply, "copy",
+	    &r.copy) || !json_object_is_type(r.copy, json_type_array))) {
+		r.copy = NULL;
+		migrate_tell(&r, HX_SRC_ABORT, "the helper offered no disks "
+		    "to copy");
+		goto out;
+	}
+	r.copy = json_object_get(r.copy);	/* past the reply's reuse */
 	snprintf(r.name, sizeof(r.name), "%s", proto_get_str(reply, "name") ?
 	    proto_get_str(reply, "name") : m->domain);
 	if (!json_object_object_get_ex(reply, "config", &cfg)) {
@@ -335,9 +616,19 @@ migration_run(struct worker *w, const struct migration *m)
 	json_object_object_add(rq, "config", json_object_get(cfg));
 	if (json_object_object_get_ex(reply, "source", &src))
 		json_object_object_add(rq, "source", json_object_get(src));
-	if (peer_request(&r.pc, PT_MIGRATE_RECEIVE, rq, &rreply, err,
-	    sizeof(err)) == -1) {
-		migrate_tell(&r, HX_SRC_ABORT, "%s", err);
+	if (r.copy != NULL) {
+		cs = json_object_new_object();
+		json_object_object_add(cs, "disks", json_object_get(r.copy));
+		json_object_object_add(rq, "copy_storage", cs);
+	}
+	if (peer_request_flags(&r.pc, PT_MIGRATE_RECEIVE, r.copy != NULL ?
+	    PROTO_F_COPY_STORAGE : 0, rq, &rreply, err, sizeof(err)) == -1) {
+		if (r.copy != NULL && strstr(err, "mandatory flags") != NULL)
+			migrate_tell(&r, HX_SRC_ABORT, "%s cannot copy disks "
+			    "(its relocd is older and does not know "
+			    "--copy-storage): %s", r.host, err);
+		else
+			migrate_tell(&r, HX_SRC_ABORT, "%s", err);
 		goto out;
 	}
 
@@ -375,11 +666,21 @@ migration_run(struct worker *w, const struct migration *m)
 		migrate_tell(&r, HX_SRC_ABORT, "%s", err);
 		goto out;
 	}
+	/* Suspended, memory sent: now its disks, in the same session.  A
+	 * refusal from the destination is read as "ready" would be. */
+	t_disk = clock_mono_us();
+	if (r.copy != NULL && migrate_disks(&r, err, sizeof(err)) == -1) {
+		migrate_tell(&r, HX_SRC_ABORT, "%s", err);
+		goto out;
+	}
 	r.pc.ioc.timeout_ms = w->conf->ready_timeout * 1000;
 	if (migrate_read_ready(&r.pc, err, sizeof(err)) == -1) {
 		migrate_tell(&r, HX_SRC_ABORT, "%s", err);
 		goto out;
 	}
+	/* The copy's time includes the destination's read-back check,
+	 * which "ready" waits for. */
+	r.disk_us = clock_mono_us() - t_disk;
 	r.pc.ioc.timeout_ms = w->conf->io_timeout * 1000;
 
 	/* The last moment a cancel counts. */
@@ -392,7 +693,13 @@ migration_run(struct worker *w, const struct migration *m)
 	 * so, we are past the point of no return. */
 	json_object_put(reply);
 	reply = NULL;
-	switch (hx_call(&w->hx, HX_SRC_READY, NULL, -1, &reply, NULL, NULL,
+	json_object_put(args);
+	args = json_object_new_object();
+	json_object_object_add(args, "disk_bytes",
+	    json_object_new_int64((int64_t)r.disk_bytes));
+	json_object_object_add(args, "disk_us",
+	    json_object_new_int64((int64_t)r.disk_us));
+	switch (hx_call(&w->hx, HX_SRC_READY, args, -1, &reply, NULL, NULL,
 	    &code, err, sizeof(err))) {
 	case 0:
 		break;
@@ -445,6 +752,7 @@ out:
 	json_object_put(reply);
 	json_object_put(rq);
 	json_object_put(rreply);
+	json_object_put(r.copy);
 	peer_conn_dispose(&r.pc);
 	return r.result;
 }
@@ -484,7 +792,7 @@ migrate_ctl_outcome(struct json_object *o, void *arg)
  */
 static int
 migrate_choose(struct worker *w, struct migrate_ctl *c, const char *dom,
-    int live, char *chosen, size_t chosenlen)
+    int how, char *chosen, size_t chosenlen)
 {
 	struct json_object *rank, *targets = NULL, *t, *o, *ch, *h = NULL;
 	char why[2048] = "";
@@ -505,7 +813,7 @@ migrate_choose(struct worker *w, struct migrate_ctl *c, const char *dom,
 		json_object_put(o);
 		return -1;
 	}
-	rank = check_place(w, dom, live,
+	rank = check_place(w, dom, how,
 	    (const char *const *)w->conf->relocation_peers, n, 0);
 	if (json_object_object_get_ex(rank, "targets", &targets) &&
 	    json_object_array_length(targets) > 0 &&
@@ -565,6 +873,9 @@ migrate_serve(struct worker *w, struct json_object *req)
 	m.paused = proto_get_int(req, "paused", 0) != 0;
 	m.port = (int)proto_get_int(req, "port", 0);
 	m.bandwidth_mbit = (int)proto_get_int(req, "bandwidth_mbit", 0);
+	m.copy_storage = proto_get_int(req, "copy_storage", 0) != 0;
+	m.remove_source_disk = proto_get_int(req, "remove_source_disk", 0) !=
+	    0;
 	m.progress = migrate_ctl_progress;
 	m.outcome = migrate_ctl_outcome;
 	m.arg = &c;
@@ -575,7 +886,8 @@ migrate_serve(struct worker *w, struct json_object *req)
 	log_info("control (%s): migrate %s to %s", w->peer.addr,
 	    m.domain ? m.domain : "?", m.host ? m.host : "(to choose)");
 	if (m.host == NULL && m.domain != NULL) {
-		if (migrate_choose(w, &c, m.domain, m.live, chosen,
+		if (migrate_choose(w, &c, m.domain, (m.live ? CHECK_LIVE : 0) |
+		    (m.copy_storage ? CHECK_COPY_STORAGE : 0), chosen,
 		    sizeof(chosen)) == -1)
 			return;
 		m.host = chosen;

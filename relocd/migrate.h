@@ -16,6 +16,8 @@ struct migration {
 	int		 live;
 	int		 paused;	/* leave it paused at the destination */
 	int		 bandwidth_mbit;	/* 0: unlimited */
+	int		 copy_storage;	/* copy its file-backed disks too */
+	int		 remove_source_disk;	/* ...and remove them after */
 	/* Each progress frame's body as it comes (not kept). */
 	void		(*progress)(struct json_object *, void *arg);
 	/* The outcome (below), as soon as it is known. */

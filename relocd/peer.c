@@ -238,12 +238,20 @@ int
 peer_request(struct peer_conn *pc, int type, struct json_object *req,
     struct json_object **reply, char *err, size_t errlen)
 {
+	return peer_request_flags(pc, type, 0, req, reply, err, errlen);
+}
+
+int
+peer_request_flags(struct peer_conn *pc, int type, uint16_t flags,
+    struct json_object *req, struct json_object **reply, char *err,
+    size_t errlen)
+{
 	struct proto_hdr h;
 	struct json_object *body = NULL;
 	char why[512];
 
 	*reply = NULL;
-	if (proto_send(&pc->ioc, type, req) == -1) {
+	if (proto_send_flags(&pc->ioc, type, flags, req) == -1) {
 		/* A refusal may be waiting to be read (an alert or our
 		 * error frame): it says more than "connection reset". */
 		snprintf(why, sizeof(why), "%s", pc->ioc.err);

@@ -59,6 +59,10 @@ static const int privsep_plain_calls[] = {
 	SCMP_SYS(rt_sigreturn),
 	SCMP_SYS(rt_sigprocmask), SCMP_SYS(restart_syscall), SCMP_SYS(exit),
 	SCMP_SYS(exit_group),
+	/* --copy-storage writes a disk's copy through the one descriptor
+	 * the root helper created for it and handed over (opening files
+	 * stays forbidden). */
+	SCMP_SYS(pwrite64),
 #if defined(__SANITIZE_ADDRESS__)
 	/* The sanitizers' runtime: its reports and its exit path. */
 	SCMP_SYS(sigaltstack), SCMP_SYS(rt_sigaction), SCMP_SYS(prctl),

@@ -45,6 +45,7 @@ static int	recover_act(struct xo_ctx *, const char *, const char *,
 		    char *, size_t);
 static void	recover_mark(struct relocd_conf *, const char *,
 		    const char *);
+static void	recover_copies_remove(const char *, struct json_object *);
 
 /* Left by a worker that died, for the reconciliation table. */
 static int
@@ -197,7 +198,7 @@ recover_one(struct relocd_conf *conf, struct xo_ctx *xo, const char *dir,
 	const char *id, *role, *name, *phase, *peer;
 	const char *action = NULL, *newphase = NULL, *msg = NULL;
 	char err[512], m[1024];
-	int fd;
+	int fd, drop_copies = 0, unknown = 0;
 
 	id = proto_get_str(o, "id");
 	role = proto_get_str(o, "role");
@@ -219,6 +220,7 @@ recover_one(struct relocd_conf *conf, struct xo_ctx *xo, const char *dir,
 			    peer ? peer : "?", name, DOMCFG_SUFFIX_AWAY, name,
 			    peer ? peer : "");
 			newphase = "unknown";
+			unknown = 1;
 			msg = "go sent, no report: outcome unknown; run xmig "
 			    "recover";
 		} else if (strcmp(phase, "reported") == 0) {
@@ -241,6 +243,7 @@ recover_one(struct relocd_conf *conf, struct xo_ctx *xo, const char *dir,
 			    "reconciliation";
 		} else {
 			action = "destroy-incoming";
+			drop_copies = 1;
 			newphase = "failed";
 			msg = "interrupted before go; the incoming copy was "
 			    "destroyed on reconciliation (the sender keeps it)";
@@ -255,17 +258,47 @@ recover_one(struct relocd_conf *conf, struct xo_ctx *xo, const char *dir,
 		}
 		log_warnx("recovered the migration of %s (%s, phase %s): %s",
 		    name, role, phase, msg);
+		/* Before "go" the sender keeps its disks: the copies made
+		 * here for it (--copy-storage) are partial, or unused. */
+		if (drop_copies)
+			recover_copies_remove(name, o);
 	}
 	snprintf(m, sizeof(m), "%s", msg);
 	json_object_object_del(o, "alive");
 	json_object_object_add(o, "phase", json_object_new_string(newphase));
 	json_object_object_add(o, "message", json_object_new_string(m));
-	if (strcmp(newphase, "unknown") == 0)
+	if (unknown)
 		json_object_object_add(o, "exit", json_object_new_int(3));
 	if (journal_write(dir, id, o, err, sizeof(err)) == -1)
 		log_warnx("%s", err);
 out:
 	close(fd);
+}
+
+/* The disk copies a destination's record names ("copies"). */
+static void
+recover_copies_remove(const char *name, struct json_object *o)
+{
+	struct json_object *arr;
+	const char *path;
+	size_t i, n;
+
+	if (!json_object_object_get_ex(o, "copies", &arr) ||
+	    !json_object_is_type(arr, json_type_array))
+		return;
+	n = json_object_array_length(arr);
+	for (i = 0; i < n; i++) {
+		path = json_object_get_string(json_object_array_get_idx(arr,
+		    i));
+		if (path == NULL || *path != '/')
+			continue;
+		if (unlink(path) == 0)
+			log_warnx("recovered the migration of %s: removed the "
+			    "partial disk copy %s", name, path);
+		else if (errno != ENOENT)
+			log_warn("recovering the migration of %s: removing the "
+			    "partial disk copy %s", name, path);
+	}
 }
 
 void

@@ -26,6 +26,7 @@
 #include <openssl/ssl.h>
 
 #include "clock.h"
+#include "diskcopy.h"
 #include "domcfg.h"
 #include "helper.h"
 #include "hx.h"
@@ -48,8 +49,17 @@ static struct json_object *recv_checks(struct worker *, struct json_object *,
 		    const char **, char *, size_t);
 static void	recv_source(struct json_object *, struct precheck_src *,
 		    char ***);
-static int	recv_relay(struct worker *, int, const char **, char *,
+static int	recv_relay(struct worker *, int, int, const char **, char *,
 		    size_t);
+static ssize_t	recv_stream_read(struct iochan *, uint32_t *, uint8_t *,
+		    size_t, char *, size_t);
+static struct json_object *recv_offer(struct json_object *);
+static int	recv_disks(struct worker *, struct json_object *,
+		    const char **, char *, size_t);
+static int	recv_disk_one(struct worker *, struct json_object *, uint32_t,
+		    const uint64_t *, uint32_t, int, uint8_t *, char *,
+		    const char **, char *, size_t);
+static int	recv_fault(struct worker *, const char *);
 static int	recv_refusing(const struct relocd_conf *, int, const char **,
 		    char *, size_t);
 static int	recv_refused_early(struct worker *, const char **, char *,
@@ -281,7 +291,8 @@ recv_checks(struct worker *w, struct json_object *req, struct json_object *cfg,
     int live, struct json_object **headroom, const char **code,
     char *reason, size_t reasonlen)
 {
-	struct json_object *args, *facts = NULL, *checks = NULL;
+	struct json_object *args, *facts = NULL, *checks = NULL, *offer;
+	struct json_object *copycfg = NULL;
 	struct hostinfo_facts f;
 	struct precheck_src src;
 	char **features = NULL;
@@ -290,6 +301,9 @@ recv_checks(struct worker *w, struct json_object *req, struct json_object *cfg,
 	args = json_object_new_object();
 	json_object_object_add(args, "paths", precheck_disk_paths(cfg,
 	    w->conf->incoming_disk_paths));
+	/* --copy-storage: the helper plans where the copies would go. */
+	if ((offer = recv_offer(req)) != NULL)
+		json_object_object_add(args, "copy", json_object_get(offer));
 	if (hx_call(&w->hx, HX_FACTS, args, -1, &facts, NULL, NULL, code,
 	    reason, reasonlen) != 0)
 		goto out;
@@ -297,11 +311,16 @@ recv_checks(struct worker *w, struct json_object *req, struct json_object *cfg,
 	if (hostinfo_facts_host(facts, &f, reason, reasonlen) == -1)
 		goto out;
 	recv_source(req, &src, &features);
+	/* Judged as it would run here: on the copies. */
+	if (f.h.copy != NULL &&
+	    (copycfg = precheck_copy_apply(cfg, f.h.copy)) != NULL)
+		cfg = copycfg;
 	checks = json_object_new_array();
 	precheck_dest(w->conf, &f.h, &src, cfg, live, checks);
 	if (headroom != NULL)
 		*headroom = precheck_headroom(w->conf, &f.h, cfg);
 out:
+	json_object_put(copycfg);
 	free(features);
 	hostinfo_facts_dispose(&f);
 	json_object_put(facts);
@@ -361,8 +380,8 @@ serve_preflight(struct worker *w, struct json_object *req)
  * with the reason.
  */
 static int
-recv_relay(struct worker *w, int data, const char **code, char *reason,
-    size_t reasonlen)
+recv_relay(struct worker *w, int data, int framed, const char **code,
+    char *reason, size_t reasonlen)
 {
 	struct json_object *body = NULL;
 	struct iochan *ioc = &w->ioc;
@@ -370,7 +389,9 @@ recv_relay(struct worker *w, int data, const char **code, char *reason,
 	uint8_t *buf;
 	size_t off, len;
 	ssize_t n, m;
-	int type, feeding = 1, stalled = 0, pending, rc = -1;
+	uint32_t left = 0;
+	int type, feeding = 1, stalled = 0, pending, bad = 0, rc = -1;
+	char why[512];
 
 	*code = "stream";
 	if ((buf = malloc(RECV_RELAY_BUF)) == NULL) {
@@ -416,8 +437,8 @@ recv_relay(struct worker *w, int data, const char **code, char *reason,
 				continue;
 			}
 			if (type == PT_OK)
-				rc = 0;
-			else if (!stalled) {
+				rc = bad ? -1 : 0;
+			else if (!stalled && !bad) {
 				*code = hx_code(proto_get_str(body, "code"));
 				snprintf(reason, reasonlen, "%s",
 				    proto_get_str(body, "message") ?
@@ -428,7 +449,26 @@ recv_relay(struct worker *w, int data, const char **code, char *reason,
 		}
 		if (!feeding || (pfd[0].revents == 0 && !pending))
 			continue;
-		if ((n = ioc_read_some(ioc, buf, RECV_RELAY_BUF)) <= 0) {
+		if (framed) {
+			/* Copy storage: the stream ends at PT_STREAM_END,
+			 * and not a byte after it is read here (the disks
+			 * follow it). */
+			n = recv_stream_read(ioc, &left, buf, RECV_RELAY_BUF,
+			    why, sizeof(why));
+			if (n <= 0) {
+				if (n < 0) {
+					bad = 1;
+					snprintf(reason, reasonlen, "%s", why);
+				}
+				log_debug("%s: the stream ended (%s)",
+				    w->peer.addr, n == 0 ? "its end frame" :
+				    why);
+				feeding = 0;
+				shutdown(data, SHUT_WR);
+				continue;
+			}
+		} else if ((n = ioc_read_some(ioc, buf, RECV_RELAY_BUF)) <=
+		    0) {
 			/* The sender is gone: the helper's restore fails on
 			 * the short stream and says so. */
 			log_debug("%s: the stream ended (%s)", w->peer.addr,
@@ -441,9 +481,10 @@ recv_relay(struct worker *w, int data, const char **code, char *reason,
 		 * record would wake the helper sixteen times as often. */
 		len = (size_t)n;
 		while (len < RECV_RELAY_BUF - 16384 && ioc->ssl != NULL &&
-		    SSL_has_pending(ioc->ssl) &&
-		    (n = ioc_read_some(ioc, buf + len, RECV_RELAY_BUF -
-		    len)) > 0)
+		    SSL_has_pending(ioc->ssl) && (!framed || left > 0) &&
+		    (n = framed ? recv_stream_read(ioc, &left, buf + len,
+		    RECV_RELAY_BUF - len, why, sizeof(why)) :
+		    ioc_read_some(ioc, buf + len, RECV_RELAY_BUF - len)) > 0)
 			len += (size_t)n;
 		for (off = 0; off < len; off += (size_t)m) {
 			m = write(data, buf + off, len - off);
@@ -460,6 +501,290 @@ recv_relay(struct worker *w, int data, const char **code, char *reason,
 		}
 	}
 	json_object_put(body);
+	free(buf);
+	return rc;
+}
+
+/*
+ * The framed stream (copy storage): the next bytes of the backend's
+ * stream, at most len, from PT_STREAM_DATA frames (*left: what remains
+ * of the current one); 0 at PT_STREAM_END; -1 with the reason on
+ * anything else.
+ */
+static ssize_t
+recv_stream_read(struct iochan *ioc, uint32_t *left, uint8_t *buf,
+    size_t len, char *why, size_t whylen)
+{
+	uint8_t hb[PROTO_HDR_LEN], body[16];
+	struct proto_hdr h;
+	ssize_t n;
+
+	while (*left == 0) {
+		if (ioc_read_full(ioc, hb, sizeof(hb)) == -1) {
+			snprintf(why, whylen, "reading the stream: %s",
+			    ioc->err);
+			return -1;
+		}
+		if (proto_hdr_decode(hb, sizeof(hb), &h, PROTO_STREAM_CHUNK,
+		    why, whylen) != PROTO_OK)
+			return -1;
+		if (h.type == PT_STREAM_END) {
+			if (h.len > sizeof(body) ||
+			    ioc_read_full(ioc, body, h.len) == -1) {
+				snprintf(why, whylen, "a malformed end of the "
+				    "stream");
+				return -1;
+			}
+			return 0;
+		}
+		if (h.type != PT_STREAM_DATA || h.len == 0) {
+			snprintf(why, whylen, "expected the domain's stream, "
+			    "got a %s frame of %u bytes",
+			    proto_type_name(h.type), h.len);
+			return -1;
+		}
+		*left = h.len;
+	}
+	n = ioc_read_some(ioc, buf, len < *left ? len : *left);
+	if (n <= 0) {
+		snprintf(why, whylen, "the stream broke off: %s", n == 0 ?
+		    "closed by the sender" : ioc->err);
+		return -1;
+	}
+	*left -= (uint32_t)n;
+	return n;
+}
+
+/* The disks a copy-storage request offers, or NULL. */
+static struct json_object *
+recv_offer(struct json_object *req)
+{
+	struct json_object *cs, *disks;
+
+	if (!json_object_object_get_ex(req, "copy_storage", &cs) ||
+	    !json_object_object_get_ex(cs, "disks", &disks) ||
+	    !json_object_is_type(disks, json_type_array))
+		return NULL;
+	return disks;
+}
+
+/* RELOCD_SIM_FAULT's POINT=corrupt, on a sim host (tests only). */
+static int
+recv_fault(struct worker *w, const char *point)
+{
+	const char *env = getenv("RELOCD_SIM_FAULT"), *p;
+	size_t n = strlen(point);
+
+	if (w->conf->backend != BACKEND_SIM || env == NULL)
+		return 0;
+	for (p = env; (p = strstr(p, point)) != NULL; p += n)
+		if ((p == env || p[-1] == ',') && p[n] == '=' &&
+		    strncmp(p + n + 1, "corrupt", 7) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * One disk's chunks into the copy the helper made for it (fd): every
+ * frame decoded strictly (diskcopy_chunk_decode), its tag recomputed
+ * from what arrived before a byte is written, chunks in increasing
+ * order, then PT_DISK_END, whose counts and image digest must be the
+ * ones computed here.  The helper then reads the copy back and compares
+ * (helper_recv_disk_done).
+ */
+static int
+recv_disk_one(struct worker *w, struct json_object *d, uint32_t disk,
+    const uint64_t *sizes, uint32_t ndisks, int fd, uint8_t *buf,
+    char *hex, const char **code, char *reason, size_t reasonlen)
+{
+	struct iochan *ioc = &w->ioc;
+	struct diskcopy_chunk c;
+	struct diskcopy_image im;
+	struct json_object *end = NULL;
+	struct proto_hdr h;
+	const char *vdev = proto_get_str(d, "vdev"), *dg;
+	uint8_t tag[DISKCOPY_TAG_LEN];
+	uint64_t next = 0;
+	const uint8_t *p;
+	char why[512];
+	size_t done;
+	ssize_t n;
+	uint32_t i;
+	int corrupt = recv_fault(w, "diskwrite"), rc = -1;
+
+	*code = "disk";
+	if (diskcopy_image_init(&im) == -1) {
+		snprintf(reason, reasonlen, "cannot set up SHA-256");
+		return -1;
+	}
+	for (;;) {
+		if (ioc_read_full(ioc, buf, PROTO_HDR_LEN) == -1) {
+			snprintf(reason, reasonlen, "disk %s: %s", vdev,
+			    ioc->err);
+			goto out;
+		}
+		if (proto_hdr_decode(buf, PROTO_HDR_LEN, &h, DISKCOPY_MAX_BODY,
+		    why, sizeof(why)) != PROTO_OK ||
+		    (h.type != PT_DISK_CHUNK && h.type != PT_DISK_END) ||
+		    (h.type == PT_DISK_END && h.len > PROTO_MAX_FRAME)) {
+			snprintf(reason, reasonlen, "disk %s: expected its "
+			    "chunks: %s", vdev, h.type == PT_DISK_CHUNK ||
+			    h.type == PT_DISK_END ? why : "another frame");
+			*code = "proto";
+			goto out;
+		}
+		if (ioc_read_full(ioc, buf, h.len) == -1) {
+			snprintf(reason, reasonlen, "disk %s: %s", vdev,
+			    ioc->err);
+			goto out;
+		}
+		if (h.type == PT_DISK_END)
+			break;
+		if (diskcopy_chunk_decode(buf, h.len, sizes, ndisks, &c, why,
+		    sizeof(why)) == -1 || c.disk != disk || c.index < next) {
+			snprintf(reason, reasonlen, "disk %s: a bad chunk: %s",
+			    vdev, c.disk != disk || c.index < next ? "for "
+			    "another disk, or out of order" : why);
+			*code = "proto";
+			goto out;
+		}
+		next = c.index + 1;
+		if (diskcopy_chunk_tag(disk, c.index, diskcopy_chunk_len(
+		    sizes[disk], c.index), c.ext, c.next, c.data, tag) == -1) {
+			snprintf(reason, reasonlen, "SHA-256 failed");
+			goto out;
+		}
+		if (memcmp(tag, c.tag, sizeof(tag)) != 0) {
+			snprintf(reason, reasonlen, "disk %s: chunk %llu (at "
+			    "byte %llu) arrived damaged: its SHA-256 does not "
+			    "match the source's", vdev,
+			    (unsigned long long)c.index,
+			    (unsigned long long)c.index * DISKCOPY_CHUNK);
+			goto out;
+		}
+		/* Test fault: damage on the way to the disk here, which
+		 * only the helper's read-back can catch. */
+		if (corrupt && im.chunks == 1) {
+			log_warnx("disk %s: fault injected: chunk %llu "
+			    "corrupted on its way to the disk "
+			    "(RELOCD_SIM_FAULT)", vdev,
+			    (unsigned long long)c.index);
+			((uint8_t *)c.data)[0] ^= 0x5a;
+		}
+		for (i = 0, p = c.data; i < c.next; p += c.ext[i++].len) {
+			for (done = 0; done < c.ext[i].len; done += (size_t)n) {
+				n = pwrite(fd, p + done, c.ext[i].len - done,
+				    (off_t)(c.index * DISKCOPY_CHUNK +
+				    c.ext[i].off + done));
+				if (n == -1 && errno == EINTR) {
+					n = 0;
+					continue;
+				}
+				if (n <= 0) {
+					snprintf(reason, reasonlen, "disk %s: "
+					    "writing the copy: %s", vdev,
+					    n == 0 ? "no progress" :
+					    strerror(errno));
+					goto out;
+				}
+			}
+		}
+		if (diskcopy_image_add(&im, c.index, c.tag, c.datalen) == -1) {
+			snprintf(reason, reasonlen, "SHA-256 failed");
+			goto out;
+		}
+	}
+	if (proto_body_decode(buf, h.len, &end, why, sizeof(why)) != 0 ||
+	    diskcopy_image_final(&im, hex) == -1) {
+		snprintf(reason, reasonlen, "disk %s: a bad end: %s", vdev,
+		    why);
+		*code = "proto";
+		goto out;
+	}
+	dg = proto_get_str(end, "digest");
+	if (proto_get_int(end, "disk", -1) != disk ||
+	    proto_get_int(end, "chunks", -1) != (int64_t)im.chunks ||
+	    proto_get_int(end, "bytes", -1) != (int64_t)im.bytes ||
+	    dg == NULL || strcmp(dg, hex) != 0) {
+		snprintf(reason, reasonlen, "disk %s: the source sent %lld "
+		    "chunks, %lld bytes, image %.16s...; received %llu chunks, "
+		    "%llu bytes, image %.16s...", vdev,
+		    (long long)proto_get_int(end, "chunks", -1),
+		    (long long)proto_get_int(end, "bytes", -1),
+		    dg != NULL ? dg : "?", (unsigned long long)im.chunks,
+		    (unsigned long long)im.bytes, hex);
+		goto out;
+	}
+	log_info("%s: disk %s: received %llu bytes of data in %llu chunks",
+	    w->peer.addr, vdev, (unsigned long long)im.bytes,
+	    (unsigned long long)im.chunks);
+	rc = 0;
+out:
+	diskcopy_image_dispose(&im);
+	json_object_put(end);
+	return rc;
+}
+
+/* Every offered disk, in order, each into the copy the helper made and
+ * then read back and compared by it. */
+static int
+recv_disks(struct worker *w, struct json_object *offer, const char **code,
+    char *reason, size_t reasonlen)
+{
+	struct json_object *args, *reply = NULL, *d;
+	uint64_t sizes[DISKCOPY_MAX_DISKS];
+	uint8_t *buf;
+	char hex[65];
+	uint32_t i, n;
+	int fd = -1, nfds, rc = -1;
+
+	n = (uint32_t)json_object_array_length(offer);
+	for (i = 0; i < n; i++)
+		sizes[i] = (uint64_t)proto_get_int(json_object_array_get_idx(
+		    offer, i), "size", 0);
+	if ((buf = malloc(DISKCOPY_MAX_BODY)) == NULL) {
+		snprintf(reason, reasonlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		d = json_object_array_get_idx(offer, i);
+		args = json_object_new_object();
+		json_object_object_add(args, "disk", json_object_new_int(
+		    (int)i));
+		nfds = 0;
+		rc = hx_call(&w->hx, HX_RECV_DISK, args, -1, &reply, &fd,
+		    &nfds, code, reason, reasonlen);
+		json_object_put(reply);
+		reply = NULL;
+		if (rc != 0 || nfds != 1) {
+			json_object_put(args);
+			if (rc == 0)
+				snprintf(reason, reasonlen, "the helper gave "
+				    "no copy to write");
+			rc = -1;
+			goto out;
+		}
+		rc = recv_disk_one(w, d, i, sizes, n, fd, buf, hex, code,
+		    reason, reasonlen);
+		close(fd);
+		fd = -1;
+		if (rc == 0) {
+			/* What it sent, the helper compares with its copy. */
+			json_object_object_add(args, "digest",
+			    json_object_new_string(hex));
+			rc = hx_call(&w->hx, HX_RECV_DISK_DONE, args, -1,
+			    &reply, NULL, NULL, code, reason, reasonlen);
+			json_object_put(reply);
+			reply = NULL;
+		}
+		json_object_put(args);
+		if (rc != 0) {
+			rc = -1;
+			goto out;
+		}
+	}
+	rc = 0;
+out:
 	free(buf);
 	return rc;
 }
@@ -496,9 +821,26 @@ recv_migrate(struct worker *w, struct json_object *req)
 	const char *code = "refused", *addr = w->peer.addr;
 	char reason[1024], name[DOMCFG_NAME_MAX + 1];
 	uint8_t go[sizeof(XL_PERMISSION_TO_GO)], status;
-	int sp[2] = { -1, -1 }, begun = 0, paused;
+	struct json_object *offer = NULL;
+	int sp[2] = { -1, -1 }, begun = 0, paused, copy;
 
 	paused = proto_get_int(req, "paused", 0) != 0;
+	/* Disks are copied only when the frame says so (a mandatory flag
+	 * an older receiver refuses); an offer without it means nothing. */
+	copy = (w->rq_flags & PROTO_F_COPY_STORAGE) != 0;
+	if (!copy)
+		json_object_object_del(req, "copy_storage");
+	else if ((offer = recv_offer(req)) == NULL ||
+	    json_object_array_length(offer) == 0 ||
+	    json_object_array_length(offer) > DISKCOPY_MAX_DISKS ||
+	    !json_object_object_get_ex(req, "config", NULL)) {
+		log_warnx("%s (%s): refused migration: a copy-storage request "
+		    "without its config or with 0 or more than %d disks", addr,
+		    w->peer.id.subject, DISKCOPY_MAX_DISKS);
+		proto_send_error(ioc, "proto", "a copy-storage request needs "
+		    "the config and 1 to %d disks to copy", DISKCOPY_MAX_DISKS);
+		goto out;
+	}
 	/* Pre-flight on the config announced in the request, so refusals
 	 * come before the sender has suspended anything. */
 	if (json_object_object_get_ex(req, "config", &precfg) &&
@@ -584,6 +926,8 @@ recv_migrate(struct worker *w, struct json_object *req)
 	args = json_object_new_object();
 	json_object_object_add(args, "config", json_object_get(cfg));
 	json_object_object_add(args, "paused", json_object_new_int(paused));
+	if (offer != NULL)
+		json_object_object_add(args, "copy", json_object_get(offer));
 	if (hx_send(w->hx.fd, HX_RECV_BEGIN, args, &sp[1], 1, reason,
 	    sizeof(reason)) == -1) {
 		recv_fail_early(ioc, "stream", reason);
@@ -592,8 +936,16 @@ recv_migrate(struct worker *w, struct json_object *req)
 	close(sp[1]);
 	sp[1] = -1;
 	begun = 1;
-	if (recv_relay(w, sp[0], &code, reason, sizeof(reason)) == -1) {
+	if (recv_relay(w, sp[0], copy, &code, reason, sizeof(reason)) == -1) {
 		log_warnx("%s: %s", addr, reason);
+		recv_fail_early(ioc, code, reason);
+		goto out;
+	}
+	/* Then its disks, into the copies the helper made; any failure
+	 * deletes them with the incoming domain (HX_RECV_ABORT). */
+	if (copy && recv_disks(w, offer, &code, reason, sizeof(reason)) ==
+	    -1) {
+		log_warnx("%s: refused migration: %s", addr, reason);
 		recv_fail_early(ioc, code, reason);
 		goto out;
 	}

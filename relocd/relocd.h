@@ -134,6 +134,7 @@ struct worker {
 	struct peer_ctx	 peer;
 	struct hx	 hx;
 	const struct request *rq;	/* being served */
+	uint16_t	 rq_flags;	/* its frame's flags (proto.h) */
 };
 
 typedef void (*request_fn)(struct worker *, struct json_object *req);
@@ -195,8 +196,11 @@ void	force_serve_peer(struct worker *, struct json_object *);
  * ranked best first: {"domain", "live", "memory_kb", "targets": [{"host",
  * "checks", "failed", "headroom"}]} (or "source" alone, when the domain
  * cannot be looked at). */
+/* What a check is for (check_place's how). */
+#define CHECK_LIVE		0x1
+#define CHECK_COPY_STORAGE	0x2
 struct json_object *check_place(struct worker *, const char *domain,
-	    int live, const char *const *hosts, size_t nhosts, int port);
+	    int how, const char *const *hosts, size_t nhosts, int port);
 /* A control request with "host": asked of that host, over mutual TLS. */
 void	serve_remote(struct worker *, int type, const char *host);
 void	serve_preflight(struct worker *, struct json_object *);
@@ -252,6 +256,10 @@ int	peer_connect(struct relocd_conf *, SSL_CTX *, const char *host,
  * err, code in *code if given).  -1 on any failure. */
 int	peer_request(struct peer_conn *, int type, struct json_object *req,
 	    struct json_object **reply, char *err, size_t errlen);
+/* The same with header flags (PROTO_F_COPY_STORAGE). */
+int	peer_request_flags(struct peer_conn *, int type, uint16_t flags,
+	    struct json_object *req, struct json_object **reply, char *err,
+	    size_t errlen);
 void	peer_conn_dispose(struct peer_conn *);
 /* Bounds the bytes a connection to or from a relocd has in flight. */
 void	peer_stream_window(struct relocd_conf *, int fd);

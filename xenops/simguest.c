@@ -602,6 +602,16 @@ sim_guest_verify(struct sim_guest *g)
 	}
 	sim_guest_console(g, "verified %llu pages",
 	    (unsigned long long)g->npages);
+	/* The disk it runs on now (a copy, after --copy-storage) must hold
+	 * its last write from before the stop. */
+	if (g->a->disk_fd != -1 && !g->disk_bad) {
+		unsigned long long n;
+
+		if (sim_guest_disk_read(g, &n) == 0)
+			sim_guest_console(g, "disk counter %llu verified", n);
+		else
+			g->disk_bad = 1;
+	}
 }
 
 /* Called between two page writes only: the guest is quiescent. */

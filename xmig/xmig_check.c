@@ -13,7 +13,7 @@
 #include "xmig.h"
 
 static void	check_print_lines(struct json_object *, const char *);
-static int	check_opts(int, char **, const char *, int *, int *, int *);
+static int	check_opts(int, char **, const char *, int *, int *, int *, int *);
 
 static void
 check_print_lines(struct json_object *checks, const char *indent)
@@ -31,13 +31,15 @@ check_print_lines(struct json_object *checks, const char *indent)
 	}
 }
 
-/* -l, --json, -p PORT; optind left at the first operand. */
+/* -l, --json, -p PORT, --copy-storage; optind left at the first
+ * operand. */
 static int
 check_opts(int argc, char **argv, const char *cmd, int *live, int *json,
-    int *port)
+    int *port, int *copy)
 {
 	static const struct option longopts[] = {
 		{ "live", no_argument, NULL, 'l' },
+		{ "copy-storage", no_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "port", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
@@ -45,7 +47,7 @@ check_opts(int argc, char **argv, const char *cmd, int *live, int *json,
 	long v;
 	int ch;
 
-	*live = *json = *port = 0;
+	*live = *json = *port = *copy = 0;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "ljp:", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -54,6 +56,9 @@ check_opts(int argc, char **argv, const char *cmd, int *live, int *json,
 			break;
 		case 'j':
 			*json = 1;
+			break;
+		case 'S':
+			*copy = 1;
 			break;
 		case 'p':
 			if ((v = xmig_number("port", optarg, 1, 65535)) == -1)
@@ -72,10 +77,10 @@ int
 main_check(int argc, char **argv)
 {
 	struct json_object *req, *reply = NULL, *targets, *t, *src;
-	int live, json, port, rc = EXIT_FAILED;
+	int live, json, port, copy, rc = EXIT_FAILED;
 
-	if (check_opts(argc, argv, "check", &live, &json, &port) == -1 ||
-	    argc - optind != 2)
+	if (check_opts(argc, argv, "check", &live, &json, &port, &copy) ==
+	    -1 || argc - optind != 2)
 		return xmig_usage("check");
 	req = json_object_new_object();
 	json_object_object_add(req, "domain",
@@ -83,6 +88,9 @@ main_check(int argc, char **argv)
 	json_object_object_add(req, "host",
 	    json_object_new_string(argv[optind + 1]));
 	json_object_object_add(req, "live", json_object_new_int(live));
+	if (copy)
+		json_object_object_add(req, "copy_storage",
+		    json_object_new_int(1));
 	if (port)
 		json_object_object_add(req, "port", json_object_new_int(port));
 	if (ctl_call(PT_CTL_CHECK, req, &reply) == -1)
@@ -110,17 +118,20 @@ int
 main_place(int argc, char **argv)
 {
 	struct json_object *req, *reply = NULL, *targets, *t, *h, *c, *v;
-	int live, json, port, rc = EXIT_FAILED;
+	int live, json, port, copy, rc = EXIT_FAILED;
 	size_t i, j, n, m;
 	int64_t cap, doms;
 
-	if (check_opts(argc, argv, "place", &live, &json, &port) == -1 ||
-	    argc - optind != 1 || port != 0)
+	if (check_opts(argc, argv, "place", &live, &json, &port, &copy) ==
+	    -1 || argc - optind != 1 || port != 0)
 		return xmig_usage("place");
 	req = json_object_new_object();
 	json_object_object_add(req, "domain",
 	    json_object_new_string(argv[optind]));
 	json_object_object_add(req, "live", json_object_new_int(live));
+	if (copy)
+		json_object_object_add(req, "copy_storage",
+		    json_object_new_int(1));
 	if (ctl_call(PT_CTL_PLACE, req, &reply) == -1)
 		goto out;
 	if (json) {

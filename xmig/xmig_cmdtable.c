@@ -27,6 +27,14 @@ const struct cmd_spec xmig_cmdtable[] = {
 	  "console').\n"
 	  "-q, --quiet               Print only the result, not the "
 	  "progress.\n"
+	  "    --copy-storage        Copy its file-backed disks in the same "
+	  "session\n"
+	  "                          (offline only); <Host> creates them "
+	  "under\n"
+	  "                          incoming_disk_paths.\n"
+	  "    --remove-source-disk  With --copy-storage: remove the source's "
+	  "disks\n"
+	  "                          once <Host> runs the domain.\n"
 	  "    --force               The domain's host is dead: <Host> "
 	  "starts it from\n"
 	  "                          cluster_dir, a cold start.  Refused "
@@ -110,9 +118,12 @@ const struct cmd_spec xmig_cmdtable[] = {
 	  "Ctrl-C in 'xmig migrate' does the same." },
 	{ "check", main_check,
 	  "Would a migration work?  Every prerequisite, on both hosts",
-	  "[-l] [--json] [-p <port>] <Domain> <Host>",
+	  "[-l] [--json] [-p <port>] [--copy-storage] <Domain> <Host>",
 	  "-l, --live       Check for a live migration (log-dirty, "
 	  "passthrough).\n"
+	  "    --copy-storage  Check for a copy of its file-backed disks: "
+	  "what\n"
+	  "                 would be copied, and the room for it on <Host>.\n"
 	  "    --json       The same lines as JSON, for scripts.\n"
 	  "-p, --port <port>  Port of the destination relocd (default "
 	  "8003).\n"
@@ -122,8 +133,9 @@ const struct cmd_spec xmig_cmdtable[] = {
 	  "same\nchecks first and refuses with the failing lines." },
 	{ "place", main_place,
 	  "Rank the hosts of relocation_peers for a domain, best first",
-	  "[-l] [--json] <Domain>",
+	  "[-l] [--json] [--copy-storage] <Domain>",
 	  "-l, --live   Rank for a live migration.\n"
+	  "    --copy-storage  Rank for a move with its disks.\n"
 	  "    --json   The ranking and every host's lines as JSON.\n"
 	  "Hosts that pass every check first, by the memory, then the "
 	  "capacity\nleft after the domain arrives, then by name; those that "

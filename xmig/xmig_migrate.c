@@ -219,6 +219,8 @@ main_migrate(int argc, char **argv)
 		{ "source-is-off", no_argument, NULL, 'O' },
 		{ "from", required_argument, NULL, 'f' },
 		{ "config", required_argument, NULL, 'K' },
+		{ "copy-storage", no_argument, NULL, 'S' },
+		{ "remove-source-disk", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -234,6 +236,7 @@ main_migrate(int argc, char **argv)
 	long port = 0, mbit = 0;
 	const char *target;
 	int ch, live = 0, paused = 0, console = 0, quiet = 0;
+	int copy_storage = 0, remove_disk = 0;
 	int rc = EXIT_UNKNOWN, got_go = 0, cancelling = 0, cancelled = 0;
 
 	ioc.fd = cioc.fd = -1;
@@ -281,9 +284,24 @@ main_migrate(int argc, char **argv)
 		case 'K':
 			cfgfile = optarg;
 			break;
+		case 'S':
+			copy_storage = 1;
+			break;
+		case 'R':
+			remove_disk = 1;
+			break;
 		default:
 			return xmig_usage("migrate");
 		}
+	}
+	if (remove_disk && !copy_storage) {
+		xmig_err("--remove-source-disk goes with --copy-storage");
+		return xmig_usage("migrate");
+	}
+	if (copy_storage && force) {
+		xmig_err("--copy-storage moves disks from a live source; "
+		    "--force restarts a domain whose host is dead");
+		return xmig_usage("migrate");
 	}
 	if ((source_off || from != NULL || cfgfile != NULL) && !force) {
 		xmig_err("--source-is-off, --from and --config go with --force");
@@ -324,6 +342,12 @@ main_migrate(int argc, char **argv)
 	if (mbit)
 		json_object_object_add(req, "bandwidth_mbit",
 		    json_object_new_int64(mbit));
+	if (copy_storage) {
+		json_object_object_add(req, "copy_storage",
+		    json_object_new_int(1));
+		json_object_object_add(req, "remove_source_disk",
+		    json_object_new_int(remove_disk));
+	}
 	if (ctl_open(&ioc) == -1) {
 		rc = EXIT_FAILED;
 		goto out;

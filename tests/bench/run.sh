@@ -15,6 +15,12 @@
 #	3 live		256 MiB and 1 GiB at 0, 2000, 20000 dirty pages/s
 #	4 concurrency	1, 2, 4, 8 simultaneous migrations of 2 GiB in all
 #	5 memory	relocd RSS idle, with 1 and with 8 migrations
+#	6 copy		xmig migrate --copy-storage of a domain whose disk is a
+#			sparse 4 GiB image holding 1 GiB of data: the rate of
+#			allocated bytes copied (to "ready": the destination's
+#			read-back check included) against xmig speedtest's
+#			rate, measured just before it; the images live in a
+#			tmpfs, so the disk of this VM is not what is measured
 #
 # Everything stays on 127.0.7.1-3 (BENCH_PORT, default 18700, and the few
 # ports after it); every process started here is ended by its PID.
@@ -25,7 +31,7 @@
 # an earlier build) adds a second pair of relocds, on 127.0.7.4-5, whose
 # data path, whole migration and setup are measured interleaved with this
 # build's, so that a change's cost is a ratio from one run.
-# BENCH_CASES (default "stream setup live conc evac") picks which cases
+# BENCH_CASES (default "stream setup live conc evac copy") picks which cases
 # run ("evac" adds a third relocd of this build, on 127.0.7.6);
 # the figures of cases not run stay empty in the table; BENCH_CONC
 # (default "1 2 4 8") the concurrency levels.  The run pauses the VM's
@@ -47,14 +53,17 @@ L=127.0.7.1
 HA=127.0.7.2
 HBADDR=127.0.7.3
 REPS=${BENCH_REPS:-3}
-CASES=" ${BENCH_CASES:-stream setup live conc evac} "
+CASES=" ${BENCH_CASES:-stream setup live conc evac copy} "
 STREAM_MB=2048
 SETUP_N=100
 SSH_SETUP_N=30
 SIZES="256 1024"
 RATES="0 2000 20000"
 CONC=${BENCH_CONC:-1 2 4 8}
+COPY_SIZE_MB=4096
+COPY_DATA_MB=1024
 if [ -n "${BENCH_QUICK:-}" ]; then
+	COPY_DATA_MB=256
 	STREAM_MB=256 SETUP_N=20 SSH_SETUP_N=5 SIZES=256 RATES="0 2000"
 	CONC="1 2"
 fi
@@ -90,6 +99,7 @@ cleanup() {
 	[ -n "$REPORTING_WAS" ] && echo "$REPORTING_WAS" > "$REPORTING" 2>/dev/null
 	rm -f "$WARMF"
 	sleep 0.3
+	mountpoint -q "$W/copydisks" 2>/dev/null && umount -l "$W/copydisks"
 	# Guests are processes our relocds started: end them by the PIDs
 	# the sim backend recorded.
 	for f in "$W"/*/state/sim/dom/*/pid; do
@@ -203,6 +213,7 @@ backend = "sim"
 sim_hostname = "bench$n"
 sim_memory_mb = 16384
 max_migrations = 8
+incoming_disk_paths = [ "$W/copydisks/$n/" ]
 EOC
 	# xmig evacuate on a chooses between b and e.
 	[ "$n" = a ] && [[ $CASES == *" evac "* ]] &&
@@ -469,6 +480,81 @@ stream_migrate() {
 	    -v hz=$HZ -v m="${r[0]}" 'BEGIN { printf "%.3f", d / hz / (m / 1024) }')"
 	record stream "relocd-migrate-sim$VSFX" cpu_recv "$rep" "$(awk -v d=$((cb1 - cb0)) \
 	    -v hz=$HZ -v m="${r[0]}" 'BEGIN { printf "%.3f", d / hz / (m / 1024) }')"
+}
+
+# -- case 6: copy storage -------------------------------------------------
+
+# The images of the copy case, in a tmpfs of their own when this host
+# lets us mount one (else on the work directory's disk, and the table
+# says so).
+COPY_FS=tmpfs
+copy_fs() {
+	mkdir -p "$W/copydisks"
+	if ! mountpoint -q "$W/copydisks" &&
+	    ! mount -t tmpfs -o size=$((3 * COPY_DATA_MB + 64))m tmpfs \
+	    "$W/copydisks" 2>/dev/null; then
+		COPY_FS=disk
+	fi
+	mkdir -p "$W/copydisks/a" "$W/copydisks/b"
+}
+
+# One copy: a speedtest of COPY_DATA_MB, then the migration of a domain
+# with a COPY_SIZE_MB image holding COPY_DATA_MB of data, every fourth
+# MiB (1 MiB pieces: chunks the copy sends whole, holes between them).
+copy_one() {
+	local rep=$1 name=cp$1 out img st bytes ms
+	out=$(xa speedtest -s $COPY_DATA_MB $DSTADDR 2>&1) ||
+	    { echo "bench: speedtest failed: $out" >&2
+	      FAILS=$((FAILS + 1)); return; }
+	st=$(echo "$out" | sed -n 's/.* MiB in \([0-9.]*\) s: .*/\1/p' |
+	    awk -v m=$COPY_DATA_MB '{ printf "%.3f", m * 1048576 / $1 / 1e9 }')
+	img=$W/copydisks/a/$name.img
+	truncate -s ${COPY_SIZE_MB}M "$img"
+	python3 - "$img" $COPY_SIZE_MB $COPY_DATA_MB <<'EOP'
+import os, sys
+path, total, data = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+fd = os.open(path, os.O_WRONLY)
+piece = bytes(range(256)) * 4096
+for i in range(data):
+    os.pwrite(fd, piece[i % 251:] + piece[:i % 251], i * (total // data) * 1048576)
+os.close(fd)
+EOP
+	domain_cfg "$W/$name.cfg" "$name" 64 0
+	echo "disk = [ \"$img,raw,xvda,rw\" ]" >> "$W/$name.cfg"
+	xa create "$W/$name.cfg" >/dev/null ||
+	    { FAILS=$((FAILS + 1)); rm -f "$img"; return; }
+	sleep 0.3
+	xa migrate --copy-storage --remove-source-disk "$name" $DSTADDR \
+	    > "$W/$name.out" 2>&1 ||
+	    { echo "bench: copy-storage migration failed: $(tail -n 1 "$W/$name.out")" >&2
+	      FAILS=$((FAILS + 1)); destroy_a "$name"; rm -f "$img"; return; }
+	# "..., 1024.0 MiB of disk data copied in 2345 ms, ..."
+	bytes=$(sed -n 's/.*disk xvda: sent \([0-9]*\) bytes of data.*/\1/p' \
+	    "$W/$name.out" | tail -n 1)
+	ms=$(sed -n 's/.* MiB of disk data copied in \([0-9.]*\) ms.*/\1/p' \
+	    "$W/$name.out" | tail -n 1)
+	wait_verified "$name" 64
+	destroy_b "$name"
+	rm -f "$W/copydisks/b/$name.img"
+	record copy speedtest gbps "$rep" "$st"
+	record copy "${COPY_SIZE_MB}MiB-sparse" data_mb "$rep" \
+	    "$(awk -v b="${bytes:-0}" 'BEGIN { printf "%.1f", b / 1048576 }')"
+	record copy "${COPY_SIZE_MB}MiB-sparse" gbps "$rep" "$(awk \
+	    -v b="${bytes:-0}" -v t="${ms:-0}" \
+	    'BEGIN { if (t > 0) printf "%.3f", b / t / 1e6; else print 0 }')"
+	# Paired with the speedtest just before it: on a machine whose speed
+	# drifts with its neighbours' load, the ratio of each pair is the
+	# figure to trust, not a ratio of medians.
+	record copy "${COPY_SIZE_MB}MiB-sparse" ratio "$rep" "$(awk \
+	    -v b="${bytes:-0}" -v t="${ms:-0}" -v s="$st" \
+	    'BEGIN { if (t > 0 && s > 0) printf "%.3f", b / t / 1e6 / s; else print 0 }')"
+	# Where the time went: the source's sending alone (without the
+	# destination's read-back check), "... in 1024 chunks, 8459 ms, ...".
+	ms=$(sed -n 's/.*disk xvda: sent .* chunks, \([0-9]*\) ms.*/\1/p' \
+	    "$W/$name.out" | tail -n 1)
+	record copy "${COPY_SIZE_MB}MiB-sparse" send_gbps "$rep" "$(awk \
+	    -v b="${bytes:-0}" -v t="${ms:-0}" \
+	    'BEGIN { if (t > 0) printf "%.3f", b / t / 1e6; else print 0 }')"
 }
 
 # -- case 2: connection setup -------------------------------------------
@@ -740,6 +826,11 @@ for rep in $(seq 1 "$REPS"); do
 	scale_evac "$rep" s0
 	scale_evac "$rep" s1
 	fi
+	if [[ $CASES == *" copy "* ]]; then
+	note "copy storage rep $rep/$REPS"
+	[ "$rep" = 1 ] && copy_fs
+	copy_one "$rep"
+	fi
 	if [[ $CASES == *" conc "* ]]; then
 	note "concurrency rep $rep/$REPS"
 	for n in $CONC; do
@@ -807,6 +898,10 @@ if [ -n "$BEFORE" ]; then
 	echo "| this build's whole 2 GiB sim migration / the build before | ${x}x ($(med stream relocd-migrate-sim gbps) vs $(med stream relocd-migrate-sim-before gbps) GB/s; CPU $(med stream relocd-migrate-sim cpu_send) / $(med stream relocd-migrate-sim cpu_recv) vs $(med stream relocd-migrate-sim-before cpu_send) / $(med stream relocd-migrate-sim-before cpu_recv) s/GiB) | |"
 	x=$(ratio "$(med setup relocd ms)" "$(med setup relocd-before ms)")
 	echo "| this build's setup time / the build before | ${x}x ($(med setup relocd ms) vs $(med setup relocd-before ms) ms; vs ssh true: $(ratio "$(med setup ssh-true ms)" "$(med setup relocd ms)")x vs $(ratio "$(med setup ssh-true ms)" "$(med setup relocd-before ms)")x) | |"
+fi
+if [ -n "$(med copy ${COPY_SIZE_MB}MiB-sparse gbps)" ]; then
+	x=$(med copy ${COPY_SIZE_MB}MiB-sparse ratio)
+	echo "| --copy-storage, ${COPY_SIZE_MB} MiB sparse image with ${COPY_DATA_MB} MiB of data: copy rate of allocated bytes >= 0.9x speedtest (each copy against the speedtest just before it, median; images on $COPY_FS) | ${x}x ($(med copy ${COPY_SIZE_MB}MiB-sparse gbps) vs $(med copy speedtest gbps) GB/s; $(med copy ${COPY_SIZE_MB}MiB-sparse data_mb) MiB sent; sending alone $(med copy ${COPY_SIZE_MB}MiB-sparse send_gbps) GB/s) | $(verdict "$x" '>=' 0.9) |"
 fi
 x=$(med live 256MiB@2000 downtime_ms)
 echo "| 256 MiB @ 2000 pages/s: downtime <= 20 ms (source's figure) | $x ms | $(verdict "$x" '<=' 20) |"

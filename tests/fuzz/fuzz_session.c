@@ -24,7 +24,9 @@
  *    reachable from the peer port at all;
  *  - when the session ends, every domain it restored was either
  *    destroyed or renamed to NAME after "go" (none left --incoming);
- *  - descriptors are back to where they were (no leaked socket or file).
+ *  - descriptors are back to where they were (no leaked socket or file);
+ *  - a copy-storage session leaves no disk copy behind unless a domain
+ *    was started on it.
  * Its stream format: a 4-byte little-endian length N <= 64 KiB and N
  * bytes; anything else is XO_E_BADSTREAM.
  */
@@ -70,7 +72,9 @@ struct fake_dom {
 static struct relocd_conf fuzz_conf;
 static struct fake_dom fuzz_doms[FUZZ_MAX_DOMS];
 static int fuzz_opens;
-static char *fuzz_disk_paths[] = { "/srv/xen/", NULL };
+/* The second: a directory copies of disks (--copy-storage) go to. */
+static char *fuzz_disk_paths[] = { "/srv/xen/", NULL, NULL };
+static char fuzz_copy_dir[4200];
 static char *fuzz_bridges[] = { "xenbr0", NULL };
 static char *fuzz_host_bridges[] = { "xenbr0", "xenbr1", NULL };
 
@@ -390,6 +394,28 @@ fuzz_helper_main(void *arg)
 	return NULL;
 }
 
+/* Remove the copies a session left in fuzz_copy_dir; how many. */
+static int
+fuzz_copies_clear(void)
+{
+	char path[4500];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	if ((d = opendir(fuzz_copy_dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s%s", fuzz_copy_dir, de->d_name);
+		unlink(path);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -408,6 +434,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		snprintf(slots, sizeof(slots), "%s/slots", tmpl);
 		mkdir(slots, 0700);
 	}
+	snprintf(fuzz_copy_dir, sizeof(fuzz_copy_dir), "%s/disks/", tmpl);
+	mkdir(fuzz_copy_dir, 0700);
+	fuzz_disk_paths[1] = fuzz_copy_dir;
 	log_init(0, LOG_USER);	/* not stderr: the fuzzer's output */
 	log_setverbose(0);
 	conf_init(&fuzz_conf);
@@ -437,7 +466,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_helper fh;
 	struct worker w;
 	pthread_t helper;
-	int sv[2], hx[2], fds_before, bufsz = FUZZ_MAX_INPUT * 2;
+	int sv[2], hx[2], fds_before, bufsz = FUZZ_MAX_INPUT * 2, started;
 	size_t i, off = 0;
 	ssize_t n;
 
@@ -482,11 +511,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (fuzz_opens != 0)
 		fuzz_die("backend handle not closed");
+	started = 0;
 	for (i = 0; i < FUZZ_MAX_DOMS; i++) {
 		if (fuzz_doms[i].live && fuzz_doms[i].incoming)
 			fuzz_die("NAME--incoming left behind");
+		if (fuzz_doms[i].live)
+			started = 1;
 		fuzz_doms[i].live = 0;	/* received: gone for the next run */
 	}
+	/* Disk copies stay only with a domain started on them. */
+	if (fuzz_copies_clear() > 0 && !started)
+		fuzz_die("a partial disk copy left behind");
 	if (fds_before != -1 && fuzz_count_fds() != fds_before)
 		fuzz_die("descriptor leaked");
 	return 0;

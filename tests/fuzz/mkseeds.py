@@ -7,6 +7,7 @@ starts past the first checks: frames, xl headers with configs, config
 files, allow-list entries, domain configs, and whole peer sessions
 (request frame + xl header + config + fake stream + "go").
 """
+import hashlib
 import json
 import os
 import struct
@@ -20,6 +21,26 @@ GO = b"domain is yours, you are cleared to unpause\0"
 def frame(ftype, body, flags=0, version=1):
     b = json.dumps(body, separators=(",", ":")).encode()
     return struct.pack(">IBBHI", MAGIC, version, ftype, flags, len(b)) + b
+
+
+def rawframe(ftype, body, flags=0):
+    return struct.pack(">IBBHI", MAGIC, 1, ftype, flags, len(body)) + body
+
+
+def chunk(disk, index, exts, data, chunklen=1 << 20, damage=False):
+    """A PT_DISK_CHUNK frame (common/diskcopy.h) and its tag."""
+    logical = bytearray(chunklen)
+    pos = 0
+    for off, ln in exts:
+        logical[off:off + ln] = data[pos:pos + ln]
+        pos += ln
+    tag = hashlib.sha256(struct.pack(">IQ", disk, index) +
+                         bytes(logical)).digest()
+    body = struct.pack(">IIQ", disk, len(exts), index) + tag
+    for off, ln in exts:
+        body += struct.pack(">II", off, ln)
+    body += (bytes([data[0] ^ 0x5A]) + data[1:]) if damage else data
+    return rawframe(0x62, body), tag
 
 
 def domcfg(name="web1", mem_kb=65536, vcpus=1, uuid=None, disks=None,
@@ -80,7 +101,7 @@ write("fuzz_frame", "migrate", b"\1" + frame(0x04, {"config": GOOD})[1:])
 write("fuzz_frame", "error", frame(0x81, {"code": "x", "message": "y"}))
 write("fuzz_frame", "toobig", struct.pack(">IBBHI", MAGIC, 1, 1, 0,
                                           0xFFFFFFFF))
-write("fuzz_frame", "mandatory", frame(0x01, {}, flags=0x0100))
+write("fuzz_frame", "mandatory", frame(0x01, {}, flags=0x0200))
 write("fuzz_frame", "version", frame(0x01, {}, version=9))
 
 # xl header + config
@@ -159,3 +180,38 @@ write("fuzz_session", "speedtest", frame(0x40, {"bytes": 4096}) + b"\0" * 4096)
 write("fuzz_session", "speedtest-short",
       frame(0x40, {"bytes": 4096}) + b"\0" * 100)
 write("fuzz_session", "speedtest-huge", frame(0x40, {"bytes": 1 << 62}))
+
+# copy-storage sessions: the flagged request with the disks offered, the
+# framed stream, the disk's chunks and end, "go".
+COPYCFG = domcfg(disks=[{"pdev_path": "/var/lib/xen/images/web1.img",
+                         "vdev": "xvda", "format": "raw", "readwrite": 1}])
+OFFER = {"disks": [{"vdev": "xvda", "path": "/var/lib/xen/images/web1.img",
+                    "size": 4 << 20, "allocated": 8192}]}
+data = b"A" * 4096 + b"B" * 4096
+c0, t0 = chunk(0, 0, [(0, 4096)], data[:4096])
+c2, t2 = chunk(0, 2, [(8192, 4096)], data[4096:])
+image = hashlib.sha256(struct.pack(">Q", 0) + t0 +
+                       struct.pack(">Q", 2) + t2).hexdigest()
+req = frame(0x04, {"config": COPYCFG, "copy_storage": OFFER},
+            flags=0x0100)
+framed = rawframe(0x60, stream) + frame(0x61, {})
+end = frame(0x63, {"disk": 0, "chunks": 2, "bytes": 8192, "digest": image})
+write("fuzz_session", "copy-ok",
+      req + xlhdr(COPYCFG) + framed + c0 + c2 + end + GO)
+write("fuzz_session", "copy-damaged",
+      req + xlhdr(COPYCFG) + framed + chunk(0, 0, [(0, 4096)], data[:4096],
+                                            damage=True)[0] + c2 + end + GO)
+write("fuzz_session", "copy-order",
+      req + xlhdr(COPYCFG) + framed + c2 + c0 + end + GO)
+write("fuzz_session", "copy-beyond",
+      req + xlhdr(COPYCFG) + framed + chunk(0, 9, [(0, 4096)],
+                                            data[:4096])[0] + end + GO)
+write("fuzz_session", "copy-noflag",
+      frame(0x04, {"config": COPYCFG, "copy_storage": OFFER}) +
+      xlhdr(COPYCFG) + stream + GO)
+write("fuzz_session", "copy-unframed",
+      req + xlhdr(COPYCFG) + stream + c0 + end + GO)
+write("fuzz_frame", "copy-flag", frame(0x04, {"config": COPYCFG,
+                                              "copy_storage": OFFER},
+                                       flags=0x0100))
+write("fuzz_frame", "copy-flag-list", frame(0x01, {}, flags=0x0100))

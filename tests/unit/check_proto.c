@@ -107,10 +107,16 @@ START_TEST(test_hdr_version_magic_type_flags)
 	mkhdr(b, PROTO_MAGIC, PROTO_VERSION, PT_LIST, 0x0080, 0);
 	ck_assert_int_eq(proto_hdr_decode(b, sizeof(b), &h, PROTO_MAX_FRAME,
 	    err, sizeof(err)), PROTO_OK);
-	mkhdr(b, PROTO_MAGIC, PROTO_VERSION, PT_LIST, 0x0100, 0);
+	mkhdr(b, PROTO_MAGIC, PROTO_VERSION, PT_LIST, 0x0200, 0);
 	ck_assert_int_eq(proto_hdr_decode(b, sizeof(b), &h, PROTO_MAX_FRAME,
 	    err, sizeof(err)), PROTO_E_FLAGS);
-	ck_assert_ptr_nonnull(strstr(err, "0x0100"));
+	ck_assert_ptr_nonnull(strstr(err, "0x0200"));
+	/* Copy storage is a mandatory flag this side knows. */
+	mkhdr(b, PROTO_MAGIC, PROTO_VERSION, PT_MIGRATE_RECEIVE,
+	    PROTO_F_COPY_STORAGE, 0);
+	ck_assert_int_eq(proto_hdr_decode(b, sizeof(b), &h, PROTO_MAX_FRAME,
+	    err, sizeof(err)), PROTO_OK);
+	ck_assert_uint_eq(h.flags, PROTO_F_COPY_STORAGE);
 }
 END_TEST
 

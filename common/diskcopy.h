@@ -1,0 +1,107 @@
+/*
+ * Copying a domain's local disks in its migration session (xmig migrate
+ * --copy-storage): the chunk records both sides speak, their digests,
+ * and the sparse walk of an image.
+ *
+ * An image is cut into chunks of DISKCOPY_CHUNK bytes.  A chunk whose
+ * logical content (holes read as zeros) is all zero is not sent: it is
+ * a hole at the destination too.  Any other chunk travels as one
+ * PT_DISK_CHUNK frame whose body is, big-endian,
+ *
+ *	disk u32 | next u32 | index u64 | tag[32] |
+ *	next x { offset u32, length u32 } | the extents' bytes
+ *
+ * The extents are the chunk's allocated ranges (SEEK_DATA/SEEK_HOLE at
+ * the source), relative to the chunk, sorted and disjoint: only they
+ * are written at the destination, so holes stay holes.  The tag is
+ * SHA-256(disk u32 | index u64 | the chunk's logical content): it does
+ * not depend on how either file is allocated, so the destination's root
+ * helper can recompute every tag by reading its copy back.  The image
+ * digest is SHA-256 over (index u64 | tag) of every chunk sent, in
+ * order; PT_DISK_END carries the source's, and the destination compares
+ * it with the one it reads back from its copy.
+ */
+#ifndef DISKCOPY_H
+#define DISKCOPY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DISKCOPY_CHUNK		(1024U * 1024)
+#define DISKCOPY_MAX_EXTENTS	64
+#define DISKCOPY_MAX_DISKS	16
+#define DISKCOPY_TAG_LEN	32
+#define DISKCOPY_CHUNK_HDR	(16 + DISKCOPY_TAG_LEN)
+#define DISKCOPY_MAX_BODY	(DISKCOPY_CHUNK_HDR + \
+				    DISKCOPY_MAX_EXTENTS * 8 + DISKCOPY_CHUNK)
+/* An image larger than this is refused: 16 TiB. */
+#define DISKCOPY_MAX_SIZE	(16ULL << 40)
+
+struct diskcopy_extent {
+	uint32_t	off;	/* in the chunk */
+	uint32_t	len;
+};
+
+struct diskcopy_chunk {
+	uint32_t	disk;
+	uint32_t	next;
+	uint64_t	index;
+	uint8_t		tag[DISKCOPY_TAG_LEN];
+	struct diskcopy_extent ext[DISKCOPY_MAX_EXTENTS];
+	const uint8_t	*data;	/* the extents' bytes, back to back */
+	size_t		datalen;
+};
+
+/* A running image digest. */
+struct diskcopy_image {
+	void		*ctx;	/* EVP_MD_CTX */
+	uint64_t	 chunks;
+	uint64_t	 bytes;	/* extent bytes */
+};
+
+/* Bytes of chunk INDEX of an image of SIZE bytes. */
+uint32_t diskcopy_chunk_len(uint64_t size, uint64_t index);
+/*
+ * Decode a PT_DISK_CHUNK body of LEN bytes, strictly: a known disk
+ * (index below ndisks), a chunk inside that disk's size (sizes[disk]),
+ * 1..DISKCOPY_MAX_EXTENTS extents, sorted, disjoint, non-empty, inside
+ * the chunk, and exactly as many data bytes as they add up to.  The
+ * chunk's data points into body.  -1 with the reason.
+ */
+int	diskcopy_chunk_decode(const uint8_t *body, size_t len,
+	    const uint64_t *sizes, uint32_t ndisks, struct diskcopy_chunk *,
+	    char *err, size_t errlen);
+/* The body's header and extent table into buf; returns its length. */
+size_t	diskcopy_chunk_encode_hdr(uint8_t *buf, const struct diskcopy_chunk *);
+/* The tag of a chunk of CHUNKLEN bytes from its extents and data. */
+int	diskcopy_chunk_tag(uint32_t disk, uint64_t index, uint32_t chunklen,
+	    const struct diskcopy_extent *, uint32_t next, const uint8_t *data,
+	    uint8_t tag[DISKCOPY_TAG_LEN]);
+/* Are all LEN bytes zero? */
+int	diskcopy_zero(const uint8_t *, size_t);
+/*
+ * The allocated ranges of fd in [off, off + len) as extents relative to
+ * off, at most max (the rest merged into the last: read as zeros, still
+ * correct).  The count (0: all hole), or -1 with errno.
+ */
+int	diskcopy_extents(int fd, uint64_t off, uint32_t len,
+	    struct diskcopy_extent *, int max);
+/* Read a chunk's extents into data, back to back: total bytes or -1. */
+ssize_t	diskcopy_read(int fd, uint64_t off, const struct diskcopy_extent *,
+	    int next, uint8_t *data);
+
+int	diskcopy_image_init(struct diskcopy_image *);
+int	diskcopy_image_add(struct diskcopy_image *, uint64_t index,
+	    const uint8_t tag[DISKCOPY_TAG_LEN], size_t bytes);
+/* The digest as 64 hex digits (+ NUL) and the context freed. */
+int	diskcopy_image_final(struct diskcopy_image *, char hex[65]);
+void	diskcopy_image_dispose(struct diskcopy_image *);
+/*
+ * Read an image of SIZE bytes back from fd (as the destination's helper
+ * does its copy) and compute its image digest: every chunk as the
+ * sender would have sent it.  bytes: data bytes read.  -1 with err.
+ */
+int	diskcopy_image_of(int fd, uint32_t disk, uint64_t size, char hex[65],
+	    uint64_t *bytes, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,204 @@
+/*
+ * The disk copy records (common/diskcopy.c): the strict chunk decoder a
+ * destination's network process runs on a peer's bytes, and the digests
+ * both sides compute, which must not depend on how a file is allocated.
+ */
+#include <sys/stat.h>
+
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "diskcopy.h"
+
+static const uint64_t sizes[2] = { 4U << 20, (1U << 20) + 4096 };
+
+/* A chunk frame body: header, extents, data (the tag as computed). */
+static size_t
+mkchunk(uint8_t *b, uint32_t disk, uint64_t index,
+    const struct diskcopy_extent *ext, uint32_t next, const uint8_t *data,
+    size_t datalen)
+{
+	struct diskcopy_chunk c;
+	size_t h;
+
+	memset(&c, 0, sizeof(c));
+	c.disk = disk;
+	c.index = index;
+	c.next = next;
+	memcpy(c.ext, ext, next * sizeof(*ext));
+	/* Beyond the image there is no tag to take: any will do. */
+	if (diskcopy_chunk_tag(disk, index, diskcopy_chunk_len(sizes[disk],
+	    index), ext, next, data, c.tag) == -1)
+		memset(c.tag, 0, sizeof(c.tag));
+	h = diskcopy_chunk_encode_hdr(b, &c);
+	memcpy(b + h, data, datalen);
+	return h + datalen;
+}
+
+START_TEST(test_chunk_roundtrip)
+{
+	static uint8_t b[DISKCOPY_MAX_BODY], data[8192];
+	struct diskcopy_extent ext[2] = { { 0, 4096 }, { 8192, 4096 } };
+	struct diskcopy_chunk c;
+	uint8_t tag[DISKCOPY_TAG_LEN];
+	char err[256];
+	size_t len;
+
+	memset(data, 'x', sizeof(data));
+	len = mkchunk(b, 0, 3, ext, 2, data, sizeof(data));
+	ck_assert_int_eq(diskcopy_chunk_decode(b, len, sizes, 2, &c, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(c.index, 3);
+	ck_assert_uint_eq(c.next, 2);
+	ck_assert_uint_eq(c.datalen, 8192);
+	ck_assert_int_eq(diskcopy_chunk_tag(0, 3, DISKCOPY_CHUNK, c.ext,
+	    c.next, c.data, tag), 0);
+	ck_assert_mem_eq(tag, c.tag, sizeof(tag));
+	/* A byte changed: another tag. */
+	b[len - 1] ^= 1;
+	ck_assert_int_eq(diskcopy_chunk_tag(0, 3, DISKCOPY_CHUNK, c.ext,
+	    c.next, c.data, tag), 0);
+	ck_assert_int_ne(memcmp(tag, c.tag, sizeof(tag)), 0);
+}
+END_TEST
+
+START_TEST(test_chunk_strict)
+{
+	static uint8_t b[DISKCOPY_MAX_BODY], data[8192];
+	struct diskcopy_extent ok[1] = { { 0, 4096 } };
+	struct diskcopy_extent overlap[2] = { { 0, 4096 }, { 2048, 4096 } };
+	struct diskcopy_extent out[1] = { { 4096, 4096 } };
+	struct diskcopy_chunk c;
+	char err[256];
+	size_t len;
+
+	memset(data, 'y', sizeof(data));
+	/* Unknown disk. */
+	len = mkchunk(b, 0, 0, ok, 1, data, 4096);
+	ck_assert_int_eq(diskcopy_chunk_decode(b, len, sizes, 1, &c, err,
+	    sizeof(err)), 0);
+	b[3] = 7;
+	ck_assert_int_eq(diskcopy_chunk_decode(b, len, sizes, 2, &c, err,
+	    sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "disk 7"));
+	/* Beyond the image. */
+	len = mkchunk(b, 0, 4, ok, 1, data, 4096);
+	ck_assert_int_eq(diskcopy_chunk_decode(b, len, sizes, 2, &c, err,
+	    sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "beyond"));
+	/* Overlapping extents. */
+	len = mkchunk(b, 0, 0, overlap, 2, data, 8192);
+	ck_assert_int_eq(diskcopy_chunk_decode(b, len, sizes, 2, &c, err,
+	    sizeof(err)), -1);
+	/* An extent past a short last chunk (disk 1: 4096 bytes). */
+	len = mkchunk(b, 1, 1, ok, 1, data, 4096);
+	ck_assert_int_eq(diskcopy_chunk_decode(b, len, sizes, 2, &c, err,
+	    sizeof(err)), 0);
+	memcpy(b, "\0\0\0\1\0\0\0\1\0\0\0\0\0\0\0\1", 16);
+	memset(b + DISKCOPY_CHUNK_HDR, 0, 8);
+	b[DISKCOPY_CHUNK_HDR + 2] = out[0].off >> 8;
+	b[DISKCOPY_CHUNK_HDR + 6] = out[0].len >> 8;
+	ck_assert_int_eq(diskcopy_chunk_decode(b, len, sizes, 2, &c, err,
+	    sizeof(err)), -1);
+	/* Data and extents that do not add up; no extents; truncated. */
+	len = mkchunk(b, 0, 0, ok, 1, data, 4096);
+	ck_assert_int_eq(diskcopy_chunk_decode(b, len - 1, sizes, 2, &c, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(diskcopy_chunk_decode(b, DISKCOPY_CHUNK_HDR + 4,
+	    sizes, 2, &c, err, sizeof(err)), -1);
+	b[7] = 0;
+	ck_assert_int_eq(diskcopy_chunk_decode(b, len, sizes, 2, &c, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(diskcopy_chunk_decode(b, 10, sizes, 2, &c, err,
+	    sizeof(err)), -1);
+}
+END_TEST
+
+/* The image digest read back from two files with the same content but
+ * different allocation (one has zeros written where the other has a
+ * hole) is the same; a changed byte changes it. */
+START_TEST(test_image_allocation_independent)
+{
+	char a[] = "/tmp/check_diskcopy.XXXXXX", b[] = "/tmp/check_diskcopy.XXXXXX";
+	static uint8_t buf[1 << 20];
+	char ha[65], hb[65];
+	uint64_t bytes, size = 8U << 20;
+	char err[256];
+	int fa, fb;
+
+	ck_assert_int_ne(fa = mkstemp(a), -1);
+	ck_assert_int_ne(fb = mkstemp(b), -1);
+	unlink(a);
+	unlink(b);
+	ck_assert_int_eq(ftruncate(fa, (off_t)size), 0);
+	ck_assert_int_eq(ftruncate(fb, (off_t)size), 0);
+	memset(buf, 'z', 4096);
+	ck_assert_int_eq(pwrite(fa, buf, 4096, 3 << 20), 4096);
+	ck_assert_int_eq(pwrite(fb, buf, 4096, 3 << 20), 4096);
+	/* b: a whole chunk of written zeros, and zeros around the data. */
+	memset(buf, 0, sizeof(buf));
+	ck_assert_int_eq(pwrite(fb, buf, sizeof(buf), 5 << 20),
+	    (ssize_t)sizeof(buf));
+	ck_assert_int_eq(pwrite(fb, buf, 4096, (3 << 20) + 4096), 4096);
+	ck_assert_int_eq(diskcopy_image_of(fa, 0, size, ha, &bytes, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(diskcopy_image_of(fb, 0, size, hb, &bytes, err,
+	    sizeof(err)), 0);
+	ck_assert_str_eq(ha, hb);
+	buf[0] = 1;
+	ck_assert_int_eq(pwrite(fb, buf, 1, 7 << 20), 1);
+	ck_assert_int_eq(diskcopy_image_of(fb, 0, size, hb, &bytes, err,
+	    sizeof(err)), 0);
+	ck_assert_str_ne(ha, hb);
+	close(fa);
+	close(fb);
+}
+END_TEST
+
+START_TEST(test_extents)
+{
+	char p[] = "/tmp/check_diskcopy.XXXXXX";
+	struct diskcopy_extent ext[DISKCOPY_MAX_EXTENTS];
+	static uint8_t buf[4096];
+	int fd, n, i;
+
+	ck_assert_int_ne(fd = mkstemp(p), -1);
+	unlink(p);
+	ck_assert_int_eq(ftruncate(fd, 4 << 20), 0);
+	ck_assert_int_eq(diskcopy_extents(fd, 0, DISKCOPY_CHUNK, ext, 8), 0);
+	memset(buf, 1, sizeof(buf));
+	/* 100 separate blocks in chunk 1: more than 8 extents merge. */
+	for (i = 0; i < 100; i++)
+		ck_assert_int_eq(pwrite(fd, buf, 4096, (1 << 20) + i * 8192),
+		    4096);
+	n = diskcopy_extents(fd, 1 << 20, DISKCOPY_CHUNK, ext, 8);
+	ck_assert_int_eq(n, 8);
+	ck_assert_uint_eq(ext[0].off, 0);
+	ck_assert_uint_eq(ext[7].off + ext[7].len, 99 * 8192 + 4096);
+	close(fd);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("diskcopy");
+	TCase *tc = tcase_create("records");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_chunk_roundtrip);
+	tcase_add_test(tc, test_chunk_strict);
+	tcase_add_test(tc, test_image_allocation_independent);
+	tcase_add_test(tc, test_extents);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
