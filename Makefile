@@ -13,6 +13,9 @@ SYSCONFDIR ?= /etc/xen
 # same directory as /usr/lib with merged /usr).  /etc/systemd/system is
 # the administrator's, for overrides.
 SYSTEMDUNITDIR ?= /lib/systemd/system
+# Pacemaker looks for OCF resource agents here (OCF_ROOT/resource.d),
+# whatever PREFIX is.
+OCFDIR	?= /usr/lib/ocf/resource.d
 ifneq ($(SANITIZE),)
 B	:= build-san
 else
@@ -296,19 +299,22 @@ endif
 	@env FUZZ_DIR=$(FZ) bash tests/fuzz/run.sh
 
 man-lint:
-	mandoc -T lint -W warning man/*.[158]
+	mandoc -T lint -W warning man/*.[1578]
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/relocd \
-	    $(DESTDIR)$(SYSTEMDUNITDIR)
+	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(SYSCONFDIR)/relocd $(DESTDIR)$(SYSTEMDUNITDIR) \
+	    $(DESTDIR)$(OCFDIR)/relocd
 	install -m 755 $(B)/relocd $(DESTDIR)$(SBINDIR)/relocd
 	install -m 755 $(B)/xmig $(DESTDIR)$(BINDIR)/xmig
 	install -m 755 scripts/relocd-pki $(DESTDIR)$(SBINDIR)/relocd-pki
 	install -m 644 man/xmig.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/relocd.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/relocd.8 man/relocd-pki.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 man/ocf_relocd_xendomain.7 $(DESTDIR)$(MANDIR)/man7/
+	install -m 755 ocf/xendomain $(DESTDIR)$(OCFDIR)/relocd/xendomain
 	@# The unit names relocd by its default path: the one this install
 	@# uses instead (PREFIX, SBINDIR).
 	sed 's|/usr/local/sbin/relocd|$(SBINDIR)/relocd|g' etc/relocd.service \
