@@ -1,4 +1,5 @@
-# One entry point: all, check, demo, bench, check-xen, fuzz, install, clean.
+# One entry point: all, check, demo, bench, check-xen, check-cluster, fuzz,
+# install, clean.
 # Everything lands in build/.  SANITIZE=address,undefined builds with
 # sanitizers into build-san/ (so the normal build is never clobbered);
 # DEPS=no skips the dependency installer.
@@ -102,7 +103,8 @@ PROGS	:= $(B)/relocd $(B)/xmig $(LIBXL_MOD)
 # is never installed.
 TESTING_OBJS := $(RELOCD_SRCS:%.c=$(O)/testing/%.o)
 
-.PHONY: all check unit integration demo bench bench-progs check-xen fuzz \
+.PHONY: all check unit integration demo bench bench-progs check-xen \
+	check-cluster fuzz \
 	fuzz-progs itest-root FORCE \
 	install deps clean lint man-lint
 
@@ -209,6 +211,17 @@ demo: deps
 check-xen: deps
 	@$(MAKE) --no-print-directory all
 	@bash tests/xen/run.sh
+
+# A real three-node Pacemaker + Corosync cluster on this machine, driving
+# the OCF agent (ocf/xendomain) with relocd as its transport
+# (tests/cluster/run.sh says what it runs; it skips where it cannot).
+# Its packages come from `deps.sh cluster`, so make check never needs them.
+check-cluster: deps
+ifneq ($(DEPS),no)
+	@sh scripts/deps.sh cluster
+endif
+	@$(MAKE) --no-print-directory all
+	@bash tests/cluster/run.sh
 
 # Ratios measured side by side in one run (tests/bench/).  The programs
 # under test are built optimised, without assertions, in their own tree

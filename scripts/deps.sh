@@ -64,7 +64,8 @@ if [ "${1:-}" = cluster ]; then
 pacemaker		# pacemakerd and its daemons (2.1)
 corosync		# membership and quorum (3.1, knet)
 pacemaker-cli-utils	# cibadmin, crm_resource, crm_attribute, crm_mon
-resource-agents		# ocf-tester and the OCF shell functions
+resource-agents		# ocf-tester (and the OCF directory layout)
+libxml2-utils		# xmllint: ocf-tester checks the agent's meta-data
 iproute2		# ip netns, veth and the bridge between the nodes
 util-linux		# unshare, nsenter
 EOF
