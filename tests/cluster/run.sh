@@ -15,6 +15,9 @@
 #   5. relocd (daemon and workers) killed on the source during migrate_to:
 #      no double run, Pacemaker converges
 #
+# Before the cluster, t_agent.sh holds each of the agent's return codes
+# to its case against stand-ins for xmig and Pacemaker's tools.
+#
 # Ends with the measured times and "check-cluster: N passed, N failed".
 # Skips (exit 0, with the reason) where it cannot run.  CLUSTER_ROOT (work
 # directory, default build/cluster) and CLUSTER_NET (a free /24, default
@@ -35,6 +38,16 @@ chmod 755 "$W" "$W/ocf" "$W/ocf/relocd" "$W/sbin"
 head -c 256 /dev/urandom > "$W/authkey"
 : > "$W/fence.log"
 chmod 666 "$W/fence.log"
+
+# The agent's return codes, case by case, against stand-ins (no cluster).
+t0=$(now)
+bash "$ROOT/tests/cluster/t_agent.sh" > "$W/t_agent.log" 2>&1
+read -r tp tf <<< "$(sed -n 's/^t_agent: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$W/t_agent.log")"
+CHECKS=$((CHECKS + ${tp:-0} + ${tf:-1}))
+FAILS=$((FAILS + ${tf:-1}))
+echo "  t_agent: ${tp:-0} passed, ${tf:-1} failed (the agent's return codes against stand-ins; $W/t_agent.log)"
+grep -A8 '^  FAIL' "$W/t_agent.log"
+timing "t_agent (agent decisions, no cluster)" "$(secs "$t0" "$(now)") s"
 
 echo "check-cluster: three nodes on $NET.1-3 (bridge $BR, cgroups $CG)"
 # Memory (MiB) of each node: relocd's sim_memory_mb and the node's
