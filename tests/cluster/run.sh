@@ -190,8 +190,12 @@ for d in $moving; do
 	check "$d left $host (now on ${n:-nowhere})" [ -n "$n" ] && [ "$n" != "$host" ]
 	check "$d moved live: $host's relocd migrated it" \
 	    sh -c "XMIG_CONFIG='$W/$host/relocd.conf' '$XMIG' jobs | grep -q '$d .*done .*ended: $d migrated to'"
-	t=$(grep -o 'tick [0-9]*' "$(console "$n" "$d")" 2>/dev/null | tail -n 1 | cut -d' ' -f2)
-	check "$d's heartbeat went on (tick ${T0[$d]} on $host, $t on $n)" [ -n "$t" ] && [ "$t" -gt "${T0[$d]:-0}" ]
+	# Its console log on $n begins where it arrived.
+	t=$(grep -o 'tick [0-9]*' "$(console "$n" "$d")" 2>/dev/null | head -n 1 | cut -d' ' -f2)
+	check "$d arrived with its memory verified" \
+	    sh -c "head -n 1 '$(console "$n" "$d")' | grep -q '^verified [0-9]* pages'"
+	check "$d's heartbeat went on (first tick on $n $t, after tick ${T0[$d]} on $host before the standby)" \
+	    [ -n "$t" ] && [ "$t" -gt "${T0[$d]:-0}" ]
 done
 check "big (192 MiB) went to $other, not to node3 (128 MiB)" [ "$(running_on big)" = "$other" ]
 for d in dom1 big small dom5; do assert_one "$d"; done
@@ -237,8 +241,8 @@ for d in $victims; do
 	fi
 	check "$d runs again on a survivor" [ -n "${UP[$d]:-}" ]
 	assert_one "$d"
-	check "$d booted afresh (a cold start) with its memory verified" \
-	    grep -q "booted" "$(console "$(running_on "$d")" "$d")"
+	check "$d booted afresh (a cold start: its memory died with $victim)" \
+	    sh -c "head -n 1 '$(console "$(running_on "$d")" "$d")' | grep -q booted"
 done
 assert_never_two dom1 big small dom5
 # The victim comes back: nothing of its old domains runs there, and its
