@@ -37,6 +37,8 @@ check() {
 	if "$@"; then ok "$what"; else fail "$what"; fi
 }
 now() { date +%s.%N; }
+# past T0 SECONDS: more than SECONDS have gone by since T0 (from now).
+past() { awk -v a="$1" -v b="$(now)" -v s="$2" 'BEGIN { exit !(b - a > s) }'; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 timing() { SUMMARY="$SUMMARY$(printf '  %-58s %s\n' "$1" "$2")
 "; }
@@ -261,6 +263,20 @@ kill_node() {
 	rm -f "$W/$n/control.sock"
 }
 
+# freeze_node NODE: the node hangs hard: nothing in it runs any more, but
+# its processes (its domains' guests, which hold their leases) are there.
+freeze_node() {
+	touch "$W/$1/frozen"
+	echo 1 > "$CG/$1/cgroup.freeze"
+}
+# thaw_node NODE: after its fencing emptied it, reap it and unfreeze the
+# (empty) group so that it can start again.
+thaw_node() {
+	kill_node "$1"
+	echo 0 > "$CG/$1/cgroup.freeze"
+	rm -f "$W/$1/frozen"
+}
+
 # on NODE CMD...: run CMD inside the node (its namespaces and cgroup).
 on() {
 	local n=$1
@@ -296,7 +312,9 @@ xm() {
 	XMIG_CONFIG="$W/$n/relocd.conf" timeout 20 "$XMIG" "$@"
 }
 
-node_up() { [ -n "${PID1[$1]:-}" ]; }
+# A node that runs and answers (not killed, not frozen; the flag file is
+# seen by the sampler too, which is a subshell).
+node_up() { [ -n "${PID1[$1]:-}" ] && [ ! -e "$W/$1/frozen" ]; }
 
 # dom_state NODE DOM: its xm state letters there, "" if absent.
 dom_state() {

@@ -10,6 +10,8 @@
 #      big for node3 goes to the other node
 #   3. a node killed hard: fenced (its cgroup killed and proved empty),
 #      each of its domains started on a survivor exactly once
+#   3b. a node hung hard (its cgroup frozen, its domains' leases held):
+#      its domains start elsewhere only after the fence killed them
 #   4. a target whose relocd does not allow the source: the migration
 #      fails cleanly, Pacemaker recovers without a second copy
 #   5. relocd (daemon and workers) killed on the source during migrate_to:
@@ -227,6 +229,7 @@ for i in $(seq 1 600); do
 		fi
 	done
 	[ $all -eq 1 ] && break
+	past "$t0" 180 && break
 	sleep 0.1
 done
 settle 120
@@ -280,6 +283,67 @@ for d in $victims; do
 	check "$victim lists its dead copy of $d as crashed ($s)" sh -c "case '$s' in *c*) exit 0;; esac; exit 1"
 	xm "$victim" destroy "$d" >/dev/null 2>&1
 done
+
+# ---- 3b. a node that hangs ---------------------------------------------------
+echo "  -- scenario 3b: a node hangs hard (frozen): its domains wait for the fence"
+victim=$(running_on big)
+victims=""
+for d in dom1 big small dom5; do
+	[ "$(running_on "$d")" = "$victim" ] && victims="$victims $d"
+done
+say "freezing $victim, which runs:$victims"
+nf=$(grep -c "off $victim: cgroup empty" "$W/fence.log")
+sampler_start dom1 big small dom5
+t0=$(now)
+freeze_node "$victim"
+unset UP
+declare -A UP
+for i in $(seq 1 900); do
+	all=1
+	for d in $victims; do
+		[ -n "${UP[$d]:-}" ] && continue
+		if [ -n "$(running_on "$d")" ]; then
+			UP[$d]=$(now)
+		else
+			all=0
+		fi
+	done
+	[ $all -eq 1 ] && break
+	past "$t0" 180 && break
+	sleep 0.1
+done
+settle 120
+sampler_stop
+tf=$(awk -v v="$victim" '$0 ~ "off " v ": cgroup empty" { t = $1 } END { print t }' "$W/fence.log")
+check "the hung $victim was fenced: the agent found its cgroup populated, killed it, proved it empty" \
+    sh -c "[ \$(grep -c 'off $victim: cgroup empty' '$W/fence.log') -gt $nf ] &&
+	tail -n 2 '$W/fence.log' | grep -q 'off $victim: cgroup.kill (populated 1)'"
+[ -n "$tf" ] && timing "3b: $victim frozen -> fenced" "$(secs "$t0" "$tf") s"
+for d in $victims; do
+	check "$d runs again on a survivor" [ -n "${UP[$d]:-}" ]
+	[ -n "${UP[$d]:-}" ] || continue
+	timing "3b: $victim frozen -> $d running on $(running_on "$d")" "$(secs "$t0" "${UP[$d]}") s"
+	# Its frozen copy held the lease until the fence killed it.
+	check "$d started only after the fence (at +$(secs "$t0" "${UP[$d]}") s, fence at +$(secs "$t0" "${tf:-0}") s)" \
+	    [ -n "$tf" ] && awk -v u="${UP[$d]}" -v f="$tf" 'BEGIN { exit !(u > f) }'
+	assert_one "$d"
+done
+assert_never_two dom1 big small dom5
+thaw_node "$victim"
+start_node "$victim"
+for i in $(seq 1 120); do
+	c=$(on "$(any_node)" crm_mon -1 --output-as=xml 2>/dev/null |
+	    grep -c '<node name="node[0-9]" .*online="true"')
+	[ "${c:-0}" -eq 3 ] && break
+	sleep 0.5
+done
+check "$victim rejoins" [ "${c:-0}" -eq 3 ]
+wait_relocd "$victim"
+settle 120
+for d in $victims; do
+	xm "$victim" destroy "$d" >/dev/null 2>&1
+done
+for d in dom1 big small dom5; do assert_one "$d"; done
 
 # ---- 4. a target that refuses the source ----------------------------------
 echo "  -- scenario 4: the target's relocd does not allow the source"
