@@ -1,4 +1,5 @@
-# One entry point: all, check, demo, bench, check-xen, fuzz, install, clean.
+# One entry point: all, check, demo, bench, check-xen, check-cluster, fuzz,
+# install, clean.
 # Everything lands in build/.  SANITIZE=address,undefined builds with
 # sanitizers into build-san/ (so the normal build is never clobbered);
 # DEPS=no skips the dependency installer.
@@ -13,6 +14,9 @@ SYSCONFDIR ?= /etc/xen
 # same directory as /usr/lib with merged /usr).  /etc/systemd/system is
 # the administrator's, for overrides.
 SYSTEMDUNITDIR ?= /lib/systemd/system
+# Pacemaker looks for OCF resource agents here (OCF_ROOT/resource.d),
+# whatever PREFIX is.
+OCFDIR	?= /usr/lib/ocf/resource.d
 ifneq ($(SANITIZE),)
 B	:= build-san
 else
@@ -101,7 +105,8 @@ PROGS	:= $(B)/relocd $(B)/xmig $(LIBXL_MOD)
 # is never installed.
 TESTING_OBJS := $(RELOCD_SRCS:%.c=$(O)/testing/%.o)
 
-.PHONY: all check unit integration demo bench bench-progs check-xen fuzz \
+.PHONY: all check unit integration demo bench bench-progs check-xen \
+	check-cluster fuzz \
 	fuzz-progs itest-root FORCE \
 	install deps clean lint man-lint
 
@@ -212,6 +217,17 @@ check-xen: deps
 	@$(MAKE) --no-print-directory all
 	@bash tests/xen/run.sh
 
+# A real three-node Pacemaker + Corosync cluster on this machine, driving
+# the OCF agent (ocf/xendomain) with relocd as its transport
+# (tests/cluster/run.sh says what it runs; it skips where it cannot).
+# Its packages come from `deps.sh cluster`, so make check never needs them.
+check-cluster: deps
+ifneq ($(DEPS),no)
+	@sh scripts/deps.sh cluster
+endif
+	@$(MAKE) --no-print-directory all
+	@bash tests/cluster/run.sh
+
 # Ratios measured side by side in one run (tests/bench/).  The programs
 # under test are built optimised, without assertions, in their own tree
 # (build/bench-opt) so that the -O2 -g build the tests use is untouched;
@@ -301,19 +317,22 @@ endif
 	@env FUZZ_DIR=$(FZ) bash tests/fuzz/run.sh
 
 man-lint:
-	mandoc -T lint -W warning man/*.[158]
+	mandoc -T lint -W warning man/*.[1578]
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/relocd \
-	    $(DESTDIR)$(SYSTEMDUNITDIR)
+	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(SYSCONFDIR)/relocd $(DESTDIR)$(SYSTEMDUNITDIR) \
+	    $(DESTDIR)$(OCFDIR)/relocd
 	install -m 755 $(B)/relocd $(DESTDIR)$(SBINDIR)/relocd
 	install -m 755 $(B)/xmig $(DESTDIR)$(BINDIR)/xmig
 	install -m 755 scripts/relocd-pki $(DESTDIR)$(SBINDIR)/relocd-pki
 	install -m 644 man/xmig.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/relocd.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/relocd.8 man/relocd-pki.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 man/ocf_relocd_xendomain.7 $(DESTDIR)$(MANDIR)/man7/
+	install -m 755 ocf/xendomain $(DESTDIR)$(OCFDIR)/relocd/xendomain
 	@# The unit names relocd by its default path: the one this install
 	@# uses instead (PREFIX, SBINDIR).
 	sed 's|/usr/local/sbin/relocd|$(SBINDIR)/relocd|g' etc/relocd.service \

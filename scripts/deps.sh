@@ -5,10 +5,12 @@
 # present it prints nothing, runs no apt-get and needs no root.  Otherwise
 # it must run as root; it never prompts and never reads stdin.
 #
-# Usage: sh scripts/deps.sh [bench | fuzz]
+# Usage: sh scripts/deps.sh [bench | fuzz | cluster]
 #	bench: only what make bench needs besides the build (its baselines
 #	and its plot), so that make check never installs them.
 #	fuzz: only what make fuzz needs besides the build (clang, libFuzzer).
+#	cluster: only what make check-cluster needs besides the build
+#	(Pacemaker, Corosync, ocf-tester).
 
 set -eu
 
@@ -50,6 +52,22 @@ if [ "${1:-}" = fuzz ]; then
 	PACKAGES=$(sed 's/#.*//' <<'EOF'
 clang-14		# -fsanitize=fuzzer,address,undefined
 libclang-rt-14-dev	# the libFuzzer and sanitizer runtimes
+EOF
+)
+fi
+
+# make check-cluster: a real Pacemaker + Corosync cluster on this machine
+# (tests/cluster/).  Installing starts no daemon here: PID 1 is not systemd
+# and policy-rc.d refuses service starts; the test starts its own.
+if [ "${1:-}" = cluster ]; then
+	PACKAGES=$(sed 's/#.*//' <<'EOF'
+pacemaker		# pacemakerd and its daemons (2.1)
+corosync		# membership and quorum (3.1, knet)
+pacemaker-cli-utils	# cibadmin, crm_resource, crm_attribute, crm_mon
+resource-agents		# ocf-tester (and the OCF directory layout)
+libxml2-utils		# xmllint: ocf-tester checks the agent's meta-data
+iproute2		# ip netns, veth and the bridge between the nodes
+util-linux		# unshare, nsenter
 EOF
 )
 fi
