@@ -23,6 +23,7 @@
 struct peer_ctx;
 struct relocd_conf;
 struct xo_ctx;
+struct xo_dominfo;
 
 /* Which moved record a console client saw when it attached. */
 struct console_rec_stamp {
@@ -187,8 +188,14 @@ struct reserve_total {
 	unsigned	 weight;
 	unsigned	 count;
 };
-/* The others' reservations (not the one SELF_FD holds; -1: all). */
+/*
+ * The others' reservations (not the one SELF_FD holds; -1: all).  One
+ * whose domain is already among DOMS (as NAME--incoming, or renamed) is
+ * in the backend's free memory and the domains' weights already: not
+ * counted twice.
+ */
 int	reserve_sum(const struct relocd_conf *, int self_fd,
+	    const struct xo_dominfo *doms, size_t ndoms,
 	    struct reserve_total *, char *err, size_t errlen);
 int	reserve_take(struct helper *, const char *name, uint64_t memory_kb,
 	    unsigned weight, const char **code, char *reason, size_t reasonlen);

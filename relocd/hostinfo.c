@@ -209,9 +209,10 @@ hostinfo_facts_json(struct xo_ctx *xo, struct relocd_conf *conf,
 	struct json_object *o, *arr, *paths, *p;
 	struct reserve_total t;
 	struct xo_hostinfo hi;
+	struct xo_dominfo *doms = NULL;
 	const char *s;
-	size_t i, n;
-	int maint;
+	size_t i, n, ndoms = 0;
+	int maint, rc;
 
 	if ((maint = maint_get(conf, NULL, 0, err, errlen)) == -1)
 		return NULL;
@@ -243,7 +244,14 @@ hostinfo_facts_json(struct xo_ctx *xo, struct relocd_conf *conf,
 	    hostinfo_strv_json(hi.cpu_features));
 	json_object_object_add(o, "pci_free", hostinfo_strv_json(hi.pci_free));
 	xo_hostinfo_dispose(&hi);
-	if (reserve_sum(conf, self_reserve_fd, &t, err, errlen) == -1) {
+	if (xo_list(xo, &doms, &ndoms) != 0) {
+		snprintf(err, errlen, "%s", xo_errmsg(xo));
+		json_object_put(o);
+		return NULL;
+	}
+	rc = reserve_sum(conf, self_reserve_fd, doms, ndoms, &t, err, errlen);
+	free(doms);
+	if (rc == -1) {
 		json_object_put(o);
 		return NULL;
 	}

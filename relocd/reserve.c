@@ -43,9 +43,25 @@ reserve_dir(const struct relocd_conf *conf, char *dir, size_t dirlen,
 	return 0;
 }
 
+/* 1 if name's incoming copy (or name itself, renamed at go) is here. */
+static int
+reserve_arrived(const char *name, const struct xo_dominfo *doms,
+    size_t ndoms)
+{
+	size_t i, len = strlen(name);
+
+	for (i = 0; i < ndoms; i++)
+		if (strncmp(doms[i].name, name, len) == 0 &&
+		    (doms[i].name[len] == '\0' ||
+		    strcmp(doms[i].name + len, DOMCFG_SUFFIX_INCOMING) == 0))
+			return 1;
+	return 0;
+}
+
 int
 reserve_sum(const struct relocd_conf *conf, int self_fd,
-    struct reserve_total *t, char *err, size_t errlen)
+    const struct xo_dominfo *doms, size_t ndoms, struct reserve_total *t,
+    char *err, size_t errlen)
 {
 	struct json_object *o, *v;
 	struct dirent *de;
@@ -90,6 +106,11 @@ reserve_sum(const struct relocd_conf *conf, int self_fd,
 		buf[n] = '\0';
 		if ((o = json_tokener_parse(buf)) == NULL)
 			continue;
+		if (json_object_object_get_ex(o, "domain", &v) &&
+		    reserve_arrived(json_object_get_string(v), doms, ndoms)) {
+			json_object_put(o);
+			continue;
+		}
 		if (json_object_object_get_ex(o, "memory_kb", &v))
 			t->kb += (uint64_t)json_object_get_int64(v);
 		if (json_object_object_get_ex(o, "weight", &v))
@@ -137,13 +158,14 @@ reserve_take(struct helper *h, const char *name, uint64_t memory_kb,
 		    strerror(errno));
 		goto out;
 	}
-	if (reserve_sum(h->conf, -1, &t, reason, reasonlen) == -1)
-		goto out;
 	*code = "backend";
 	if (xo_host_info(h->xo, &hi) != 0 || xo_list(h->xo, &doms, &n) != 0) {
 		snprintf(reason, reasonlen, "%s", xo_errmsg(h->xo));
 		goto out;
 	}
+	*code = "journal";
+	if (reserve_sum(h->conf, -1, doms, n, &t, reason, reasonlen) == -1)
+		goto out;
 	for (i = 0; i < n; i++)
 		used += doms[i].weight;
 	avail = hi.free_kb > t.kb ? hi.free_kb - t.kb : 0;
