@@ -71,7 +71,6 @@ static int	migrate_disks(struct migrate_run *, char *, size_t);
 static int	migrate_disk_one(struct migrate_run *, uint32_t, int,
 		    uint8_t *, char *, size_t);
 static int	migrate_peer_spoke(struct peer_conn *);
-static int	migrate_fault(struct worker *, const char *);
 static void	migrate_disk_progress(struct migrate_run *);
 static void	migrate_ctl_progress(struct json_object *, void *);
 static void	migrate_ctl_outcome(struct json_object *, void *);
@@ -304,25 +303,6 @@ migrate_relay(struct migrate_run *r, int data, char *err, size_t errlen)
 	return 0;
 }
 
-/*
- * A test fault point of the sim backend's kind (RELOCD_SIM_FAULT, sim
- * hosts only): is POINT=corrupt set?
- */
-static int
-migrate_fault(struct worker *w, const char *point)
-{
-	const char *env = getenv("RELOCD_SIM_FAULT"), *p;
-	size_t n = strlen(point);
-
-	if (w->conf->backend != BACKEND_SIM || env == NULL)
-		return 0;
-	for (p = env; (p = strstr(p, point)) != NULL; p += n)
-		if ((p == env || p[-1] == ',') && p[n] == '=' &&
-		    strncmp(p + n + 1, "corrupt", 7) == 0)
-			return 1;
-	return 0;
-}
-
 /* The disks' bytes to the helper, for xmig jobs (best effort). */
 static void
 migrate_disk_progress(struct migrate_run *r)
@@ -385,7 +365,7 @@ migrate_disk_one(struct migrate_run *r, uint32_t disk, int fd, uint8_t *buf,
 		snprintf(err, errlen, "cannot set up SHA-256");
 		return -1;
 	}
-	corrupt = migrate_fault(r->w, "diskchunk");
+	corrupt = worker_sim_corrupt(r->w->conf, "diskchunk");
 	nchunks = (size + DISKCOPY_CHUNK - 1) / DISKCOPY_CHUNK;
 	t0 = clock_mono_us();
 	next_note = t0 + 1000000;

@@ -59,7 +59,6 @@ static int	recv_disks(struct worker *, struct json_object *,
 static int	recv_disk_one(struct worker *, struct json_object *, uint32_t,
 		    const uint64_t *, uint32_t, int, uint8_t *, char *,
 		    const char **, char *, size_t);
-static int	recv_fault(struct worker *, const char *);
 static int	recv_refusing(const struct relocd_conf *, int, const char **,
 		    char *, size_t);
 static int	recv_refused_early(struct worker *, const char **, char *,
@@ -568,22 +567,6 @@ recv_offer(struct json_object *req)
 	return disks;
 }
 
-/* RELOCD_SIM_FAULT's POINT=corrupt, on a sim host (tests only). */
-static int
-recv_fault(struct worker *w, const char *point)
-{
-	const char *env = getenv("RELOCD_SIM_FAULT"), *p;
-	size_t n = strlen(point);
-
-	if (w->conf->backend != BACKEND_SIM || env == NULL)
-		return 0;
-	for (p = env; (p = strstr(p, point)) != NULL; p += n)
-		if ((p == env || p[-1] == ',') && p[n] == '=' &&
-		    strncmp(p + n + 1, "corrupt", 7) == 0)
-			return 1;
-	return 0;
-}
-
 /*
  * One disk's chunks into the copy the helper made for it (fd): every
  * frame decoded strictly (diskcopy_chunk_decode), its tag recomputed
@@ -610,7 +593,7 @@ recv_disk_one(struct worker *w, struct json_object *d, uint32_t disk,
 	size_t done;
 	ssize_t n;
 	uint32_t i;
-	int corrupt = recv_fault(w, "diskwrite"), rc = -1;
+	int corrupt = worker_sim_corrupt(w->conf, "diskwrite"), rc = -1;
 
 	*code = "disk";
 	if (diskcopy_image_init(&im) == -1) {

@@ -162,6 +162,8 @@ void	worker_reap(struct relocd *);
  * the parent's signal handlers (libevent's) back to the defaults. */
 void	worker_close_others(const int *keep, int n);
 void	worker_child_signals(void);
+/* RELOCD_SIM_FAULT's POINT=corrupt, on a sim host (a test aid). */
+int	worker_sim_corrupt(const struct relocd_conf *, const char *point);
 
 /* priv.c: relocd-priv, the long-lived root process every session's
  * network process talks to first */

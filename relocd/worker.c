@@ -207,3 +207,23 @@ worker_reap(struct relocd *env)
 			    env->sc_net[i].who, (long)pid, WTERMSIG(status));
 	}
 }
+
+/*
+ * The network processes' own fault points (the disk copy's chunks) in
+ * the sim backend's RELOCD_SIM_FAULT, "POINT=corrupt": 1 if set and this
+ * is a sim host, which the tests are.
+ */
+int
+worker_sim_corrupt(const struct relocd_conf *conf, const char *point)
+{
+	const char *env = getenv("RELOCD_SIM_FAULT"), *p;
+	size_t n = strlen(point);
+
+	if (conf->backend != BACKEND_SIM || env == NULL)
+		return 0;
+	for (p = env; (p = strstr(p, point)) != NULL; p += n)
+		if ((p == env || p[-1] == ',') && p[n] == '=' &&
+		    strncmp(p + n + 1, "corrupt", 7) == 0)
+			return 1;
+	return 0;
+}
