@@ -51,6 +51,28 @@ echo "  t_agent: ${tp:-0} passed, ${tf:-1} failed (the agent's return codes agai
 grep -A8 '^  FAIL' "$W/t_agent.log"
 timing "t_agent (agent decisions, no cluster)" "$(secs "$t0" "$(now)") s"
 
+# wait_up T0 TRIES DOM...: until each DOM runs somewhere again, UP[DOM]
+# the time it was first seen so; at most TRIES looks 0.1 s apart and
+# 180 s after T0.  UP is the caller's (declare -A UP).
+wait_up() {
+	local t0=$1 tries=$2 i d all
+	shift 2
+	for i in $(seq 1 "$tries"); do
+		all=1
+		for d in "$@"; do
+			[ -n "${UP[$d]:-}" ] && continue
+			if [ -n "$(running_on "$d")" ]; then
+				UP[$d]=$(now)
+			else
+				all=0
+			fi
+		done
+		[ $all -eq 1 ] && break
+		past "$t0" 180 && break
+		sleep 0.1
+	done
+}
+
 echo "check-cluster: three nodes on $NET.1-3 (bridge $BR, cgroups $CG)"
 # Memory (MiB) of each node: relocd's sim_memory_mb and the node's
 # utilization, the same figure for both.
@@ -218,20 +240,7 @@ sampler_start dom1 big small dom5
 t0=$(now)
 kill_node "$victim"
 declare -A UP
-for i in $(seq 1 600); do
-	all=1
-	for d in $victims; do
-		[ -n "${UP[$d]:-}" ] && continue
-		if [ -n "$(running_on "$d")" ]; then
-			UP[$d]=$(now)
-		else
-			all=0
-		fi
-	done
-	[ $all -eq 1 ] && break
-	past "$t0" 180 && break
-	sleep 0.1
-done
+wait_up "$t0" 600 $victims
 settle 120
 sampler_stop
 check "the victim was fenced: its cgroup killed and proved empty" \
@@ -298,20 +307,7 @@ t0=$(now)
 freeze_node "$victim"
 unset UP
 declare -A UP
-for i in $(seq 1 900); do
-	all=1
-	for d in $victims; do
-		[ -n "${UP[$d]:-}" ] && continue
-		if [ -n "$(running_on "$d")" ]; then
-			UP[$d]=$(now)
-		else
-			all=0
-		fi
-	done
-	[ $all -eq 1 ] && break
-	past "$t0" 180 && break
-	sleep 0.1
-done
+wait_up "$t0" 900 $victims
 settle 120
 sampler_stop
 tf=$(awk -v v="$victim" '$0 ~ "off " v ": cgroup empty" { t = $1 } END { print t }' "$W/fence.log")
