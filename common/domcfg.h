@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <json-c/json.h>
 
@@ -39,6 +40,30 @@ struct cfg;
 #define DOMCFG_SUFFIX_AWAY	"--migratedaway"
 #define DOMCFG_MIGRATE_NAME_MAX	(DOMCFG_NAME_MAX - \
 	(int)sizeof(DOMCFG_SUFFIX_AWAY) + 1)
+
+/*
+ * The length of name without a trailing DOMCFG_SUFFIX_INCOMING: the
+ * domain an arriving copy belongs to, whose lease and console log it
+ * uses.  Inline because the libxl module, which links no libcommon,
+ * needs it as much as relocd does.
+ */
+static inline size_t
+domcfg_base_len(const char *name)
+{
+	size_t len = strlen(name), sl = sizeof(DOMCFG_SUFFIX_INCOMING) - 1;
+
+	if (len > sl && strcmp(name + len - sl, DOMCFG_SUFFIX_INCOMING) == 0)
+		return len - sl;
+	return len;
+}
+
+/* Is name one a migration gives a domain for its duration? */
+static inline int
+domcfg_is_migration_name(const char *name)
+{
+	return domcfg_base_len(name) != strlen(name) ||
+	    strstr(name, DOMCFG_SUFFIX_AWAY) != NULL;
+}
 
 /* A domain's weight against a host's capacity (relocd.conf(5)). */
 #define DOMCFG_WEIGHT_MAX	1000000

@@ -561,9 +561,7 @@ precheck_dest(const struct relocd_conf *conf, const struct precheck_host *h,
 	    DOMCFG_SUFFIX_INCOMING);
 	*why = '\0';
 	len = strlen(info.name);
-	if ((len > strlen(DOMCFG_SUFFIX_INCOMING) && strcmp(info.name + len -
-	    strlen(DOMCFG_SUFFIX_INCOMING), DOMCFG_SUFFIX_INCOMING) == 0) ||
-	    strstr(info.name, DOMCFG_SUFFIX_AWAY) != NULL)
+	if (domcfg_is_migration_name(info.name))
 		precheck_append(why, sizeof(why), "domain name '%s' is the "
 		    "name of a migration in progress", info.name);
 	else if (len > DOMCFG_MIGRATE_NAME_MAX)

@@ -107,9 +107,7 @@ recv_precheck(const struct relocd_conf *conf, int maintenance,
 		return -1;
 	}
 	len = strlen(info.name);
-	if ((len > strlen(DOMCFG_SUFFIX_INCOMING) && strcmp(info.name + len -
-	    strlen(DOMCFG_SUFFIX_INCOMING), DOMCFG_SUFFIX_INCOMING) == 0) ||
-	    strstr(info.name, DOMCFG_SUFFIX_AWAY) != NULL) {
+	if (domcfg_is_migration_name(info.name)) {
 		*code = "config";
 		snprintf(reason, reasonlen, "domain name '%s' is the name of "
 		    "a migration in progress", info.name);

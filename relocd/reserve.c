@@ -23,6 +23,7 @@
 
 #include <json-c/json.h>
 
+#include "domcfg.h"
 #include "helper.h"
 #include "log.h"
 #include "relocd.h"
@@ -51,9 +52,8 @@ reserve_arrived(const char *name, const struct xo_dominfo *doms,
 	size_t i, len = strlen(name);
 
 	for (i = 0; i < ndoms; i++)
-		if (strncmp(doms[i].name, name, len) == 0 &&
-		    (doms[i].name[len] == '\0' ||
-		    strcmp(doms[i].name + len, DOMCFG_SUFFIX_INCOMING) == 0))
+		if (domcfg_base_len(doms[i].name) == len &&
+		    strncmp(doms[i].name, name, len) == 0)
 			return 1;
 	return 0;
 }

@@ -26,6 +26,7 @@
 #include <json-c/json.h>
 
 #include "clock.h"
+#include "domcfg.h"
 #include "lease.h"
 #include "log.h"
 #include "sim_impl.h"
@@ -43,7 +44,6 @@ static int	sim_pid_alive(pid_t, uint64_t);
 static int	sim_ctl_addr(struct xo_ctx *, uint32_t, struct sockaddr_un *,
 		    int *);
 static int	sim_guest_wait(struct xo_ctx *, int, struct sim_guest_status *);
-static int	sim_base_len(const char *);
 static int	sim_uuid_new(struct xo_ctx *, struct json_object *,
 		    struct sim_domcfg *);
 
@@ -497,7 +497,7 @@ sim_guest_start(struct xo_ctx *ctx, uint32_t domid,
 		}
 		snprintf(a.lease_holder, sizeof(a.lease_holder),
 		    "%s domain %.*s (id %u)", h->hostname,
-		    sim_base_len(dc->name), dc->name, domid);
+		    (int)domcfg_base_len(dc->name), dc->name, domid);
 	}
 
 	if (pipe2(pfd, O_CLOEXEC) == -1) {
@@ -582,15 +582,6 @@ out:
 	if (a.disk_fd != -1)
 		close(a.disk_fd);
 	return rc;
-}
-
-/* The name without a migration's "--incoming" suffix: whose lease it is. */
-static int
-sim_base_len(const char *name)
-{
-	const char *s = strstr(name, "--incoming");
-
-	return s != NULL && s[10] == '\0' ? (int)(s - name) : (int)strlen(name);
 }
 
 /* The guest's start report, or why there is none. */

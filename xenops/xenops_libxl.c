@@ -53,6 +53,7 @@
 #include <xentoollog.h>
 
 #include "clock.h"
+#include "domcfg.h"
 #include "conf.h"
 #include "iochan.h"
 #include "leaseholder.h"
@@ -1144,7 +1145,7 @@ libxlbe_console_log_follow(const char *old_name, const char *new_name)
 	size_t nl = strlen(new_name);
 
 	if (strncmp(old_name, new_name, nl) != 0 ||
-	    strcmp(old_name + nl, "--incoming") != 0 ||
+	    domcfg_base_len(old_name) != nl ||
 	    strchr(new_name, '/') != NULL)
 		return;
 	snprintf(from, sizeof(from), "%s/guest-%s.log",
@@ -1424,16 +1425,15 @@ static int
 libxlbe_lease_take(struct xo_ctx *xo, uint32_t domid)
 {
 	struct libxlbe *lb = xo->priv;
-	char path[PATH_MAX], req[400], reply[512], *name, *inc;
+	char path[PATH_MAX], req[400], reply[512], *name;
 	int tries, rc;
 
 	if (lb->cluster_dir == NULL)
 		return 0;
 	name = libxl_domid_to_name(lb->ctx, domid);
 	/* Whose lease it is: the name without a migration's suffix. */
-	if (name != NULL && (inc = strstr(name, "--incoming")) != NULL &&
-	    inc[10] == '\0')
-		*inc = '\0';
+	if (name != NULL)
+		name[domcfg_base_len(name)] = '\0';
 	snprintf(req, sizeof(req), "take %s domain %s (id %u)", lb->host,
 	    name != NULL ? name : "?", domid);
 	free(name);

@@ -646,6 +646,24 @@ START_TEST(name_rules)
 }
 END_TEST
 
+/* An arriving copy's name maps to its domain's; only a trailing suffix. */
+START_TEST(migration_names)
+{
+	ck_assert_uint_eq(domcfg_base_len("web1--incoming"), 4);
+	ck_assert_uint_eq(domcfg_base_len("web1"), 4);
+	ck_assert_uint_eq(domcfg_base_len("--incoming"), 10);
+	ck_assert_uint_eq(domcfg_base_len("web1--incoming2"), 15);
+	ck_assert_uint_eq(domcfg_base_len("a--incoming--incoming"), 11);
+	ck_assert_uint_eq(domcfg_base_len(""), 0);
+	ck_assert_int_eq(domcfg_is_migration_name("web1--incoming"), 1);
+	ck_assert_int_eq(domcfg_is_migration_name("web1--migratedaway"), 1);
+	ck_assert_int_eq(domcfg_is_migration_name("a--migratedaway-b"), 1);
+	ck_assert_int_eq(domcfg_is_migration_name("web1--incoming2"), 0);
+	ck_assert_int_eq(domcfg_is_migration_name("web1"), 0);
+	ck_assert_int_eq(domcfg_is_migration_name("--incoming"), 0);
+}
+END_TEST
+
 /* --- the incoming policy --- */
 
 static char *const disk_paths[] = { "/srv/vm", "/dev/vg/", NULL };
@@ -891,6 +909,7 @@ domcfg_suite(void)
 	tcase_add_test(tc, parse_bounds);
 	tcase_add_test(tc, info_defaults);
 	tcase_add_test(tc, name_rules);
+	tcase_add_test(tc, migration_names);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("policy");
