@@ -13,14 +13,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "diskcopy.h"
 
 /* Holes hashed as zeros come from here (never written: the zero page). */
 static const uint8_t diskcopy_zeros[64 * 1024];
 
-static int	diskcopy_hash_zeros(EVP_MD_CTX *, size_t);
+static int	diskcopy_mac_zeros(EVP_MAC_CTX *, size_t);
+
+/* Fetched once per process: the lookup walks the provider's tables. */
+static EVP_MAC	*diskcopy_gmac;
 
 uint32_t
 diskcopy_chunk_len(uint64_t size, uint64_t index)
@@ -126,14 +131,46 @@ diskcopy_chunk_encode_hdr(uint8_t *b, const struct diskcopy_chunk *c)
 	return DISKCOPY_CHUNK_HDR + (size_t)c->next * 8;
 }
 
+int
+diskcopy_key_new(struct diskcopy_key *key)
+{
+	return RAND_bytes(key->k, sizeof(key->k)) == 1 ? 0 : -1;
+}
+
+void
+diskcopy_key_hex(const struct diskcopy_key *key, char hex[33])
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(key->k); i++)
+		snprintf(hex + 2 * i, 3, "%02x", key->k[i]);
+}
+
+int
+diskcopy_key_parse(const char *s, struct diskcopy_key *key)
+{
+	unsigned int v;
+	size_t i;
+
+	if (s == NULL || strlen(s) != 2 * sizeof(key->k) ||
+	    strspn(s, "0123456789abcdef") != 2 * sizeof(key->k))
+		return -1;
+	for (i = 0; i < sizeof(key->k); i++) {
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		key->k[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
 static int
-diskcopy_hash_zeros(EVP_MD_CTX *ctx, size_t n)
+diskcopy_mac_zeros(EVP_MAC_CTX *ctx, size_t n)
 {
 	size_t k;
 
 	while (n > 0) {
 		k = n < sizeof(diskcopy_zeros) ? n : sizeof(diskcopy_zeros);
-		if (EVP_DigestUpdate(ctx, diskcopy_zeros, k) != 1)
+		if (EVP_MAC_update(ctx, diskcopy_zeros, k) != 1)
 			return -1;
 		n -= k;
 	}
@@ -141,43 +178,52 @@ diskcopy_hash_zeros(EVP_MD_CTX *ctx, size_t n)
 }
 
 int
-diskcopy_chunk_tag(uint32_t disk, uint64_t index, uint32_t chunklen,
-    const struct diskcopy_extent *ext, uint32_t next, const uint8_t *data,
-    uint8_t tag[DISKCOPY_TAG_LEN])
+diskcopy_chunk_tag(const struct diskcopy_key *key, uint32_t disk,
+    uint64_t index, uint32_t chunklen, const struct diskcopy_extent *ext,
+    uint32_t next, const uint8_t *data, uint8_t tag[DISKCOPY_TAG_LEN])
 {
-	EVP_MD_CTX *ctx;
-	uint8_t pre[12];
+	EVP_MAC_CTX *ctx = NULL;
+	OSSL_PARAM params[3];
+	uint8_t nonce[12];
 	uint64_t v64 = htobe64(index);
 	uint32_t v32 = htobe32(disk), pos = 0, i;
-	unsigned int taglen = 0;
+	size_t taglen = 0;
 	int rc = -1;
 
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
+	if (diskcopy_gmac == NULL &&
+	    (diskcopy_gmac = EVP_MAC_fetch(NULL, "GMAC", NULL)) == NULL)
 		return -1;
-	memcpy(pre, &v32, 4);
-	memcpy(pre + 4, &v64, 8);
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(ctx, pre, sizeof(pre)) != 1)
+	if ((ctx = EVP_MAC_CTX_new(diskcopy_gmac)) == NULL)
+		return -1;
+	/* Unique per chunk within a migration's key. */
+	memcpy(nonce, &v32, 4);
+	memcpy(nonce + 4, &v64, 8);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER,
+	    (char *)"AES-128-GCM", 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_IV,
+	    nonce, sizeof(nonce));
+	params[2] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_init(ctx, key->k, sizeof(key->k), params) != 1)
 		goto out;
 	for (i = 0; i < next; i++) {
 		/* Decoded extents always fit; anything else is a bug, not
-		 * a reason to hash gigabytes of zeros. */
+		 * a reason to tag gigabytes of zeros. */
 		if (ext[i].off < pos || ext[i].len > chunklen ||
 		    ext[i].off > chunklen - ext[i].len)
 			goto out;
-		if (diskcopy_hash_zeros(ctx, ext[i].off - pos) == -1 ||
-		    EVP_DigestUpdate(ctx, data, ext[i].len) != 1)
+		if (diskcopy_mac_zeros(ctx, ext[i].off - pos) == -1 ||
+		    EVP_MAC_update(ctx, data, ext[i].len) != 1)
 			goto out;
 		data += ext[i].len;
 		pos = ext[i].off + ext[i].len;
 	}
-	if (diskcopy_hash_zeros(ctx, chunklen - pos) == -1 ||
-	    EVP_DigestFinal_ex(ctx, tag, &taglen) != 1 ||
+	if (diskcopy_mac_zeros(ctx, chunklen - pos) == -1 ||
+	    EVP_MAC_final(ctx, tag, &taglen, DISKCOPY_TAG_LEN) != 1 ||
 	    taglen != DISKCOPY_TAG_LEN)
 		goto out;
 	rc = 0;
 out:
-	EVP_MD_CTX_free(ctx);
+	EVP_MAC_CTX_free(ctx);
 	return rc;
 }
 
@@ -289,7 +335,7 @@ diskcopy_image_add(struct diskcopy_image *im, uint64_t index,
 int
 diskcopy_image_final(struct diskcopy_image *im, char hex[65])
 {
-	uint8_t d[DISKCOPY_TAG_LEN];
+	uint8_t d[32];	/* SHA-256 */
 	unsigned int n = 0, i;
 	int rc = -1;
 
@@ -310,8 +356,8 @@ diskcopy_image_dispose(struct diskcopy_image *im)
 }
 
 int
-diskcopy_image_of(int fd, uint32_t disk, uint64_t size, char hex[65],
-    uint64_t *bytes, char *err, size_t errlen)
+diskcopy_image_of(int fd, const struct diskcopy_key *key, uint32_t disk,
+    uint64_t size, char hex[65], uint64_t *bytes, char *err, size_t errlen)
 {
 	struct diskcopy_extent ext[DISKCOPY_MAX_EXTENTS];
 	struct diskcopy_image im;
@@ -343,10 +389,11 @@ diskcopy_image_of(int fd, uint32_t disk, uint64_t size, char hex[65],
 		}
 		if (n == 0 || diskcopy_zero(buf, (size_t)got))
 			continue;
-		if (diskcopy_chunk_tag(disk, index, clen, ext, (uint32_t)n,
-		    buf, tag) == -1 ||
+		if (diskcopy_chunk_tag(key, disk, index, clen, ext,
+		    (uint32_t)n, buf, tag) == -1 ||
 		    diskcopy_image_add(&im, index, tag, (size_t)got) == -1) {
-			snprintf(err, errlen, "SHA-256 failed");
+			snprintf(err, errlen, "tagging chunk %llu failed",
+			    (unsigned long long)index);
 			goto out;
 		}
 		*bytes += (uint64_t)got;

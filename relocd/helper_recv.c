@@ -429,23 +429,26 @@ helper_recv_disk_done(struct helper *h, struct json_object *args, int *fds,
 {
 	int64_t n = proto_get_int(args, "disk", -1);
 	const char *want = proto_get_str(args, "digest");
+	struct diskcopy_key key;
 	char hex[65], err[512];
 	uint64_t bytes;
 
 	if (!h->recv.have_domain || h->recv.go || n < 0 ||
 	    n >= h->recv.ncopy || !h->recv.copy_given[n] ||
-	    h->recv.copy_verified[n] || want == NULL)
-		return helper_error(h, "proto", "recv-disk-done out of order");
+	    h->recv.copy_verified[n] || want == NULL ||
+	    diskcopy_key_parse(proto_get_str(args, "key"), &key) == -1)
+		return helper_error(h, "proto", "recv-disk-done out of order, "
+		    "or without its tag key");
 	if (fsync(h->recv.copy_fd[n]) == -1)
 		return helper_error(h, "disk", "%s: fsync: %s",
 		    h->recv.copy_target[n], strerror(errno));
-	if (diskcopy_image_of(h->recv.copy_fd[n], (uint32_t)n,
+	if (diskcopy_image_of(h->recv.copy_fd[n], &key, (uint32_t)n,
 	    h->recv.copy_size[n], hex, &bytes, err, sizeof(err)) == -1)
 		return helper_error(h, "disk", "%s: %s",
 		    h->recv.copy_target[n], err);
 	if (strcmp(hex, want) != 0)
 		return helper_error(h, "disk", "the copy %s does not match "
-		    "the source's image (SHA-256 of its chunks %.16s..., the "
+		    "the source's image (digest of its chunks' tags %.16s..., the "
 		    "source's %.16s...)", h->recv.copy_target[n], hex, want);
 	h->recv.copy_verified[n] = 1;
 	log_info("%s: %s verified: %llu bytes of data, image digest %s",

@@ -53,6 +53,7 @@ struct migrate_run {
 	struct json_object	*result;
 	/* --copy-storage: the disks offered (the helper's list) */
 	struct json_object	*copy;
+	struct diskcopy_key	 key;		/* the chunks' tag key */
 	uint64_t		 disk_bytes;	/* data bytes sent */
 	uint64_t		 disk_total;	/* allocated, all disks */
 	uint64_t		 disk_us;	/* first chunk to "ready" */
@@ -393,11 +394,12 @@ migrate_disk_one(struct migrate_run *r, uint32_t disk, int fd, uint8_t *buf,
 		}
 		if (diskcopy_zero(data, (size_t)got))
 			continue;
-		if (diskcopy_chunk_tag(disk, c.index, clen, c.ext, c.next,
-		    data, c.tag) == -1 ||
+		if (diskcopy_chunk_tag(&r->key, disk, c.index, clen, c.ext,
+		    c.next, data, c.tag) == -1 ||
 		    diskcopy_image_add(&im, c.index, c.tag, (size_t)got) ==
 		    -1) {
-			snprintf(err, errlen, "SHA-256 failed");
+			snprintf(err, errlen, "disk %s: tagging chunk %llu "
+			    "failed", vdev, (unsigned long long)c.index);
 			goto out;
 		}
 		/* Test fault: a chunk damaged after its tag was taken, as
@@ -524,7 +526,7 @@ migration_run(struct worker *w, const struct migration *m)
 	struct json_object *args = NULL, *reply = NULL, *cfg, *rq = NULL, *src;
 	struct json_object *rreply = NULL, *cs;
 	const char *code;
-	char err[1024], *json = NULL;
+	char err[1024], *json = NULL, keyhex[2 * DISKCOPY_KEY_LEN + 1];
 	uint8_t report[sizeof(XL_REPORT)], status, go[sizeof(
 	    XL_PERMISSION_TO_GO)], *hdr = NULL;
 	char banner[sizeof(XL_RECEIVER_BANNER) - 1];
@@ -597,8 +599,16 @@ migration_run(struct worker *w, const struct migration *m)
 	if (json_object_object_get_ex(reply, "source", &src))
 		json_object_object_add(rq, "source", json_object_get(src));
 	if (r.copy != NULL) {
+		if (diskcopy_key_new(&r.key) == -1) {
+			migrate_tell(&r, HX_SRC_ABORT, "no random bytes for "
+			    "the disk copy's key");
+			goto out;
+		}
+		diskcopy_key_hex(&r.key, keyhex);
 		cs = json_object_new_object();
 		json_object_object_add(cs, "disks", json_object_get(r.copy));
+		json_object_object_add(cs, "key",
+		    json_object_new_string(keyhex));
 		json_object_object_add(rq, "copy_storage", cs);
 	}
 	if (peer_request_flags(&r.pc, PT_MIGRATE_RECEIVE, r.copy != NULL ?
@@ -733,6 +743,8 @@ out:
 	json_object_put(rq);
 	json_object_put(rreply);
 	json_object_put(r.copy);
+	explicit_bzero(&r.key, sizeof(r.key));
+	explicit_bzero(keyhex, sizeof(keyhex));
 	peer_conn_dispose(&r.pc);
 	return r.result;
 }

@@ -54,11 +54,14 @@ static int	recv_relay(struct worker *, int, int, const char **, char *,
 static ssize_t	recv_stream_read(struct iochan *, uint32_t *, uint8_t *,
 		    size_t, char *, size_t);
 static struct json_object *recv_offer(struct json_object *);
+static int	recv_offer_key(struct json_object *, struct diskcopy_key *);
 static int	recv_disks(struct worker *, struct json_object *,
-		    const char **, char *, size_t);
-static int	recv_disk_one(struct worker *, struct json_object *, uint32_t,
-		    const uint64_t *, uint32_t, int, uint8_t *, char *,
-		    const char **, char *, size_t);
+		    const struct diskcopy_key *, const char **, char *,
+		    size_t);
+static int	recv_disk_one(struct worker *, struct json_object *,
+		    const struct diskcopy_key *, uint32_t, const uint64_t *,
+		    uint32_t, int, uint8_t *, char *, const char **, char *,
+		    size_t);
 static int	recv_refusing(const struct relocd_conf *, int, const char **,
 		    char *, size_t);
 static int	recv_refused_early(struct worker *, const char **, char *,
@@ -565,6 +568,17 @@ recv_offer(struct json_object *req)
 	return disks;
 }
 
+/* The offer's tag key (diskcopy.h), or -1 if it has none or a bad one. */
+static int
+recv_offer_key(struct json_object *req, struct diskcopy_key *key)
+{
+	struct json_object *cs;
+
+	if (!json_object_object_get_ex(req, "copy_storage", &cs))
+		return -1;
+	return diskcopy_key_parse(proto_get_str(cs, "key"), key);
+}
+
 /*
  * One disk's chunks into the copy the helper made for it (fd): every
  * frame decoded strictly (diskcopy_chunk_decode), its tag recomputed
@@ -574,9 +588,10 @@ recv_offer(struct json_object *req)
  * (helper_recv_disk_done).
  */
 static int
-recv_disk_one(struct worker *w, struct json_object *d, uint32_t disk,
-    const uint64_t *sizes, uint32_t ndisks, int fd, uint8_t *buf,
-    char *hex, const char **code, char *reason, size_t reasonlen)
+recv_disk_one(struct worker *w, struct json_object *d,
+    const struct diskcopy_key *key, uint32_t disk, const uint64_t *sizes,
+    uint32_t ndisks, int fd, uint8_t *buf, char *hex, const char **code,
+    char *reason, size_t reasonlen)
 {
 	struct iochan *ioc = &w->ioc;
 	struct diskcopy_chunk c;
@@ -630,14 +645,16 @@ recv_disk_one(struct worker *w, struct json_object *d, uint32_t disk,
 			goto out;
 		}
 		next = c.index + 1;
-		if (diskcopy_chunk_tag(disk, c.index, diskcopy_chunk_len(
-		    sizes[disk], c.index), c.ext, c.next, c.data, tag) == -1) {
-			snprintf(reason, reasonlen, "SHA-256 failed");
+		if (diskcopy_chunk_tag(key, disk, c.index,
+		    diskcopy_chunk_len(sizes[disk], c.index), c.ext, c.next,
+		    c.data, tag) == -1) {
+			snprintf(reason, reasonlen, "disk %s: tagging chunk "
+			    "%llu failed", vdev, (unsigned long long)c.index);
 			goto out;
 		}
 		if (memcmp(tag, c.tag, sizeof(tag)) != 0) {
 			snprintf(reason, reasonlen, "disk %s: chunk %llu (at "
-			    "byte %llu) arrived damaged: its SHA-256 does not "
+			    "byte %llu) arrived damaged: its tag does not "
 			    "match the source's", vdev,
 			    (unsigned long long)c.index,
 			    (unsigned long long)c.index * DISKCOPY_CHUNK);
@@ -709,13 +726,14 @@ out:
 /* Every offered disk, in order, each into the copy the helper made and
  * then read back and compared by it. */
 static int
-recv_disks(struct worker *w, struct json_object *offer, const char **code,
-    char *reason, size_t reasonlen)
+recv_disks(struct worker *w, struct json_object *offer,
+    const struct diskcopy_key *key, const char **code, char *reason,
+    size_t reasonlen)
 {
 	struct json_object *args, *reply = NULL, *d;
 	uint64_t sizes[DISKCOPY_MAX_DISKS];
 	uint8_t *buf;
-	char hex[65];
+	char hex[65], keyhex[2 * DISKCOPY_KEY_LEN + 1];
 	uint32_t i, n;
 	int fd = -1, nfds, rc = -1;
 
@@ -745,7 +763,7 @@ recv_disks(struct worker *w, struct json_object *offer, const char **code,
 			rc = -1;
 			goto out;
 		}
-		rc = recv_disk_one(w, d, i, sizes, n, fd, buf, hex, code,
+		rc = recv_disk_one(w, d, key, i, sizes, n, fd, buf, hex, code,
 		    reason, reasonlen);
 		close(fd);
 		fd = -1;
@@ -753,6 +771,9 @@ recv_disks(struct worker *w, struct json_object *offer, const char **code,
 			/* What it sent, the helper compares with its copy. */
 			json_object_object_add(args, "digest",
 			    json_object_new_string(hex));
+			diskcopy_key_hex(key, keyhex);
+			json_object_object_add(args, "key",
+			    json_object_new_string(keyhex));
 			rc = hx_call(&w->hx, HX_RECV_DISK_DONE, args, -1,
 			    &reply, NULL, NULL, code, reason, reasonlen);
 			json_object_put(reply);
@@ -803,6 +824,7 @@ recv_migrate(struct worker *w, struct json_object *req)
 	char reason[1024], name[DOMCFG_NAME_MAX + 1];
 	uint8_t go[sizeof(XL_PERMISSION_TO_GO)], status;
 	struct json_object *offer = NULL;
+	struct diskcopy_key key;
 	int sp[2] = { -1, -1 }, begun = 0, paused, copy;
 
 	paused = proto_get_int(req, "paused", 0) != 0;
@@ -814,12 +836,14 @@ recv_migrate(struct worker *w, struct json_object *req)
 	else if ((offer = recv_offer(req)) == NULL ||
 	    json_object_array_length(offer) == 0 ||
 	    json_object_array_length(offer) > DISKCOPY_MAX_DISKS ||
-	    !json_object_object_get_ex(req, "config", NULL)) {
+	    !json_object_object_get_ex(req, "config", NULL) ||
+	    recv_offer_key(req, &key) == -1) {
 		log_warnx("%s (%s): refused migration: a copy-storage request "
-		    "without its config or with 0 or more than %d disks", addr,
-		    w->peer.id.subject, DISKCOPY_MAX_DISKS);
+		    "without its config or tag key, or with 0 or more than %d "
+		    "disks", addr, w->peer.id.subject, DISKCOPY_MAX_DISKS);
 		proto_send_error(ioc, "proto", "a copy-storage request needs "
-		    "the config and 1 to %d disks to copy", DISKCOPY_MAX_DISKS);
+		    "the config, a tag key of %d hex digits and 1 to %d disks "
+		    "to copy", 2 * DISKCOPY_KEY_LEN, DISKCOPY_MAX_DISKS);
 		goto out;
 	}
 	/* Pre-flight on the config announced in the request, so refusals
@@ -924,8 +948,8 @@ recv_migrate(struct worker *w, struct json_object *req)
 	}
 	/* Then its disks, into the copies the helper made; any failure
 	 * deletes them with the incoming domain (HX_RECV_ABORT). */
-	if (copy && recv_disks(w, offer, &code, reason, sizeof(reason)) ==
-	    -1) {
+	if (copy && recv_disks(w, offer, &key, &code, reason,
+	    sizeof(reason)) == -1) {
 		log_warnx("%s: refused migration: %s", addr, reason);
 		recv_fail_early(ioc, code, reason);
 		goto out;
@@ -982,6 +1006,7 @@ recv_migrate(struct worker *w, struct json_object *req)
 	hx_call(&w->hx, HX_RECV_REPORTED, args, -1, &ok, NULL, NULL, &code,
 	    reason, sizeof(reason));
 out:
+	explicit_bzero(&key, sizeof(key));
 	if (begun) {
 		/* Before "go": the incoming copy goes, the sender keeps it. */
 		json_object_put(args);

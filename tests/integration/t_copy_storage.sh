@@ -185,7 +185,7 @@ for fault in "diskchunk=corrupt:" ":diskwrite=corrupt"; do
 	check "$SCEN: the migration fails (exit $rc)" [ $rc -eq 1 ]
 	if [ -n "$fa" ]; then
 		check "$SCEN: ... naming the damaged chunk" \
-		    grep -q "arrived damaged: its SHA-256 does not match" "$W/mig.out"
+		    grep -q "arrived damaged: its tag does not match" "$W/mig.out"
 	else
 		check "$SCEN: ... caught by reading the copy back" \
 		    grep -q "does not match the source's image" "$W/mig.out"

@@ -15,6 +15,8 @@
 #include "diskcopy.h"
 
 static const uint64_t sizes[2] = { 4U << 20, (1U << 20) + 4096 };
+static const struct diskcopy_key key = { { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+	11, 12, 13, 14, 15, 16 } };
 
 /* A chunk frame body: header, extents, data (the tag as computed). */
 static size_t
@@ -31,7 +33,7 @@ mkchunk(uint8_t *b, uint32_t disk, uint64_t index,
 	c.next = next;
 	memcpy(c.ext, ext, next * sizeof(*ext));
 	/* Beyond the image there is no tag to take: any will do. */
-	if (diskcopy_chunk_tag(disk, index, diskcopy_chunk_len(sizes[disk],
+	if (diskcopy_chunk_tag(&key, disk, index, diskcopy_chunk_len(sizes[disk],
 	    index), ext, next, data, c.tag) == -1)
 		memset(c.tag, 0, sizeof(c.tag));
 	h = diskcopy_chunk_encode_hdr(b, &c);
@@ -55,14 +57,61 @@ START_TEST(test_chunk_roundtrip)
 	ck_assert_uint_eq(c.index, 3);
 	ck_assert_uint_eq(c.next, 2);
 	ck_assert_uint_eq(c.datalen, 8192);
-	ck_assert_int_eq(diskcopy_chunk_tag(0, 3, DISKCOPY_CHUNK, c.ext,
+	ck_assert_int_eq(diskcopy_chunk_tag(&key, 0, 3, DISKCOPY_CHUNK, c.ext,
 	    c.next, c.data, tag), 0);
 	ck_assert_mem_eq(tag, c.tag, sizeof(tag));
 	/* A byte changed: another tag. */
 	b[len - 1] ^= 1;
-	ck_assert_int_eq(diskcopy_chunk_tag(0, 3, DISKCOPY_CHUNK, c.ext,
+	ck_assert_int_eq(diskcopy_chunk_tag(&key, 0, 3, DISKCOPY_CHUNK, c.ext,
 	    c.next, c.data, tag), 0);
 	ck_assert_int_ne(memcmp(tag, c.tag, sizeof(tag)), 0);
+}
+END_TEST
+
+/* The tag depends on the key and on where the chunk is (its nonce);
+ * the key crosses as exactly 32 lower-case hex digits. */
+START_TEST(test_tag_key)
+{
+	static uint8_t data[4096];
+	struct diskcopy_extent ext[1] = { { 0, 4096 } };
+	struct diskcopy_key k2 = key, back;
+	uint8_t t1[DISKCOPY_TAG_LEN], t2[DISKCOPY_TAG_LEN];
+	char hex[33];
+
+	memset(data, 'k', sizeof(data));
+	ck_assert_int_eq(diskcopy_chunk_tag(&key, 0, 1, DISKCOPY_CHUNK, ext, 1,
+	    data, t1), 0);
+	ck_assert_int_eq(diskcopy_chunk_tag(&key, 0, 1, DISKCOPY_CHUNK, ext, 1,
+	    data, t2), 0);
+	ck_assert_mem_eq(t1, t2, sizeof(t1));
+	k2.k[15] ^= 1;
+	ck_assert_int_eq(diskcopy_chunk_tag(&k2, 0, 1, DISKCOPY_CHUNK, ext, 1,
+	    data, t2), 0);
+	ck_assert_int_ne(memcmp(t1, t2, sizeof(t1)), 0);
+	ck_assert_int_eq(diskcopy_chunk_tag(&key, 0, 2, DISKCOPY_CHUNK, ext, 1,
+	    data, t2), 0);
+	ck_assert_int_ne(memcmp(t1, t2, sizeof(t1)), 0);
+	ck_assert_int_eq(diskcopy_chunk_tag(&key, 1, 1, DISKCOPY_CHUNK, ext, 1,
+	    data, t2), 0);
+	ck_assert_int_ne(memcmp(t1, t2, sizeof(t1)), 0);
+
+	diskcopy_key_hex(&key, hex);
+	ck_assert_str_eq(hex, "0102030405060708090a0b0c0d0e0f10");
+	ck_assert_int_eq(diskcopy_key_parse(hex, &back), 0);
+	ck_assert_mem_eq(back.k, key.k, sizeof(key.k));
+	ck_assert_int_eq(diskcopy_key_parse(NULL, &back), -1);
+	ck_assert_int_eq(diskcopy_key_parse("", &back), -1);
+	ck_assert_int_eq(diskcopy_key_parse("0102030405060708090a0b0c0d0e0f1",
+	    &back), -1);
+	ck_assert_int_eq(diskcopy_key_parse("0102030405060708090a0b0c0d0e0f100",
+	    &back), -1);
+	ck_assert_int_eq(diskcopy_key_parse("0102030405060708090A0B0C0D0E0F10",
+	    &back), -1);
+	ck_assert_int_eq(diskcopy_key_parse("0102030405060708090a0b0c0d0e0f1g",
+	    &back), -1);
+	ck_assert_int_eq(diskcopy_key_new(&k2), 0);
+	ck_assert_int_eq(diskcopy_key_new(&back), 0);
+	ck_assert_int_ne(memcmp(k2.k, back.k, sizeof(k2.k)), 0);
 }
 END_TEST
 
@@ -144,14 +193,14 @@ START_TEST(test_image_allocation_independent)
 	ck_assert_int_eq(pwrite(fb, buf, sizeof(buf), 5 << 20),
 	    (ssize_t)sizeof(buf));
 	ck_assert_int_eq(pwrite(fb, buf, 4096, (3 << 20) + 4096), 4096);
-	ck_assert_int_eq(diskcopy_image_of(fa, 0, size, ha, &bytes, err,
+	ck_assert_int_eq(diskcopy_image_of(fa, &key, 0, size, ha, &bytes, err,
 	    sizeof(err)), 0);
-	ck_assert_int_eq(diskcopy_image_of(fb, 0, size, hb, &bytes, err,
+	ck_assert_int_eq(diskcopy_image_of(fb, &key, 0, size, hb, &bytes, err,
 	    sizeof(err)), 0);
 	ck_assert_str_eq(ha, hb);
 	buf[0] = 1;
 	ck_assert_int_eq(pwrite(fb, buf, 1, 7 << 20), 1);
-	ck_assert_int_eq(diskcopy_image_of(fb, 0, size, hb, &bytes, err,
+	ck_assert_int_eq(diskcopy_image_of(fb, &key, 0, size, hb, &bytes, err,
 	    sizeof(err)), 0);
 	ck_assert_str_ne(ha, hb);
 	close(fa);
@@ -192,6 +241,7 @@ main(void)
 	int failed;
 
 	tcase_add_test(tc, test_chunk_roundtrip);
+	tcase_add_test(tc, test_tag_key);
 	tcase_add_test(tc, test_chunk_strict);
 	tcase_add_test(tc, test_image_allocation_independent);
 	tcase_add_test(tc, test_extents);
