@@ -197,8 +197,10 @@ endif
 
 # Unit suites first (fast, pinpoint), then the scenarios with real daemons.
 check: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(TOOL_BINS)
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(TOOL_BINS) \
+	    $(REPLAY_BINS)
 	@sh tests/run-unit.sh $(UNIT_BINS)
+	@sh tests/fuzz/replay-seeds.sh $(REPLAY_BINS)
 	@$(MAKE) --no-print-directory itest-root
 	@$(ITEST_ENV) sh $(ITEST_RUN)
 
@@ -306,6 +308,25 @@ $(FZ)/fuzz_%: $(FZ)/obj/tests/fuzz/fuzz_%.o $(FZ)/librelocd.a \
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 
 fuzz-progs: $(FUZZ_BINS)
+
+# The same targets built with $(CC) and the tree's flags, without
+# libFuzzer (tests/fuzz/replay.c): make check replays the seed corpora
+# through them, so a harness that stops linking or a seed that crashes
+# fails there too.  Only fuzz_session pulls relocd's worker code out of
+# the archive; it stubs the backend, so libxenops is not linked.
+REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(B)/tests/replay_%)
+REPLAY_RELOCD_OBJS := $(filter-out $(O)/relocd/relocd.o,$(RELOCD_OBJS))
+
+$(O)/tests/fuzz/%.o: CFLAGS += -Irelocd
+
+$(B)/librelocd-replay.a: $(REPLAY_RELOCD_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/tests/replay_%: $(O)/tests/fuzz/fuzz_%.o $(O)/tests/fuzz/replay.o \
+    $(B)/librelocd-replay.a $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 .SECONDARY: $(FUZZ_SRCS:%.c=$(FZ)/obj/%.o)
 
