@@ -133,6 +133,7 @@ int	sim_pause(struct xo_ctx *, uint32_t);
 int	sim_unpause(struct xo_ctx *, uint32_t);
 int	sim_resume(struct xo_ctx *, uint32_t);
 int	sim_lease_give(struct xo_ctx *, uint32_t);
+int	sim_disk_dirty(struct xo_ctx *, uint32_t, const char *, int *);
 
 /* sim_xfer.c: one stream, either direction */
 void	sim_progress(struct sim_xfer *, int);

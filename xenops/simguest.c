@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "diskcopy.h"
 #include "lease.h"
 #include "sim.h"
 
@@ -51,6 +52,7 @@ struct sim_guest {
 	struct sim_guest_args *a;
 	uint8_t		*mem;
 	uint64_t	*dirty;
+	uint64_t	*disk_dirty;	/* one bit per chunk of the disk */
 	struct sim_shared *sh;
 	uint64_t	*writes;	/* in guest memory, page 0 */
 	uint32_t	*gen;		/* in guest memory, pages 0..T-1 */
@@ -233,7 +235,7 @@ sim_guest_fds_keep(struct sim_guest_args *a)
 {
 	int *keep[] = { &a->dir_fd, &a->ctl_fd, &a->pty_fd, &a->slave_fd,
 	    &a->log_fd, &a->mem_fd, &a->dirty_fd, &a->shared_fd,
-	    &a->status_fd, &a->lease_fd, &a->disk_fd };
+	    &a->status_fd, &a->lease_fd, &a->disk_fd, &a->disk_dirty_fd };
 	const int n = sizeof(keep) / sizeof(keep[0]);
 	int high[sizeof(keep) / sizeof(keep[0])];
 	int base, i, fd;
@@ -319,6 +321,16 @@ sim_guest_map(struct sim_guest *g)
 	if (p == MAP_FAILED)
 		goto fail;
 	g->sh = p;
+	if (a->disk_dirty_fd != -1) {
+		size_t words = diskcopy_dirty_words(a->disk_size);
+
+		/* As sim_guest_start sized it: a word at least. */
+		p = mmap(NULL, (words ? words : 1) * 8, PROT_READ |
+		    PROT_WRITE, MAP_SHARED, a->disk_dirty_fd, 0);
+		if (p == MAP_FAILED)
+			goto fail;
+		g->disk_dirty = p;
+	}
 	g->writes = (uint64_t *)g->mem;
 	g->gen = (uint32_t *)(g->mem + SIM_TABLE_HDR);
 	/* memory and dirty stay open: they are memfds, and the backend
@@ -482,6 +494,11 @@ sim_guest_disk_tick(struct sim_guest *g)
 	if (pwrite(g->a->disk_fd, b, sizeof(b), 0) != (ssize_t)sizeof(b))
 		sim_guest_console(g, "disk write failed: %s",
 		    strerror(errno));
+	/* After the write, as for memory: a live copy that takes the bit
+	 * reads what was written, or the bit is set again after it. */
+	else if (g->disk_dirty != NULL)
+		diskcopy_dirty_mark(g->disk_dirty, g->a->disk_size, 0,
+		    sizeof(b));
 }
 
 static void
@@ -797,7 +814,8 @@ sim_guest_client_read(struct sim_guest *g, struct sim_client *c)
 		*nl = '\0';
 		reply = sim_guest_command(g, c->buf, fds);
 	}
-	sim_guest_reply(c->fd, reply, fds, fds[0] == -1 ? 0 : 2);
+	sim_guest_reply(c->fd, reply, fds, fds[0] == -1 ? 0 :
+	    fds[1] == -1 ? 1 : 2);
 done:
 	close(c->fd);
 	c->fd = -1;
@@ -900,6 +918,13 @@ sim_guest_command(struct sim_guest *g, const char *cmd, int *fds)
 		fds[0] = g->a->mem_fd;
 		fds[1] = g->a->dirty_fd;
 		return "ok memfds\n";
+	}
+	if (strcmp(cmd, "diskfds") == 0) {
+		/* The dirty bitmap of our disk, for a live copy of it. */
+		if (g->a->disk_dirty_fd == -1)
+			return "err no disk\n";
+		fds[0] = g->a->disk_dirty_fd;
+		return "ok diskfds\n";
 	}
 	if (strcmp(cmd, "crash") == 0) {
 		/* Failure injection: a guest that dies on its own. */
