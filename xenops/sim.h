@@ -114,6 +114,7 @@ struct sim_guest_args {
 	 * (diskcopy_dirty_mark) for a live copy to take; -1 with no disk */
 	int		disk_dirty_fd;
 	uint64_t	disk_size;
+	int		disk_scribble;	/* sim_disk_counter = 2 */
 	uint64_t	nr_pages;
 	unsigned	tick_ms;
 	unsigned	dirty_rate;	/* pages per second */

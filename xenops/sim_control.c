@@ -408,6 +408,7 @@ sim_guest_start(struct xo_ctx *ctx, uint32_t domid,
 	a.vcpu = *vcpu;
 	a.mem_fd = memfd;
 	a.dirty_fd = dirtyfd;
+	a.disk_scribble = dc->disk_scribble;
 	*log_created = 0;
 
 	if ((rc = sim_path(ctx, dir, sizeof(dir), "%s/%u", h->domdir,

@@ -106,6 +106,8 @@ static void	sim_guest_reply(int, const char *, const int *, int);
 static int	sim_guest_lease(struct sim_guest *);
 static int	sim_guest_disk_read(struct sim_guest *, unsigned long long *);
 static void	sim_guest_disk_tick(struct sim_guest *);
+static void	sim_guest_disk_scribble(struct sim_guest *,
+		    unsigned long long);
 static const char *sim_guest_lease_reply(struct sim_guest *);
 static void	sim_guest_lease_refusal(struct sim_guest *, char *, size_t);
 
@@ -477,6 +479,44 @@ sim_guest_disk_read(struct sim_guest *g, unsigned long long *n)
 	return 0;
 }
 
+/*
+ * sim_disk_counter = 2: one 4 KiB block at the start of another chunk
+ * of the disk, data (naming the tick) or zeros, half and half, so that
+ * a live copy of the disk sees chunks change under it and turn back to
+ * all zeros.  Nothing checks them but the copy: its image must be the
+ * source's final one.
+ */
+static void
+sim_guest_disk_scribble(struct sim_guest *g, unsigned long long n)
+{
+	static char b[4096];
+	uint64_t nchunks = (g->a->disk_size + DISKCOPY_CHUNK - 1) /
+	    DISKCOPY_CHUNK, r, k;
+	size_t len;
+
+	if (nchunks < 2 || g->a->disk_size < DISKCOPY_CHUNK + sizeof(b))
+		return;
+	r = sim_guest_rand(g);
+	/* Whole chunks only, below the disk's end. */
+	k = 1 + (r >> 1) % ((g->a->disk_size - sizeof(b)) / DISKCOPY_CHUNK);
+	memset(b, 0, sizeof(b));
+	if (r & 1) {
+		len = (size_t)snprintf(b, sizeof(b), "simdisk scribble: tick "
+		    "%llu, chunk %llu\n", n, (unsigned long long)k);
+		memset(b + len, '.', sizeof(b) - len - 1);
+		b[sizeof(b) - 1] = '\n';
+	}
+	if (pwrite(g->a->disk_fd, b, sizeof(b), (off_t)(k *
+	    DISKCOPY_CHUNK)) != (ssize_t)sizeof(b)) {
+		sim_guest_console(g, "disk write failed: %s",
+		    strerror(errno));
+		return;
+	}
+	if (g->disk_dirty != NULL)
+		diskcopy_dirty_mark(g->disk_dirty, g->a->disk_size, k *
+		    DISKCOPY_CHUNK, sizeof(b));
+}
+
 static void
 sim_guest_disk_tick(struct sim_guest *g)
 {
@@ -499,6 +539,8 @@ sim_guest_disk_tick(struct sim_guest *g)
 	else if (g->disk_dirty != NULL)
 		diskcopy_dirty_mark(g->disk_dirty, g->a->disk_size, 0,
 		    sizeof(b));
+	if (g->a->disk_scribble)
+		sim_guest_disk_scribble(g, n + 1);
 }
 
 static void
