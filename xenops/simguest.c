@@ -253,8 +253,13 @@ sim_guest_fds_keep(struct sim_guest_args *a)
 	for (i = 0; i < n; i++)
 		high[i] = *keep[i] == -1 ? -1 : fcntl(*keep[i], F_DUPFD, base);
 	for (i = 0; i < n; i++) {
-		if (*keep[i] == -1)
-			continue;	/* optional (the lease) and absent */
+		if (*keep[i] == -1) {
+			/* Optional (the lease, the disk) and absent: its
+			 * number may hold something inherited, which
+			 * close_range below does not reach. */
+			close(3 + i);
+			continue;
+		}
 		if (high[i] == -1 || dup2(high[i], 3 + i) == -1)
 			_exit(1);
 		*keep[i] = 3 + i;
