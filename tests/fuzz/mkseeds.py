@@ -101,7 +101,7 @@ write("fuzz_frame", "migrate", b"\1" + frame(0x04, {"config": GOOD})[1:])
 write("fuzz_frame", "error", frame(0x81, {"code": "x", "message": "y"}))
 write("fuzz_frame", "toobig", struct.pack(">IBBHI", MAGIC, 1, 1, 0,
                                           0xFFFFFFFF))
-write("fuzz_frame", "mandatory", frame(0x01, {}, flags=0x0200))
+write("fuzz_frame", "mandatory", frame(0x01, {}, flags=0x0400))
 write("fuzz_frame", "version", frame(0x01, {}, version=9))
 
 # xl header + config
@@ -215,3 +215,29 @@ write("fuzz_frame", "copy-flag", frame(0x04, {"config": COPYCFG,
                                               "copy_storage": OFFER},
                                        flags=0x0100))
 write("fuzz_frame", "copy-flag-list", frame(0x01, {}, flags=0x0100))
+
+# live copy-storage sessions (flags 0x0300): chunks of any order while the
+# source runs, chunk 0 again, chunk 2 turned to zeros (no extents), the
+# pre-copy's end, the framed stream, chunk 2 again, and the end whose
+# digest is over the final chunks only.
+zeros2 = rawframe(0x62, struct.pack(">IIQ", 0, 0, 2) +
+                  hashlib.sha256(struct.pack(">IQ", 0, 2) +
+                                 bytes(1 << 20)).digest())
+c0b, t0b = chunk(0, 0, [(0, 4096)], b"C" * 4096)
+lreq = frame(0x04, {"config": COPYCFG, "copy_storage": OFFER, "live": 1},
+             flags=0x0300)
+pre = frame(0x64, {"rounds": 2, "chunks": 4})
+final = hashlib.sha256(struct.pack(">Q", 0) + t0b +
+                       struct.pack(">Q", 2) + t2).hexdigest()
+lend = frame(0x63, {"disk": 0, "chunks": 2, "bytes": 8192, "digest": final})
+write("fuzz_session", "copy-live-ok",
+      lreq + xlhdr(COPYCFG) + c2 + c0 + c0b + zeros2 + pre + framed + c2 +
+      lend + GO)
+write("fuzz_session", "copy-live-stale",
+      lreq + xlhdr(COPYCFG) + c0 + c2 + pre + framed + c0b + end + GO)
+write("fuzz_session", "copy-live-noprecopy",
+      lreq + xlhdr(COPYCFG) + framed + c0 + end + GO)
+write("fuzz_session", "copy-live-zero-offline",
+      req + xlhdr(COPYCFG) + framed + zeros2 + end + GO)
+write("fuzz_frame", "copy-live-flag", lreq)
+write("fuzz_frame", "copy-live-noflag", frame(0x04, {}, flags=0x0200))
