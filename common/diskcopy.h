@@ -49,6 +49,11 @@
 /* Live, both sides hold 48 bytes per chunk (diskcopy_tags): 48 MiB at
  * this size, 1 TiB.  A larger image is copied offline. */
 #define DISKCOPY_LIVE_MAX_SIZE	(1ULL << 40)
+/* Live: the rounds while the domain runs (the full pass is the first);
+ * the suspended round comes on top.  A destination accepts at most that
+ * many frames of every chunk, so that a peer cannot keep a session
+ * alive forever by sending the same chunk again. */
+#define DISKCOPY_LIVE_ROUNDS	5
 
 struct diskcopy_extent {
 	uint32_t	off;	/* in the chunk */

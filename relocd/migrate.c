@@ -53,7 +53,7 @@
 /* Live disk copy: rounds while the domain runs (the full pass is the
  * first), and the dirty chunks small enough to leave to the suspended
  * round: at most 16 MiB of downtime per disk. */
-#define MIGRATE_DISK_ROUNDS	5
+#define MIGRATE_DISK_ROUNDS	DISKCOPY_LIVE_ROUNDS
 #define MIGRATE_DISK_TARGET	16
 
 /* A disk copied live: its image, and the chunks the domain writes. */

@@ -54,6 +54,7 @@ struct recv_live {
 	struct diskcopy_tags	 tags[DISKCOPY_MAX_DISKS];
 	char			 hex[DISKCOPY_MAX_DISKS][65];
 	uint64_t		 frames;	/* chunk frames received */
+	uint64_t		 max_frames;	/* every chunk, every round */
 	uint64_t		 replaced;	/* of chunks received before */
 	uint8_t			*buf;
 };
@@ -847,6 +848,8 @@ recv_live_open(struct worker *w, struct json_object *offer,
 			return -1;
 		}
 		lv->fd[i] = fds[0];
+		lv->max_frames += (DISKCOPY_LIVE_ROUNDS + 1) *
+		    ((lv->sizes[i] + DISKCOPY_CHUNK - 1) / DISKCOPY_CHUNK);
 		if (diskcopy_tags_init(&lv->tags[i], lv->sizes[i]) == -1) {
 			*code = "storage";
 			snprintf(reason, reasonlen, "disk %s: %llu bytes: too "
@@ -921,6 +924,13 @@ recv_live_chunk(struct worker *w, struct json_object *offer,
 	if (diskcopy_chunk_decode(lv->buf, len, lv->sizes, lv->n, &c, why,
 	    sizeof(why)) == -1) {
 		snprintf(reason, reasonlen, "a bad disk chunk: %s", why);
+		*code = "proto";
+		return -1;
+	}
+	if (lv->frames >= lv->max_frames) {
+		snprintf(reason, reasonlen, "more disk chunks than %d rounds "
+		    "of every chunk (%llu)", DISKCOPY_LIVE_ROUNDS + 1,
+		    (unsigned long long)lv->max_frames);
 		*code = "proto";
 		return -1;
 	}
@@ -1013,8 +1023,8 @@ recv_live_frames(struct worker *w, struct json_object *offer,
 	char why[512];
 	int rc = -1;
 
-	/* Bounded: every frame is a read with io_timeout, and the source
-	 * sends at most MIGRATE_DISK_ROUNDS rounds of each disk. */
+	/* Bounded: every frame is a read with io_timeout, and at most
+	 * lv->max_frames chunk frames are taken (recv_live_chunk). */
 	for (;;) {
 		json_object_put(end);
 		end = NULL;
