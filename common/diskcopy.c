@@ -69,8 +69,8 @@ diskcopy_chunk_decode(const uint8_t *b, size_t len, const uint64_t *sizes,
 		    (unsigned long long)sizes[c->disk]);
 		return -1;
 	}
-	if (c->next == 0 || c->next > DISKCOPY_MAX_EXTENTS) {
-		snprintf(err, errlen, "disk %u chunk %llu: %u extents (1 to "
+	if (c->next > DISKCOPY_MAX_EXTENTS) {
+		snprintf(err, errlen, "disk %u chunk %llu: %u extents (0 to "
 		    "%d allowed)", c->disk, (unsigned long long)c->index,
 		    c->next, DISKCOPY_MAX_EXTENTS);
 		return -1;
@@ -407,4 +407,138 @@ out:
 	diskcopy_image_dispose(&im);
 	free(buf);
 	return rc;
+}
+
+size_t
+diskcopy_dirty_words(uint64_t size)
+{
+	uint64_t nchunks = (size + DISKCOPY_CHUNK - 1) / DISKCOPY_CHUNK;
+
+	return (size_t)((nchunks + 63) / 64);
+}
+
+void
+diskcopy_dirty_mark(uint64_t *bm, uint64_t size, uint64_t off, uint64_t len)
+{
+	uint64_t first, last, i;
+
+	if (len == 0 || off >= size)
+		return;
+	if (len > size - off)
+		len = size - off;
+	first = off / DISKCOPY_CHUNK;
+	last = (off + len - 1) / DISKCOPY_CHUNK;
+	/* Release: the copy that takes the bit sees the write before it. */
+	for (i = first; i <= last; i++)
+		__atomic_fetch_or(&bm[i >> 6], 1ULL << (i & 63),
+		    __ATOMIC_RELEASE);
+}
+
+uint64_t
+diskcopy_dirty_take(uint64_t *bm, uint64_t *snap, size_t nwords)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < nwords; i++) {
+		snap[i] = __atomic_exchange_n(&bm[i], 0, __ATOMIC_ACQ_REL);
+		n += (uint64_t)__builtin_popcountll(snap[i]);
+	}
+	return n;
+}
+
+uint64_t
+diskcopy_dirty_count(const uint64_t *bm, size_t nwords)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < nwords; i++)
+		n += (uint64_t)__builtin_popcountll(__atomic_load_n(&bm[i],
+		    __ATOMIC_RELAXED));
+	return n;
+}
+
+int
+diskcopy_tags_init(struct diskcopy_tags *t, uint64_t size)
+{
+	memset(t, 0, sizeof(*t));
+	if (size > DISKCOPY_LIVE_MAX_SIZE)
+		return -1;
+	t->nchunks = (size + DISKCOPY_CHUNK - 1) / DISKCOPY_CHUNK;
+	t->tag = calloc(t->nchunks ? t->nchunks : 1, DISKCOPY_TAG_LEN);
+	t->bytes = calloc(t->nchunks ? t->nchunks : 1, sizeof(*t->bytes));
+	t->have = calloc(diskcopy_dirty_words(size) + 1, sizeof(*t->have));
+	if (t->tag == NULL || t->bytes == NULL || t->have == NULL) {
+		diskcopy_tags_dispose(t);
+		return -1;
+	}
+	return 0;
+}
+
+void
+diskcopy_tags_dispose(struct diskcopy_tags *t)
+{
+	free(t->tag);
+	free(t->bytes);
+	free(t->have);
+	memset(t, 0, sizeof(*t));
+}
+
+void
+diskcopy_tags_set(struct diskcopy_tags *t, uint64_t index,
+    const uint8_t tag[DISKCOPY_TAG_LEN], uint32_t bytes)
+{
+	if (index >= t->nchunks)
+		return;
+	memcpy(t->tag + index * DISKCOPY_TAG_LEN, tag, DISKCOPY_TAG_LEN);
+	t->bytes[index] = bytes;
+	t->have[index >> 6] |= 1ULL << (index & 63);
+}
+
+void
+diskcopy_tags_clear(struct diskcopy_tags *t, uint64_t index)
+{
+	if (index >= t->nchunks)
+		return;
+	t->have[index >> 6] &= ~(1ULL << (index & 63));
+	t->bytes[index] = 0;
+}
+
+int
+diskcopy_tags_has(const struct diskcopy_tags *t, uint64_t index)
+{
+	return index < t->nchunks &&
+	    (t->have[index >> 6] & (1ULL << (index & 63))) != 0;
+}
+
+int
+diskcopy_tags_same(const struct diskcopy_tags *t, uint64_t index,
+    const uint8_t tag[DISKCOPY_TAG_LEN])
+{
+	return diskcopy_tags_has(t, index) && memcmp(t->tag + index *
+	    DISKCOPY_TAG_LEN, tag, DISKCOPY_TAG_LEN) == 0;
+}
+
+int
+diskcopy_tags_digest(const struct diskcopy_tags *t, char hex[65],
+    uint64_t *chunks, uint64_t *bytes)
+{
+	struct diskcopy_image im;
+	uint64_t i;
+
+	if (diskcopy_image_init(&im) == -1)
+		return -1;
+	for (i = 0; i < t->nchunks; i++) {
+		if (!diskcopy_tags_has(t, i))
+			continue;
+		if (diskcopy_image_add(&im, i, t->tag + i * DISKCOPY_TAG_LEN,
+		    t->bytes[i]) == -1) {
+			diskcopy_image_dispose(&im);
+			return -1;
+		}
+	}
+	*chunks = im.chunks;
+	*bytes = im.bytes;
+	return diskcopy_image_final(&im, hex);
 }

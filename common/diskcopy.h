@@ -19,17 +19,29 @@
  * index u64) as the nonce.  It does not depend on how either file is
  * allocated, so the destination's root helper can recompute every tag
  * by reading its copy back.  The image digest is SHA-256 over (index
- * u64 | tag) of every chunk sent, in order; PT_DISK_END carries the
- * source's, and the destination compares it with the one it reads back
- * from its copy.
+ * u64 | tag) of every chunk that is not all zeros in the final image,
+ * in index order; PT_DISK_END carries the source's, and the destination
+ * compares it with the one it reads back from its copy.  Offline every
+ * chunk is sent once, in order, so the running digest of what was sent
+ * is that digest.
+ *
+ * Live (PROTO_F_COPY_LIVE) a chunk may be sent again, in any order, when
+ * the running guest wrote it after it went: the later frame replaces the
+ * earlier one.  A chunk that became all zeros travels as a frame with no
+ * extents ("zero chunk", tagged as its zeros), and becomes a hole.  Both
+ * sides keep the last tag of every chunk (diskcopy_tags) and take the
+ * image digest over those at the end, so it covers the final content
+ * and is the same digest an offline copy of that content has.
  *
  * Why GMAC and not SHA-256 over the data: every byte is tagged three
  * times (source, destination, read-back) and GHASH with PCLMULQDQ runs
  * about five times faster than SHA-256 here, which is what kept the
  * copy well below the stream's rate.  The tag only has to catch damage
  * between the disks and the TLS session, which protects the bytes on
- * the wire; the key lives for one migration and, like the tags, is only
- * ever sent inside that session.
+ * the wire.  A chunk sent again live reuses its nonce; GMAC's forgery
+ * resistance would suffer only if someone saw two tags under one key,
+ * and the key lives for one migration and, like every tag, is only ever
+ * sent inside that session.
  */
 #ifndef DISKCOPY_H
 #define DISKCOPY_H
@@ -47,6 +59,14 @@
 				    DISKCOPY_MAX_EXTENTS * 8 + DISKCOPY_CHUNK)
 /* An image larger than this is refused: 16 TiB. */
 #define DISKCOPY_MAX_SIZE	(16ULL << 40)
+/* Live, both sides hold 48 bytes per chunk (diskcopy_tags): 48 MiB at
+ * this size, 1 TiB.  A larger image is copied offline. */
+#define DISKCOPY_LIVE_MAX_SIZE	(1ULL << 40)
+/* Live: the rounds while the domain runs (the full pass is the first);
+ * the suspended round comes on top.  A destination accepts at most that
+ * many frames of every chunk, so that a peer cannot keep a session
+ * alive forever by sending the same chunk again. */
+#define DISKCOPY_LIVE_ROUNDS	5
 
 struct diskcopy_extent {
 	uint32_t	off;	/* in the chunk */
@@ -80,9 +100,10 @@ uint32_t diskcopy_chunk_len(uint64_t size, uint64_t index);
 /*
  * Decode a PT_DISK_CHUNK body of LEN bytes, strictly: a known disk
  * (index below ndisks), a chunk inside that disk's size (sizes[disk]),
- * 1..DISKCOPY_MAX_EXTENTS extents, sorted, disjoint, non-empty, inside
- * the chunk, and exactly as many data bytes as they add up to.  The
- * chunk's data points into body.  -1 with the reason.
+ * 0..DISKCOPY_MAX_EXTENTS extents, sorted, disjoint, non-empty, inside
+ * the chunk, and exactly as many data bytes as they add up to (0
+ * extents: a zero chunk, which only a live copy sends).  The chunk's
+ * data points into body.  -1 with the reason.
  */
 int	diskcopy_chunk_decode(const uint8_t *body, size_t len,
 	    const uint64_t *sizes, uint32_t ndisks, struct diskcopy_chunk *,
@@ -125,5 +146,46 @@ void	diskcopy_image_dispose(struct diskcopy_image *);
 int	diskcopy_image_of(int fd, const struct diskcopy_key *, uint32_t disk,
 	    uint64_t size, char hex[65], uint64_t *bytes, char *err,
 	    size_t errlen);
+
+/*
+ * Dirty tracking of a running guest's disk: one bit per chunk, in 64-bit
+ * words shared between the writer (the guest, which sets the bits of
+ * what it wrote once the write is complete) and the copy (which takes
+ * and clears them atomically before it reads the chunks again).  A
+ * write that lands after its word was taken sets the bit again, so the
+ * chunk goes again in a later round.
+ */
+size_t	diskcopy_dirty_words(uint64_t size);
+/* Mark the chunks of [off, off + len) of an image of SIZE bytes. */
+void	diskcopy_dirty_mark(uint64_t *bm, uint64_t size, uint64_t off,
+	    uint64_t len);
+/* Take and clear every word into snap; the number of chunks taken. */
+uint64_t diskcopy_dirty_take(uint64_t *bm, uint64_t *snap, size_t nwords);
+uint64_t diskcopy_dirty_count(const uint64_t *bm, size_t nwords);
+
+/* The last tag and data byte count of every chunk of an image (live). */
+struct diskcopy_tags {
+	uint64_t	 nchunks;
+	uint8_t		*tag;	/* nchunks x DISKCOPY_TAG_LEN */
+	uint32_t	*bytes;
+	uint64_t	*have;	/* bitmap: chunk holds data */
+};
+
+/* -1 if SIZE is over DISKCOPY_LIVE_MAX_SIZE or memory is short. */
+int	diskcopy_tags_init(struct diskcopy_tags *, uint64_t size);
+void	diskcopy_tags_dispose(struct diskcopy_tags *);
+/* Chunk INDEX now holds data with this tag (index below nchunks). */
+void	diskcopy_tags_set(struct diskcopy_tags *, uint64_t index,
+	    const uint8_t tag[DISKCOPY_TAG_LEN], uint32_t bytes);
+/* Chunk INDEX is all zeros now. */
+void	diskcopy_tags_clear(struct diskcopy_tags *, uint64_t index);
+int	diskcopy_tags_has(const struct diskcopy_tags *, uint64_t index);
+/* Does chunk INDEX hold data with exactly this tag? */
+int	diskcopy_tags_same(const struct diskcopy_tags *, uint64_t index,
+	    const uint8_t tag[DISKCOPY_TAG_LEN]);
+/* The image digest over the chunks holding data, in index order, with
+ * their count and data bytes. */
+int	diskcopy_tags_digest(const struct diskcopy_tags *, char hex[65],
+	    uint64_t *chunks, uint64_t *bytes);
 
 #endif

@@ -302,7 +302,7 @@ domcfg_info(struct json_object *obj, struct domcfg_info *info, char *err,
 			return -1;
 		info->weight = (unsigned)i64;
 		i64 = 0;
-		if (domcfg_get_int(sim, "disk_counter", 0, 1, &i64,
+		if (domcfg_get_int(sim, "disk_counter", 0, 2, &i64,
 		    "xmig_sim.disk_counter", err, errlen) == -1)
 			return -1;
 	}

@@ -1125,7 +1125,7 @@ domcfg_from_cfg(struct cfg *cfg, struct json_object **out, char *err,
 			goto out;
 		if (r == 1 && domcfg_add_int(sim, "weight", v) == -1)
 			goto nomem;
-		if ((r = cfg_get_long(cfg, "sim_disk_counter", 0, 1, &v, err,
+		if ((r = cfg_get_long(cfg, "sim_disk_counter", 0, 2, &v, err,
 		    errlen)) == -1)
 			goto out;
 		if (r == 1 && domcfg_add_int(sim, "disk_counter", v) == -1)

@@ -69,6 +69,8 @@ proto_type_name(int type)
 		return "disk-chunk";
 	case PT_DISK_END:
 		return "disk-end";
+	case PT_DISK_PRECOPY_END:
+		return "disk-precopy-end";
 	case PT_OK:
 		return "ok";
 	case PT_ERROR:

@@ -31,7 +31,17 @@ struct iochan;
  * read disk chunks as stream bytes.
  */
 #define PROTO_F_COPY_STORAGE	0x0100U
-#define PROTO_FLAGS_KNOWN	PROTO_F_COPY_STORAGE
+/*
+ * With PROTO_F_COPY_STORAGE, a live migration's disks: pre-copied while
+ * the domain runs, before its stream (PT_DISK_CHUNK frames of any disk,
+ * in any order, a chunk again whenever it was written since, zero chunks
+ * included; then PT_DISK_PRECOPY_END), and after the stream the chunks
+ * written since, then PT_DISK_END of every disk in order, whose digest
+ * is over the final content (diskcopy.h).  Mandatory: a receiver that
+ * only knows the offline order must refuse it by name.
+ */
+#define PROTO_F_COPY_LIVE	0x0200U
+#define PROTO_FLAGS_KNOWN	(PROTO_F_COPY_STORAGE | PROTO_F_COPY_LIVE)
 
 /*
  * Type numbers are allocated in ranges per feature so that features can
@@ -74,6 +84,8 @@ struct iochan;
 #define PT_STREAM_END		0x61
 #define PT_DISK_CHUNK		0x62
 #define PT_DISK_END		0x63
+/* {"rounds", "chunks"}: the live pre-copy ends, the stream follows */
+#define PT_DISK_PRECOPY_END	0x64
 #define PROTO_STREAM_CHUNK	(256 * 1024)
 /* Requests on the local control socket only. */
 #define PT_CTL_MIGRATE		0x20

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diskcopy.h"
 #include "domcfg.h"
 #include "hx.h"
 #include "log.h"
@@ -64,7 +65,7 @@ check_source(struct worker *w, const char *domain, int how,
 	const char *code, *type, *state, *busy;
 	uint64_t data = 0, size = 0;
 	char err[1024];
-	int rc = -1, live = (how & CHECK_LIVE) != 0;
+	int rc = -1, live = (how & CHECK_LIVE) != 0, big = 0;
 	size_t i, n;
 
 	*checks = json_object_new_array();
@@ -119,11 +120,15 @@ check_source(struct worker *w, const char *domain, int how,
 			    "pv") == 0 ? "shadow" : "HAP");
 	}
 	if (how & CHECK_COPY_STORAGE) {
-		if (live)
+		if (live && !proto_get_int(*facts, "disk_dirty", 0))
 			precheck_add(*checks, PRECHECK_FAIL, "copy-storage",
 			    "live migration with --copy-storage is not "
-			    "supported (the disk's writes would have to be "
-			    "mirrored while it runs); migrate it offline");
+			    "supported on the %s backend (the disk's writes "
+			    "would have to be tracked while it runs: blkback "
+			    "cannot, a qdisk disk would need QEMU's "
+			    "drive-mirror over NBD); migrate it offline",
+			    proto_get_str(*facts, "backend") ?
+			    proto_get_str(*facts, "backend") : "this");
 		else if (!json_object_object_get_ex(*facts, "copy", &offer))
 			precheck_add(*checks, PRECHECK_FAIL, "copy-storage",
 			    "%s", proto_get_str(*facts, "copy_error") ?
@@ -136,11 +141,18 @@ check_source(struct worker *w, const char *domain, int how,
 				data += (uint64_t)proto_get_int(d, "allocated",
 				    0);
 				size += (uint64_t)proto_get_int(d, "size", 0);
+				if ((uint64_t)proto_get_int(d, "size", 0) >
+				    DISKCOPY_LIVE_MAX_SIZE)
+					big = live;
 			}
-			precheck_add(*checks, PRECHECK_PASS, "copy-storage",
-			    "%zu file-backed disk%s to copy: %.1f MiB "
-			    "allocated, %.1f MiB apparent", n, n == 1 ? "" :
-			    "s", data / 1048576.0, size / 1048576.0);
+			precheck_add(*checks, big ? PRECHECK_FAIL :
+			    PRECHECK_PASS,
+			    "copy-storage", "%zu file-backed disk%s to copy%s: "
+			    "%.1f MiB allocated, %.1f MiB apparent%s", n, n ==
+			    1 ? "" : "s", live ? " live (its writes tracked "
+			    "while it runs)" : "", data / 1048576.0, size /
+			    1048576.0, big ? "; a disk over 1 TiB is too "
+			    "large for a live copy, migrate it offline" : "");
 		}
 	}
 	rc = 0;

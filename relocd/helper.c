@@ -83,6 +83,7 @@ static const struct helper_op {
 	    helper_maintenance },
 	{ HX_RESERVE,		{ PT_MIGRATE_RECEIVE },	helper_reserve },
 	{ HX_RECV_BEGIN,	{ PT_MIGRATE_RECEIVE },	helper_recv_begin },
+	{ HX_RECV_RESTORE,	{ PT_MIGRATE_RECEIVE },	helper_recv_restore },
 	{ HX_RECV_GO,		{ PT_MIGRATE_RECEIVE },	helper_recv_go },
 	{ HX_RECV_REPORTED,	{ PT_MIGRATE_RECEIVE },	helper_recv_reported },
 	{ HX_RECV_ABORT,	{ PT_MIGRATE_RECEIVE },	helper_recv_abort },
@@ -401,6 +402,11 @@ helper_domfacts(struct helper *h, struct json_object *args, int *fds,
 	json_object_object_add(o, "config", cfg);
 	json_object_object_add(o, "cap_shadow",
 	    json_object_new_int(hi.cap_shadow));
+	/* Can a live migration copy its disks (xo_disk_dirty)? */
+	json_object_object_add(o, "disk_dirty",
+	    json_object_new_int(xo_has_disk_dirty(h->xo)));
+	json_object_object_add(o, "backend",
+	    json_object_new_string(xo_backend_name(h->xo)));
 	json_object_object_add(o, "cap_hap", json_object_new_int(hi.cap_hap));
 	json_object_object_add(o, "source", hostinfo_source_json(&hi));
 	if (strlen(di.name) > DOMCFG_MIGRATE_NAME_MAX)
@@ -678,6 +684,8 @@ helper_dispose(struct helper *h)
 	h->fd = -1;
 	xo_close(h->xo);
 	h->xo = NULL;
+	json_object_put(h->recv.cfg);
+	h->recv.cfg = NULL;
 	journal_dispose(&h->recv.jr);
 	journal_dispose(&h->src.jr);
 	/* Whatever is left was settled (kept or removed) on its path. */

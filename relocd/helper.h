@@ -52,6 +52,9 @@ struct helper_recv {
 	uint64_t	 copy_size[DISKCOPY_MAX_DISKS];
 	int		 copy_given[DISKCOPY_MAX_DISKS];
 	int		 copy_verified[DISKCOPY_MAX_DISKS];
+	/* A live disk copy: the config kept from recv-begin for the
+	 * restore that recv-restore starts later */
+	struct json_object *cfg;
 };
 
 /* The source half (helper_send.c). */
@@ -86,6 +89,8 @@ struct helper_src {
 	uint64_t	 disk_bytes;
 	uint64_t	 disk_us;	/* the copy, as the source timed it */
 	uint64_t	 disk_total;	/* allocated bytes of the disks */
+	int		 disk_round;	/* live: the disks' round, 0 offline */
+	uint64_t	 disk_resent;	/* live: chunks sent again */
 };
 
 struct helper {
@@ -146,6 +151,7 @@ int	helper_force_lookup(struct helper *, struct json_object *, int *, int);
 int	helper_force_start(struct helper *, struct json_object *, int *, int);
 int	helper_recv_check(struct helper *, struct json_object *, int *, int);
 int	helper_recv_begin(struct helper *, struct json_object *, int *, int);
+int	helper_recv_restore(struct helper *, struct json_object *, int *, int);
 int	helper_recv_go(struct helper *, struct json_object *, int *, int);
 int	helper_recv_reported(struct helper *, struct json_object *, int *,
 	    int);

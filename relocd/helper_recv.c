@@ -4,7 +4,9 @@
  *
  *	recv-begin: judge the config again, journal, create the domain
  *	    paused as NAME--incoming and restore it from the data socket
- *	    the network process feeds from the TLS session
+ *	    the network process feeds from the TLS session (a live disk
+ *	    copy: the copies only, and recv-restore later, so that the
+ *	    disks can be written while the source still runs)
  *	recv-go: "go" arrived: the domain is ours; rename, unpause
  *	recv-reported: the report reached the sender, or did not
  *	recv-abort, or the network process ending before "go": destroy
@@ -28,7 +30,9 @@
 
 static void	helper_recv_destroy(struct helper *, const char *);
 static int	helper_recv_begin_copy(struct helper *, struct json_object *,
-		    struct json_object *, int *);
+		    struct json_object *, int *, int);
+static int	helper_recv_restore_from(struct helper *, struct json_object *,
+		    int);
 static int	helper_recv_copies_create(struct helper *, struct json_object *,
 		    char *, size_t);
 static int	helper_recv_precheck(struct helper *, struct json_object *,
@@ -69,14 +73,19 @@ helper_recv_begin(struct helper *h, struct json_object *args, int *fds,
 {
 	struct json_object *cfg, *offer, *plan = NULL, *copycfg = NULL;
 	const char *perr;
-	int rc;
+	int rc, defer;
 
 	if (h->recv.active)
 		return helper_error(h, "proto", "a domain is already being "
 		    "received in this session");
-	if (nfds != 1)
+	/* Deferred: the data channel comes with recv-restore. */
+	defer = proto_get_int(args, "defer_restore", 0) != 0;
+	if (nfds != (defer ? 0 : 1))
 		return helper_error(h, "proto", "recv-begin without its data "
 		    "channel");
+	if (defer && !json_object_object_get_ex(args, "copy", NULL))
+		return helper_error(h, "proto", "recv-begin defers the restore "
+		    "for a disk copy only");
 	if (!json_object_object_get_ex(args, "config", &cfg))
 		return helper_error(h, "proto", "recv-begin without a config");
 	if (helper_backend(h) == NULL)
@@ -100,7 +109,7 @@ helper_recv_begin(struct helper *h, struct json_object *args, int *fds,
 		cfg = copycfg;
 	}
 	h->recv.paused = proto_get_int(args, "paused", 0) != 0;
-	rc = helper_recv_begin_copy(h, cfg, plan, fds);
+	rc = helper_recv_begin_copy(h, cfg, plan, fds, defer);
 	json_object_put(copycfg);
 	json_object_put(plan);
 	return rc;
@@ -109,13 +118,12 @@ helper_recv_begin(struct helper *h, struct json_object *args, int *fds,
 /* recv-begin with the config as it will run here (the copies' paths). */
 static int
 helper_recv_begin_copy(struct helper *h, struct json_object *cfg,
-    struct json_object *plan, int *fds)
+    struct json_object *plan, int *fds, int defer)
 {
 	struct domcfg_info info;
-	struct iochan ioc;
 	const char *code = "refused";
 	char reason[1024], jerr[512];
-	int r;
+	int fd;
 
 	if (helper_recv_precheck(h, cfg, &code, reason, sizeof(reason)) == -1)
 		return helper_error(h, code, "%s", reason);
@@ -148,11 +156,44 @@ helper_recv_begin_copy(struct helper *h, struct json_object *cfg,
 		h->recv.active = 0;
 		return helper_error(h, "storage", "%s", reason);
 	}
-
-	ioc_init(&ioc, fds[0], h->conf->io_timeout * 1000);
-	r = xo_restore_from(h->xo, cfg, &ioc, &h->recv.domid, NULL, NULL);
-	close(fds[0]);
+	if (defer) {
+		/* The copies exist and are journaled: recv-disk may hand
+		 * them out, and recv-restore brings the domain. */
+		json_object_put(h->recv.cfg);
+		h->recv.cfg = json_object_get(cfg);
+		return helper_ok(h, NULL, NULL, 0);
+	}
+	fd = fds[0];
 	fds[0] = -1;
+	return helper_recv_restore_from(h, cfg, fd);
+}
+
+/* A live disk copy's domain, restored once the source suspended it. */
+int
+helper_recv_restore(struct helper *h, struct json_object *args, int *fds,
+    int nfds)
+{
+	int fd;
+
+	if (!h->recv.active || h->recv.cfg == NULL || h->recv.have_domain ||
+	    h->recv.go || nfds != 1)
+		return helper_error(h, "proto", "recv-restore out of order");
+	fd = fds[0];
+	fds[0] = -1;
+	return helper_recv_restore_from(h, h->recv.cfg, fd);
+}
+
+/* Restore NAME--incoming from the data socket fd (closed here). */
+static int
+helper_recv_restore_from(struct helper *h, struct json_object *cfg, int fd)
+{
+	struct iochan ioc;
+	char reason[1024], jerr[512];
+	int r;
+
+	ioc_init(&ioc, fd, h->conf->io_timeout * 1000);
+	r = xo_restore_from(h->xo, cfg, &ioc, &h->recv.domid, NULL, NULL);
+	close(fd);
 	if (r != 0) {
 		snprintf(reason, sizeof(reason), "receiving %s failed: %s",
 		    h->recv.name, xo_errmsg(h->xo));
@@ -409,7 +450,9 @@ helper_recv_disk(struct helper *h, struct json_object *args, int *fds,
 {
 	int64_t n = proto_get_int(args, "disk", -1);
 
-	if (!h->recv.have_domain || h->recv.go || n < 0 ||
+	/* Live, before the domain is restored: the copies exist from
+	 * recv-begin on. */
+	if (!h->recv.active || h->recv.go || n < 0 ||
 	    n >= h->recv.ncopy || h->recv.copy_fd[n] == -1 ||
 	    h->recv.copy_given[n])
 		return helper_error(h, "proto", "recv-disk out of order");

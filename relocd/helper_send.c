@@ -43,6 +43,7 @@ static int	helper_src_resume(struct helper *, const char *);
 static struct json_object *helper_src_offer(struct helper *,
 		    struct json_object *, char *, size_t);
 static void	helper_src_remove_disks(struct helper *, char *, size_t);
+static int	helper_src_live_too_big(const struct helper *);
 
 /*
  * What xmig jobs shows of a migration away while it runs: the line xmig
@@ -83,6 +84,14 @@ helper_src_progress_write(struct helper *h, int newround, uint64_t now)
 		    (int64_t)h->src.disk_bytes));
 		json_object_object_add(o, "disk_total", json_object_new_int64(
 		    (int64_t)h->src.disk_total));
+		/* Live: the disk's own rounds, and what went again. */
+		if (h->src.disk_round > 0) {
+			json_object_object_add(o, "disk_round",
+			    json_object_new_int(h->src.disk_round));
+			json_object_object_add(o, "disk_resent",
+			    json_object_new_int64((int64_t)
+			    h->src.disk_resent));
+		}
 	}
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	snprintf(path, sizeof(path), "%s/%s.progress", h->src.jr.dir,
@@ -237,7 +246,7 @@ helper_src_begin(struct helper *h, struct json_object *args, int *fds,
 	struct xo_dominfo di;
 	struct xo_hostinfo hi;
 	char err[1024];
-	int rc;
+	int rc, i;
 
 	if (h->src.active || h->src.jr.rec != NULL)
 		return helper_error(h, "proto", "a migration was already "
@@ -306,18 +315,20 @@ helper_src_begin(struct helper *h, struct json_object *args, int *fds,
 		    "migrate it offline (without -l)", di.name, info.type);
 	}
 
-	if (proto_get_int(args, "copy_storage", 0) && h->src.live) {
+	if (proto_get_int(args, "copy_storage", 0) && h->src.live &&
+	    !xo_has_disk_dirty(h->xo)) {
 		xo_hostinfo_dispose(&hi);
 		json_object_put(cfg);
-		/* Honest about why: blkback cannot mirror a disk, and a
-		 * qdisk mirror (QEMU's drive-mirror into an NBD export at
-		 * the destination, as libvirt does it) is not built. */
+		/* Honest about why: blkback cannot track a disk's writes,
+		 * and a qdisk mirror (QEMU's drive-mirror into an NBD export
+		 * at the destination, as libvirt does it) is not built.  The
+		 * sim backend tracks them (xo_disk_dirty). */
 		return helper_error(h, "refused", "%s not migrated: live "
-		    "migration with --copy-storage is not supported: it needs "
-		    "the disk's writes mirrored while it runs, which blkback "
-		    "cannot do and which for qdisk disks would take QEMU's "
-		    "drive-mirror over NBD; migrate it offline (without -l)",
-		    di.name);
+		    "migration with --copy-storage is not supported on the "
+		    "%s backend: it needs the disk's writes tracked while it "
+		    "runs, which blkback cannot do and which for qdisk disks "
+		    "would take QEMU's drive-mirror over NBD; migrate it "
+		    "offline (without -l)", di.name, xo_backend_name(h->xo));
 	}
 	if (proto_get_int(args, "copy_storage", 0) &&
 	    (offer = helper_src_offer(h, cfg, err, sizeof(err))) == NULL) {
@@ -325,6 +336,20 @@ helper_src_begin(struct helper *h, struct json_object *args, int *fds,
 		json_object_put(cfg);
 		return helper_error(h, "storage", "%s not migrated: %s",
 		    di.name, err);
+	}
+	if (offer != NULL && h->src.live && (i = helper_src_live_too_big(h)) !=
+	    -1) {
+		xo_hostinfo_dispose(&hi);
+		json_object_put(cfg);
+		json_object_put(offer);
+		rc = helper_error(h, "storage", "%s not migrated: its disk %s "
+		    "is %llu bytes; a live copy handles images up to %llu "
+		    "bytes (the chunk tables it keeps grow with the image); "
+		    "migrate it offline (without -l)", di.name,
+		    h->src.copy_path[i], (unsigned long long)
+		    h->src.copy_size[i], DISKCOPY_LIVE_MAX_SIZE);
+		helper_src_copies_free(h);
+		return rc;
 	}
 	h->src.remove_disks = offer != NULL &&
 	    proto_get_int(args, "remove_source_disk", 0) != 0;
@@ -603,11 +628,26 @@ helper_src_copies_free(struct helper *h)
 	h->src.ncopy = 0;
 }
 
+/* The first offered disk too big for a live copy, or -1. */
+static int
+helper_src_live_too_big(const struct helper *h)
+{
+	int i;
+
+	for (i = 0; i < h->src.ncopy; i++)
+		if (h->src.copy_size[i] > DISKCOPY_LIVE_MAX_SIZE)
+			return i;
+	return -1;
+}
+
 /*
- * Disk N, read only, for the network process to send: only once the
- * suspend ended (nothing writes it any more) and before "go".  The file
- * must still be the regular file of the size offered: one swapped or
- * resized since would not match what the destination planned for.
+ * Disk N, read only, for the network process to send: offline only once
+ * the suspend ended (nothing writes it any more), live from the start
+ * with its dirty bitmap (xo_disk_dirty), whose bits say which chunks
+ * the running domain wrote since they were read; before "go" either
+ * way.  The file must still be the regular file of the size offered:
+ * one swapped or resized since would not match what the destination
+ * planned for.
  */
 int
 helper_src_disk(struct helper *h, struct json_object *args, int *fds,
@@ -615,10 +655,10 @@ helper_src_disk(struct helper *h, struct json_object *args, int *fds,
 {
 	int64_t n = proto_get_int(args, "disk", -1);
 	struct stat st;
-	int fd, rc;
+	int fd, dfd = -1, out[2], rc;
 
-	if (!h->src.active || h->src.go || !h->src.streamed || n < 0 ||
-	    n >= h->src.ncopy)
+	if (!h->src.active || h->src.go || (!h->src.streamed &&
+	    !h->src.live) || n < 0 || n >= h->src.ncopy)
 		return helper_error(h, "proto", "src-disk out of order");
 	if ((fd = open(h->src.copy_path[n], O_RDONLY | O_CLOEXEC |
 	    O_NOFOLLOW)) == -1)
@@ -632,8 +672,18 @@ helper_src_disk(struct helper *h, struct json_object *args, int *fds,
 		    h->src.copy_path[n],
 		    (unsigned long long)h->src.copy_size[n]);
 	}
-	rc = helper_ok(h, NULL, &fd, 1);
+	if (h->src.live && !h->src.streamed && xo_disk_dirty(h->xo,
+	    h->src.domid, h->src.copy_path[n], &dfd) != 0) {
+		close(fd);
+		return helper_error(h, "backend", "%s: tracking its writes: %s",
+		    h->src.copy_path[n], xo_errmsg(h->xo));
+	}
+	out[0] = fd;
+	out[1] = dfd;
+	rc = helper_ok(h, NULL, out, dfd == -1 ? 1 : 2);
 	close(fd);
+	if (dfd != -1)
+		close(dfd);
 	return rc;
 }
 
@@ -642,12 +692,14 @@ int
 helper_src_disk_progress(struct helper *h, struct json_object *args,
     int *fds, int nfds)
 {
-	if (!h->src.active || h->src.go || !h->src.streamed ||
-	    h->src.ncopy == 0)
+	if (!h->src.active || h->src.go || (!h->src.streamed &&
+	    !h->src.live) || h->src.ncopy == 0)
 		return helper_error(h, "proto", "src-disk-progress out of "
 		    "order");
 	h->src.disk_bytes = (uint64_t)proto_get_int(args, "disk_bytes", 0);
 	h->src.disk_total = (uint64_t)proto_get_int(args, "disk_total", 0);
+	h->src.disk_round = (int)proto_get_int(args, "disk_round", 0);
+	h->src.disk_resent = (uint64_t)proto_get_int(args, "disk_resent", 0);
 	helper_src_progress_write(h, 1, clock_mono_us());
 	return helper_ok(h, NULL, NULL, 0);
 }

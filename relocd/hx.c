@@ -62,6 +62,8 @@ hx_op_name(int op)
 		return "recv-check";
 	case HX_RECV_BEGIN:
 		return "recv-begin";
+	case HX_RECV_RESTORE:
+		return "recv-restore";
 	case HX_RECV_GO:
 		return "recv-go";
 	case HX_RECV_REPORTED:

@@ -52,6 +52,8 @@ struct hx;
 #define HX_RECV_DISK_DONE	0xc2	/* {"disk", "digest", "chunks",
 					 * "bytes"}: read it back, compare */
 #define HX_SRC_DISK_PROGRESS	0xc3	/* {"disk_bytes", "disk_total"} */
+#define HX_RECV_RESTORE		0xc4	/* + data fd: after recv-begin
+					 * {"defer_restore": 1} */
 #define HX_CONSOLE_OPEN		0xb8	/* {"domain"} -> tty fd [, log fd] */
 #define HX_CONSOLE_CHECK	0xb9	/* still here?  if not, moved where? */
 #define HX_JOBS			0xbc	/* the journal */

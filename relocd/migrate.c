@@ -9,6 +9,13 @@
  *	"go" (THE POINT OF NO RETURN) -> "go" -> report + status -> the
  *	helper destroys the copy here, or resumes it
  *
+ * Live with --copy-storage (PROTO_F_COPY_LIVE), the disks go first,
+ * while the domain runs: every allocated chunk, then rounds of the
+ * chunks it wrote since (its dirty bitmap, xo_disk_dirty), until few are
+ * left or MIGRATE_DISK_ROUNDS; then the stream (whose own pre-copy ends
+ * with the suspend); then, suspended, the chunks written since the last
+ * round, and each disk's digest over its final content.
+ *
  * It runs in the network process and reports through callbacks: the
  * progress frames (phase, round, bytes...) as they come, and the outcome
  * {"exit", "message", ...} once.  "migrate" is a thin caller that hands
@@ -17,7 +24,9 @@
  * helper's (helper_send.c): whatever happens to this process, the helper
  * resumes before "go" and leaves the domain alone after it.
  */
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <endian.h>
 #include <errno.h>
@@ -41,6 +50,22 @@
 #include "xlproto.h"
 
 #define MIGRATE_RELAY_BUF	(256 * 1024)
+/* Live disk copy: rounds while the domain runs (the full pass is the
+ * first), and the dirty chunks small enough to leave to the suspended
+ * round: at most 16 MiB of downtime per disk. */
+#define MIGRATE_DISK_ROUNDS	DISKCOPY_LIVE_ROUNDS
+#define MIGRATE_DISK_TARGET	16
+
+/* A disk copied live: its image, and the chunks the domain writes. */
+struct migrate_live_disk {
+	int			 fd;	/* the image, read only */
+	uint64_t		*bm;	/* its dirty bitmap, shared */
+	size_t			 bmlen;
+	size_t			 nwords;
+	uint64_t		*snap;	/* a round's taken bits */
+	uint64_t		 size;
+	struct diskcopy_tags	 tags;	/* what the destination holds */
+};
 
 struct migrate_run {
 	struct worker		*w;
@@ -58,6 +83,16 @@ struct migrate_run {
 	uint64_t		 disk_total;	/* allocated, all disks */
 	uint64_t		 disk_us;	/* first chunk to "ready" */
 	uint64_t		 disk_t0;	/* when the first disk began */
+	uint64_t		 disk_note;	/* next progress line */
+	uint64_t		 disk_chunks;	/* chunk frames sent */
+	uint8_t			*dbuf;		/* one chunk frame */
+	/* live (PROTO_F_COPY_LIVE) */
+	int			 live_copy;
+	struct migrate_live_disk ld[DISKCOPY_MAX_DISKS];
+	size_t			 nld;
+	int			 disk_round;
+	int			 disk_rounds_running; /* before the suspend */
+	uint64_t		 resent;	/* chunks sent again */
 };
 
 static void	migrate_note(struct migrate_run *, const char *, const char *,
@@ -70,7 +105,17 @@ static int	migrate_relay(struct migrate_run *, int, char *, size_t);
 static int	migrate_read_ready(struct peer_conn *, char *, size_t);
 static int	migrate_disks(struct migrate_run *, char *, size_t);
 static int	migrate_disk_one(struct migrate_run *, uint32_t, int,
-		    uint8_t *, char *, size_t);
+		    char *, size_t);
+static int	migrate_chunk(struct migrate_run *, uint32_t, int, uint64_t,
+		    uint64_t, struct diskcopy_tags *, struct diskcopy_image *,
+		    char *, size_t);
+static void	migrate_disk_tick(struct migrate_run *, const char *);
+static int	migrate_live_open(struct migrate_run *, char *, size_t);
+static void	migrate_live_close(struct migrate_run *);
+static int	migrate_live_round(struct migrate_run *, int, uint64_t *,
+		    char *, size_t);
+static int	migrate_live_precopy(struct migrate_run *, char *, size_t);
+static int	migrate_live_final(struct migrate_run *, char *, size_t);
 static int	migrate_peer_spoke(struct peer_conn *);
 static void	migrate_disk_progress(struct migrate_run *);
 static void	migrate_ctl_progress(struct json_object *, void *);
@@ -317,6 +362,12 @@ migrate_disk_progress(struct migrate_run *r)
 	    json_object_new_int64((int64_t)r->disk_bytes));
 	json_object_object_add(args, "disk_total",
 	    json_object_new_int64((int64_t)r->disk_total));
+	if (r->live_copy) {
+		json_object_object_add(args, "disk_round",
+		    json_object_new_int(r->disk_round));
+		json_object_object_add(args, "disk_resent",
+		    json_object_new_int64((int64_t)r->resent));
+	}
 	if (hx_call(&r->w->hx, HX_SRC_DISK_PROGRESS, args, -1, &reply, NULL,
 	    NULL, &code, err, sizeof(err)) != 0)
 		log_debug("disk progress: %s", err);
@@ -337,111 +388,155 @@ migrate_peer_spoke(struct peer_conn *pc)
 	return poll(&pfd, 1, 0) == 1;
 }
 
+/* Once a second: the disks' progress, to xmig and to xmig jobs. */
+static void
+migrate_disk_tick(struct migrate_run *r, const char *vdev)
+{
+	char round[96] = "";
+
+	if (clock_mono_us() < r->disk_note)
+		return;
+	r->disk_note = clock_mono_us() + 1000000;
+	migrate_disk_progress(r);
+	if (r->live_copy)
+		snprintf(round, sizeof(round), ", round %d, %llu chunks sent "
+		    "again", r->disk_round, (unsigned long long)r->resent);
+	migrate_note(r, "disk", "disks: %.1f of %.1f MiB (%.0f%%) copied, "
+	    "%.1f MiB/s, now %s%s", r->disk_bytes / 1048576.0,
+	    r->disk_total / 1048576.0, r->disk_total ? 100.0 * r->disk_bytes /
+	    r->disk_total : 100.0, r->disk_bytes / 1048576.0 /
+	    ((clock_mono_us() - r->disk_t0) / 1e6), vdev, round);
+}
+
 /*
- * One disk, chunk by chunk (diskcopy.h): the allocated extents of each
- * chunk, read from the image the helper opened for us, tagged, in one
- * frame; chunks of zeros and holes are not sent.  Then PT_DISK_END with
- * the image digest.  0, or -1 with the reason (a refusal from the
- * destination is read by migrate_read_ready).
+ * Chunk INDEX of disk DISK (image fd of SIZE bytes): its allocated
+ * extents read, tagged and sent in one frame, unless it is all zeros.
+ * Live (t: what the destination holds) a chunk that did not change
+ * since it went is not sent again, and one that became all zeros since
+ * goes as a zero chunk, which the destination punches out.  Offline, im
+ * takes every tag sent.  0; 1 when the destination spoke up (a refusal:
+ * read it as "ready" would be); -1 with the reason.
  */
 static int
-migrate_disk_one(struct migrate_run *r, uint32_t disk, int fd, uint8_t *buf,
+migrate_chunk(struct migrate_run *r, uint32_t disk, int fd, uint64_t size,
+    uint64_t index, struct diskcopy_tags *t, struct diskcopy_image *im,
     char *err, size_t errlen)
 {
 	struct json_object *d = json_object_array_get_idx(r->copy, disk);
+	const char *vdev = proto_get_str(d, "vdev");
 	struct diskcopy_chunk c;
+	uint32_t clen = diskcopy_chunk_len(size, index);
+	uint8_t *data;
+	size_t hlen;
+	ssize_t got = 0;
+	int n, zero, corrupt;
+
+	memset(&c, 0, sizeof(c));
+	c.disk = disk;
+	c.index = index;
+	n = diskcopy_extents(fd, index * DISKCOPY_CHUNK, clen, c.ext,
+	    DISKCOPY_MAX_EXTENTS);
+	if (n == -1) {
+		snprintf(err, errlen, "disk %s: looking for data: %s", vdev,
+		    strerror(errno));
+		return -1;
+	}
+	hlen = PROTO_HDR_LEN + DISKCOPY_CHUNK_HDR + (size_t)n * 8;
+	data = r->dbuf + hlen;
+	if (n > 0 && (got = diskcopy_read(fd, index * DISKCOPY_CHUNK, c.ext,
+	    n, data)) == -1) {
+		snprintf(err, errlen, "disk %s: reading it: %s", vdev,
+		    strerror(errno));
+		return -1;
+	}
+	zero = n == 0 || diskcopy_zero(data, (size_t)got);
+	if (zero) {
+		/* Nothing there, or nothing there any more. */
+		if (t == NULL || !diskcopy_tags_has(t, index))
+			return 0;
+		n = 0;
+		got = 0;
+		hlen = PROTO_HDR_LEN + DISKCOPY_CHUNK_HDR;
+	}
+	c.next = (uint32_t)n;
+	if (diskcopy_chunk_tag(&r->key, disk, index, clen, c.ext, c.next,
+	    r->dbuf + hlen, c.tag) == -1 || (im != NULL &&
+	    diskcopy_image_add(im, index, c.tag, (size_t)got) == -1)) {
+		snprintf(err, errlen, "tagging chunk %llu failed",
+		    (unsigned long long)index);
+		return -1;
+	}
+	/* Written to, but to what it held: the destination has it. */
+	if (t != NULL && !zero && diskcopy_tags_same(t, index, c.tag))
+		return 0;
+	/* Test fault: a chunk damaged after its tag was taken, as on a
+	 * flaky path; the destination must catch it. */
+	corrupt = worker_sim_corrupt(r->w->conf, "diskchunk");
+	if (corrupt && !zero && (im != NULL ? im->chunks == 2 :
+	    r->disk_chunks == 1)) {
+		log_warnx("disk %s: fault injected: chunk %llu corrupted in "
+		    "flight (RELOCD_SIM_FAULT)", vdev,
+		    (unsigned long long)index);
+		data[got / 2] ^= 0x5a;
+	}
+	proto_hdr_encode(r->dbuf, PT_DISK_CHUNK, 0, (uint32_t)(hlen -
+	    PROTO_HDR_LEN + (size_t)got));
+	diskcopy_chunk_encode_hdr(r->dbuf + PROTO_HDR_LEN, &c);
+	if (ioc_write_full(&r->pc.ioc, r->dbuf, hlen + (size_t)got) == -1) {
+		snprintf(err, errlen, "sending disk %s to %s: %s", vdev,
+		    r->host, r->pc.ioc.err);
+		return -1;
+	}
+	r->disk_bytes += (uint64_t)got;
+	r->disk_chunks++;
+	if (t != NULL) {
+		if (diskcopy_tags_has(t, index))
+			r->resent++;
+		if (zero)
+			diskcopy_tags_clear(t, index);
+		else
+			diskcopy_tags_set(t, index, c.tag, (uint32_t)got);
+	}
+	if (worker_cancelled) {
+		snprintf(err, errlen, "cancelled by the administrator");
+		return -1;
+	}
+	/* A refusal (a bad chunk, a full disk) stops us early. */
+	if (migrate_peer_spoke(&r->pc))
+		return 1;
+	migrate_disk_tick(r, vdev);
+	return 0;
+}
+
+/*
+ * One disk, offline, chunk by chunk in order (migrate_chunk), then
+ * PT_DISK_END with the image digest.  0; 1 when the destination spoke
+ * up; -1 with the reason.
+ */
+static int
+migrate_disk_one(struct migrate_run *r, uint32_t disk, int fd, char *err,
+    size_t errlen)
+{
+	struct json_object *d = json_object_array_get_idx(r->copy, disk);
 	struct diskcopy_image im;
 	struct json_object *end;
 	const char *vdev = proto_get_str(d, "vdev");
 	uint64_t size = (uint64_t)proto_get_int(d, "size", 0), nchunks, t0;
-	uint64_t next_note;
-	uint8_t *data;
-	size_t hlen;
-	ssize_t got;
-	uint32_t clen;
+	uint64_t index;
 	char hex[65];
-	int n, corrupt, rc = -1;
+	int rc = -1;
 
 	if (diskcopy_image_init(&im) == -1) {
 		snprintf(err, errlen, "cannot set up SHA-256");
 		return -1;
 	}
-	corrupt = worker_sim_corrupt(r->w->conf, "diskchunk");
 	nchunks = (size + DISKCOPY_CHUNK - 1) / DISKCOPY_CHUNK;
 	t0 = clock_mono_us();
-	next_note = t0 + 1000000;
-	memset(&c, 0, sizeof(c));
-	c.disk = disk;
-	for (c.index = 0; c.index < nchunks; c.index++) {
-		clen = diskcopy_chunk_len(size, c.index);
-		n = diskcopy_extents(fd, c.index * DISKCOPY_CHUNK, clen, c.ext,
-		    DISKCOPY_MAX_EXTENTS);
-		if (n == -1) {
-			snprintf(err, errlen, "disk %s: looking for data: %s",
-			    vdev, strerror(errno));
+	for (index = 0; index < nchunks; index++)
+		if ((rc = migrate_chunk(r, disk, fd, size, index, NULL, &im,
+		    err, errlen)) != 0)
 			goto out;
-		}
-		if (n == 0)
-			continue;
-		c.next = (uint32_t)n;
-		hlen = PROTO_HDR_LEN + DISKCOPY_CHUNK_HDR + (size_t)n * 8;
-		data = buf + hlen;
-		if ((got = diskcopy_read(fd, c.index * DISKCOPY_CHUNK, c.ext,
-		    n, data)) == -1) {
-			snprintf(err, errlen, "disk %s: reading it: %s", vdev,
-			    strerror(errno));
-			goto out;
-		}
-		if (diskcopy_zero(data, (size_t)got))
-			continue;
-		if (diskcopy_chunk_tag(&r->key, disk, c.index, clen, c.ext,
-		    c.next, data, c.tag) == -1 ||
-		    diskcopy_image_add(&im, c.index, c.tag, (size_t)got) ==
-		    -1) {
-			snprintf(err, errlen, "disk %s: tagging chunk %llu "
-			    "failed", vdev, (unsigned long long)c.index);
-			goto out;
-		}
-		/* Test fault: a chunk damaged after its tag was taken, as
-		 * on a flaky path; the destination must catch it. */
-		if (corrupt && im.chunks == 2) {
-			log_warnx("disk %s: fault injected: chunk %llu "
-			    "corrupted in flight (RELOCD_SIM_FAULT)", vdev,
-			    (unsigned long long)c.index);
-			data[got / 2] ^= 0x5a;
-		}
-		proto_hdr_encode(buf, PT_DISK_CHUNK, 0, (uint32_t)(hlen -
-		    PROTO_HDR_LEN + (size_t)got));
-		diskcopy_chunk_encode_hdr(buf + PROTO_HDR_LEN, &c);
-		if (ioc_write_full(&r->pc.ioc, buf, hlen + (size_t)got) ==
-		    -1) {
-			snprintf(err, errlen, "sending disk %s to %s: %s", vdev,
-			    r->host, r->pc.ioc.err);
-			goto out;
-		}
-		r->disk_bytes += (uint64_t)got;
-		if (worker_cancelled) {
-			snprintf(err, errlen, "cancelled by the "
-			    "administrator");
-			goto out;
-		}
-		/* A refusal (a bad chunk, a full disk) stops us early. */
-		if (migrate_peer_spoke(&r->pc)) {
-			rc = 1;
-			goto out;
-		}
-		if (clock_mono_us() >= next_note) {
-			next_note = clock_mono_us() + 1000000;
-			migrate_disk_progress(r);
-			migrate_note(r, "disk", "disks: %.1f of %.1f MiB "
-			    "(%.0f%%) copied, %.1f MiB/s, now %s",
-			    r->disk_bytes / 1048576.0, r->disk_total /
-			    1048576.0, r->disk_total ? 100.0 *
-			    r->disk_bytes / r->disk_total : 100.0,
-			    r->disk_bytes / 1048576.0 / ((clock_mono_us() -
-			    r->disk_t0) / 1e6), vdev);
-		}
-	}
+	rc = -1;
 	if (diskcopy_image_final(&im, hex) == -1) {
 		snprintf(err, errlen, "SHA-256 failed");
 		goto out;
@@ -471,31 +566,25 @@ out:
 	return rc;
 }
 
-/* Every disk offered, in order, each from the descriptor the helper
- * hands us.  0; 1 when the destination spoke up (read it next); -1. */
+/* Every disk offered, offline, in order, each from the descriptor the
+ * helper hands us.  0; 1 when the destination spoke up (read it next);
+ * -1. */
 static int
 migrate_disks(struct migrate_run *r, char *err, size_t errlen)
 {
 	struct json_object *args, *reply = NULL;
 	const char *code;
-	uint8_t *buf;
 	size_t i, n = json_object_array_length(r->copy);
-	int fd = -1, nfds, rc = -1;
+	int fds[HX_MAX_FDS], nfds, rc = -1;
 
 	r->disk_t0 = clock_mono_us();
-	for (i = 0; i < n; i++)
-		r->disk_total += (uint64_t)proto_get_int(
-		    json_object_array_get_idx(r->copy, i), "allocated", 0);
-	if ((buf = malloc(PROTO_HDR_LEN + DISKCOPY_MAX_BODY)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	r->disk_note = r->disk_t0 + 1000000;
 	for (i = 0; i < n; i++) {
 		args = json_object_new_object();
 		json_object_object_add(args, "disk", json_object_new_int(
 		    (int)i));
 		nfds = 0;
-		rc = hx_call(&r->w->hx, HX_SRC_DISK, args, -1, &reply, &fd,
+		rc = hx_call(&r->w->hx, HX_SRC_DISK, args, -1, &reply, fds,
 		    &nfds, &code, err, errlen);
 		json_object_put(args);
 		json_object_put(reply);
@@ -504,19 +593,263 @@ migrate_disks(struct migrate_run *r, char *err, size_t errlen)
 			if (rc == 0)
 				snprintf(err, errlen, "the helper sent no "
 				    "disk");
-			rc = -1;
-			goto out;
+			while (nfds > 0)
+				close(fds[--nfds]);
+			return -1;
 		}
-		rc = migrate_disk_one(r, (uint32_t)i, fd, buf, err, errlen);
-		close(fd);
-		fd = -1;
+		rc = migrate_disk_one(r, (uint32_t)i, fds[0], err, errlen);
+		close(fds[0]);
 		if (rc != 0)
-			goto out;
+			return rc;
 	}
-	rc = 0;
-out:
-	free(buf);
-	return rc;
+	return 0;
+}
+
+/*
+ * Live: every disk with its dirty bitmap from the helper (the backend's
+ * xo_disk_dirty), mapped shared, and tracking begun: its bits cleared
+ * now, so that whatever the domain writes from here on goes again.
+ */
+static int
+migrate_live_open(struct migrate_run *r, char *err, size_t errlen)
+{
+	struct migrate_live_disk *ld;
+	struct json_object *args, *reply = NULL, *d;
+	struct stat st;
+	const char *code;
+	size_t i, n = json_object_array_length(r->copy);
+	int fds[HX_MAX_FDS], nfds, rc;
+	void *p;
+
+	for (i = 0; i < n; i++) {
+		ld = &r->ld[i];
+		d = json_object_array_get_idx(r->copy, i);
+		args = json_object_new_object();
+		json_object_object_add(args, "disk", json_object_new_int(
+		    (int)i));
+		nfds = 0;
+		rc = hx_call(&r->w->hx, HX_SRC_DISK, args, -1, &reply, fds,
+		    &nfds, &code, err, errlen);
+		json_object_put(args);
+		json_object_put(reply);
+		reply = NULL;
+		if (rc != 0 || nfds != 2) {
+			if (rc == 0)
+				snprintf(err, errlen, "the helper sent no disk "
+				    "and dirty bitmap for disk %zu", i);
+			while (nfds > 0)
+				close(fds[--nfds]);
+			return -1;
+		}
+		ld->fd = fds[0];
+		r->nld = i + 1;
+		ld->size = (uint64_t)proto_get_int(d, "size", 0);
+		ld->nwords = diskcopy_dirty_words(ld->size);
+		ld->bmlen = (ld->nwords ? ld->nwords : 1) * 8;
+		/* The backend sized it; a short one would fault here. */
+		if (fstat(fds[1], &st) == -1 || (uint64_t)st.st_size <
+		    ld->bmlen) {
+			snprintf(err, errlen, "disk %s: the dirty bitmap is "
+			    "not %zu bytes", proto_get_str(d, "vdev"),
+			    ld->bmlen);
+			close(fds[1]);
+			return -1;
+		}
+		p = mmap(NULL, ld->bmlen, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    fds[1], 0);
+		close(fds[1]);
+		if (p == MAP_FAILED) {
+			snprintf(err, errlen, "disk %s: mapping its dirty "
+			    "bitmap: %s", proto_get_str(d, "vdev"),
+			    strerror(errno));
+			return -1;
+		}
+		ld->bm = p;
+		if ((ld->snap = calloc(ld->nwords ? ld->nwords : 1,
+		    sizeof(*ld->snap))) == NULL ||
+		    diskcopy_tags_init(&ld->tags, ld->size) == -1) {
+			snprintf(err, errlen, "disk %s: out of memory for its "
+			    "chunk tables", proto_get_str(d, "vdev"));
+			return -1;
+		}
+		diskcopy_dirty_take(ld->bm, ld->snap, ld->nwords);
+	}
+	return 0;
+}
+
+static void
+migrate_live_close(struct migrate_run *r)
+{
+	struct migrate_live_disk *ld;
+	size_t i;
+
+	for (i = 0; i < r->nld; i++) {
+		ld = &r->ld[i];
+		if (ld->bm != NULL)
+			munmap(ld->bm, ld->bmlen);
+		if (ld->fd != -1)
+			close(ld->fd);
+		free(ld->snap);
+		diskcopy_tags_dispose(&ld->tags);
+	}
+	memset(r->ld, 0, sizeof(r->ld));
+	r->nld = 0;
+}
+
+/*
+ * One round over every disk: all its chunks (full), or those whose
+ * dirty bit is set, taken and cleared first.  *dirty: the chunks the
+ * round took.  0; 1 when the destination spoke up; -1.
+ */
+static int
+migrate_live_round(struct migrate_run *r, int full, uint64_t *dirty,
+    char *err, size_t errlen)
+{
+	struct migrate_live_disk *ld;
+	uint64_t index, nchunks, w;
+	size_t i, k;
+	int rc;
+
+	r->disk_round++;
+	*dirty = 0;
+	for (i = 0; i < r->nld; i++) {
+		ld = &r->ld[i];
+		nchunks = ld->tags.nchunks;
+		if (full) {
+			for (index = 0; index < nchunks; index++)
+				if ((rc = migrate_chunk(r, (uint32_t)i, ld->fd,
+				    ld->size, index, &ld->tags, NULL, err,
+				    errlen)) != 0)
+					return rc;
+			continue;
+		}
+		*dirty += diskcopy_dirty_take(ld->bm, ld->snap, ld->nwords);
+		for (k = 0; k < ld->nwords; k++) {
+			for (w = ld->snap[k]; w != 0; w &= w - 1) {
+				index = k * 64 + (uint64_t)__builtin_ctzll(w);
+				if (index >= nchunks)
+					break;
+				if ((rc = migrate_chunk(r, (uint32_t)i, ld->fd,
+				    ld->size, index, &ld->tags, NULL, err,
+				    errlen)) != 0)
+					return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * Live, while the domain runs: the full pass, then the chunks written
+ * since, round after round, until at most MIGRATE_DISK_TARGET are dirty
+ * (the suspended round takes them) or MIGRATE_DISK_ROUNDS were made;
+ * then PT_DISK_PRECOPY_END.  0; 1 when the destination spoke up; -1.
+ */
+static int
+migrate_live_precopy(struct migrate_run *r, char *err, size_t errlen)
+{
+	struct json_object *o;
+	uint64_t dirty, total;
+	size_t i;
+	int rc;
+
+	r->disk_t0 = clock_mono_us();
+	r->disk_note = r->disk_t0 + 1000000;
+	if ((rc = migrate_live_open(r, err, errlen)) != 0)
+		return rc;
+	if ((rc = migrate_live_round(r, 1, &dirty, err, errlen)) != 0)
+		return rc;
+	while (r->disk_round < MIGRATE_DISK_ROUNDS) {
+		for (i = 0, total = 0; i < r->nld; i++)
+			total += diskcopy_dirty_count(r->ld[i].bm,
+			    r->ld[i].nwords);
+		if (total == 0)
+			break;
+		if ((rc = migrate_live_round(r, 0, &dirty, err, errlen)) != 0)
+			return rc;
+		migrate_note(r, "disk", "disks: round %d (domain running): "
+		    "%llu chunks written since the last round, sent again",
+		    r->disk_round, (unsigned long long)dirty);
+		if (dirty <= MIGRATE_DISK_TARGET)
+			break;
+	}
+	r->disk_rounds_running = r->disk_round;
+	o = json_object_new_object();
+	json_object_object_add(o, "rounds", json_object_new_int(
+	    r->disk_round));
+	json_object_object_add(o, "chunks", json_object_new_int64(
+	    (int64_t)r->disk_chunks));
+	rc = proto_send(&r->pc.ioc, PT_DISK_PRECOPY_END, o);
+	json_object_put(o);
+	if (rc == -1) {
+		snprintf(err, errlen, "sending the disks to %s: %s", r->host,
+		    r->pc.ioc.err);
+		return -1;
+	}
+	migrate_disk_progress(r);
+	migrate_note(r, "disk", "disks: %.1f MiB sent in %d round%s while "
+	    "the domain ran (%llu chunks, %llu of them again); its memory "
+	    "next", r->disk_bytes / 1048576.0, r->disk_round,
+	    r->disk_round == 1 ? "" : "s",
+	    (unsigned long long)r->disk_chunks,
+	    (unsigned long long)r->resent);
+	return 0;
+}
+
+/*
+ * Live, suspended: the chunks written since the last round, then every
+ * disk's PT_DISK_END with its digest over the final content, which the
+ * destination's helper compares with its copy read back.  0; 1 when the
+ * destination spoke up; -1.
+ */
+static int
+migrate_live_final(struct migrate_run *r, char *err, size_t errlen)
+{
+	struct json_object *end, *d;
+	uint64_t dirty, chunks, bytes;
+	char hex[65];
+	size_t i;
+	int rc;
+
+	if ((rc = migrate_live_round(r, 0, &dirty, err, errlen)) != 0)
+		return rc;
+	for (i = 0; i < r->nld; i++) {
+		d = json_object_array_get_idx(r->copy, i);
+		if (diskcopy_tags_digest(&r->ld[i].tags, hex, &chunks,
+		    &bytes) == -1) {
+			snprintf(err, errlen, "SHA-256 failed");
+			return -1;
+		}
+		end = json_object_new_object();
+		json_object_object_add(end, "disk", json_object_new_int(
+		    (int)i));
+		json_object_object_add(end, "chunks",
+		    json_object_new_int64((int64_t)chunks));
+		json_object_object_add(end, "bytes",
+		    json_object_new_int64((int64_t)bytes));
+		json_object_object_add(end, "digest",
+		    json_object_new_string(hex));
+		rc = proto_send(&r->pc.ioc, PT_DISK_END, end);
+		json_object_put(end);
+		if (rc == -1) {
+			snprintf(err, errlen, "sending disk %s to %s: %s",
+			    proto_get_str(d, "vdev"), r->host,
+			    r->pc.ioc.err);
+			return -1;
+		}
+		migrate_note(r, "disk", "disk %s: final image %llu bytes of "
+		    "data in %llu chunks, image SHA-256 %.16s...",
+		    proto_get_str(d, "vdev"), (unsigned long long)bytes,
+		    (unsigned long long)chunks, hex);
+	}
+	migrate_disk_progress(r);
+	migrate_note(r, "disk", "disks: live copy in %d rounds (%d while the "
+	    "domain ran, the last one suspended: %llu chunks): %llu chunks "
+	    "sent, %llu of them re-sent, %.1f MiB", r->disk_round,
+	    r->disk_rounds_running, (unsigned long long)dirty,
+	    (unsigned long long)r->disk_chunks,
+	    (unsigned long long)r->resent, r->disk_bytes / 1048576.0);
+	return 0;
 }
 
 struct json_object *
@@ -532,7 +865,7 @@ migration_run(struct worker *w, const struct migration *m)
 	char banner[sizeof(XL_RECEIVER_BANNER) - 1];
 	size_t hdrlen;
 	uint64_t t_disk;
-	int sp[2] = { -1, -1 };
+	int sp[2] = { -1, -1 }, drc;
 
 	memset(&r, 0, sizeof(r));
 	r.w = w;
@@ -578,6 +911,20 @@ migration_run(struct worker *w, const struct migration *m)
 		goto out;
 	}
 	r.copy = json_object_get(r.copy);	/* past the reply's reuse */
+	if (r.copy != NULL) {
+		size_t i, n = json_object_array_length(r.copy);
+
+		for (i = 0; i < n; i++)
+			r.disk_total += (uint64_t)proto_get_int(
+			    json_object_array_get_idx(r.copy, i), "allocated",
+			    0);
+		r.live_copy = m->live;
+		if ((r.dbuf = malloc(PROTO_HDR_LEN + DISKCOPY_MAX_BODY)) ==
+		    NULL) {
+			migrate_tell(&r, HX_SRC_ABORT, "out of memory");
+			goto out;
+		}
+	}
 	snprintf(r.name, sizeof(r.name), "%s", proto_get_str(reply, "name") ?
 	    proto_get_str(reply, "name") : m->domain);
 	if (!json_object_object_get_ex(reply, "config", &cfg)) {
@@ -611,12 +958,14 @@ migration_run(struct worker *w, const struct migration *m)
 		    json_object_new_string(keyhex));
 		json_object_object_add(rq, "copy_storage", cs);
 	}
-	if (peer_request_flags(&r.pc, PT_MIGRATE_RECEIVE, r.copy != NULL ?
-	    PROTO_F_COPY_STORAGE : 0, rq, &rreply, err, sizeof(err)) == -1) {
+	if (peer_request_flags(&r.pc, PT_MIGRATE_RECEIVE, r.copy == NULL ? 0 :
+	    PROTO_F_COPY_STORAGE | (r.live_copy ? PROTO_F_COPY_LIVE : 0), rq,
+	    &rreply, err, sizeof(err)) == -1) {
 		if (r.copy != NULL && strstr(err, "mandatory flags") != NULL)
 			migrate_tell(&r, HX_SRC_ABORT, "%s cannot copy disks "
-			    "(its relocd is older and does not know "
-			    "--copy-storage): %s", r.host, err);
+			    "%s(its relocd is older and does not know "
+			    "%s--copy-storage): %s", r.host, r.live_copy ?
+			    "live " : "", r.live_copy ? "-l " : "", err);
 		else
 			migrate_tell(&r, HX_SRC_ABORT, "%s", err);
 		goto out;
@@ -640,6 +989,17 @@ migration_run(struct worker *w, const struct migration *m)
 	if (m->bandwidth_mbit > 0)
 		r.pc.ioc.max_bw = (uint64_t)m->bandwidth_mbit * 1000000 / 8;
 
+	/* Live: its disks while it runs, before its memory.  A refusal
+	 * from the destination is read as "ready" would be. */
+	t_disk = clock_mono_us();
+	if (r.live_copy && (drc = migrate_live_precopy(&r, err,
+	    sizeof(err))) != 0) {
+		if (drc == -1) {
+			migrate_tell(&r, HX_SRC_ABORT, "%s", err);
+			goto out;
+		}
+		goto ready;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
 		migrate_tell(&r, HX_SRC_ABORT, "socketpair: %s",
 		    strerror(errno));
@@ -656,13 +1016,16 @@ migration_run(struct worker *w, const struct migration *m)
 		migrate_tell(&r, HX_SRC_ABORT, "%s", err);
 		goto out;
 	}
-	/* Suspended, memory sent: now its disks, in the same session.  A
-	 * refusal from the destination is read as "ready" would be. */
-	t_disk = clock_mono_us();
-	if (r.copy != NULL && migrate_disks(&r, err, sizeof(err)) == -1) {
+	/* Suspended, memory sent: now its disks (live: what was written
+	 * since the last round), in the same session. */
+	if (!r.live_copy)
+		t_disk = clock_mono_us();
+	if (r.copy != NULL && (r.live_copy ? migrate_live_final(&r, err,
+	    sizeof(err)) : migrate_disks(&r, err, sizeof(err))) == -1) {
 		migrate_tell(&r, HX_SRC_ABORT, "%s", err);
 		goto out;
 	}
+ready:
 	r.pc.ioc.timeout_ms = w->conf->ready_timeout * 1000;
 	if (migrate_read_ready(&r.pc, err, sizeof(err)) == -1) {
 		migrate_tell(&r, HX_SRC_ABORT, "%s", err);
@@ -745,6 +1108,8 @@ out:
 	json_object_put(r.copy);
 	explicit_bzero(&r.key, sizeof(r.key));
 	explicit_bzero(keyhex, sizeof(keyhex));
+	migrate_live_close(&r);
+	free(r.dbuf);
 	peer_conn_dispose(&r.pc);
 	return r.result;
 }

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include <linux/falloc.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 
@@ -79,7 +80,8 @@ static const struct privsep_arg_call {
 	/* Files: read only (name lookups read /etc/hosts and friends). */
 	{ SCMP_SYS(openat), SCMP_A2(SCMP_CMP_MASKED_EQ,
 	    O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY) },
-	/* Memory, never executable. */
+	/* Memory, never executable (a disk copied live maps its dirty bitmap
+	 * shared, from the descriptor the helper passed: no new call). */
 	{ SCMP_SYS(mmap), SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0) },
 	{ SCMP_SYS(mprotect), SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0) },
 	/* Sockets: TCP to peers, UDP to the resolver, Unix for syslog and
@@ -92,6 +94,12 @@ static const struct privsep_arg_call {
 	 * helper passed us. */
 	{ SCMP_SYS(ioctl), SCMP_A1(SCMP_CMP_EQ, TCGETS, 0) },
 	{ SCMP_SYS(ioctl), SCMP_A1(SCMP_CMP_EQ, FIONREAD, 0) },
+	/* A live --copy-storage replaces a chunk it wrote before whole:
+	 * the copy's old extents are punched out first, so that a chunk
+	 * that became zeros is a hole again.  Punching only: the mode is
+	 * pinned, so the call can neither grow nor preallocate a file. */
+	{ SCMP_SYS(fallocate), SCMP_A1(SCMP_CMP_EQ,
+	    FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0) },
 	/* abort() raises SIGABRT, the one signal it may send. */
 	{ SCMP_SYS(tgkill), SCMP_A2(SCMP_CMP_EQ, SIGABRT, 0) },
 };

@@ -6,6 +6,11 @@
  *	NAME--incoming) -> "ready" -> wait for "go" -> rename to NAME,
  *	unpause -> report + status -> (on failure: destroy, "permission")
  *
+ * With --copy-storage the disks follow the stream; live
+ * (PROTO_F_COPY_LIVE) they are pre-copied before it as well, while the
+ * source still runs the domain, into copies the helper creates before
+ * it restores anything (recv-begin with defer_restore, recv-restore).
+ *
  * Until "go" arrives the sender owns the domain: any failure here
  * destroys the incoming copy.  After "go" this host owns it.
  *
@@ -16,7 +21,10 @@
  */
 #include <sys/socket.h>
 
+#include <linux/falloc.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +45,20 @@
 #include "xlproto.h"
 
 #define RECV_RELAY_BUF	(256 * 1024)
+
+/* A live copy's disks here: the copies, and what each chunk holds. */
+struct recv_live {
+	uint32_t		 n;
+	uint64_t		 sizes[DISKCOPY_MAX_DISKS];
+	int			 fd[DISKCOPY_MAX_DISKS];
+	struct diskcopy_tags	 tags[DISKCOPY_MAX_DISKS];
+	char			 hex[DISKCOPY_MAX_DISKS][65];
+	uint64_t		 frames;	/* chunk frames received */
+	uint64_t		 max_frames;	/* every chunk, every round */
+	uint64_t		 replaced;	/* of chunks received before */
+	uint8_t			*buf;
+	struct diskcopy_key	 key;		/* the chunks' tag key */
+};
 
 static int	recv_read_config(struct iochan *, struct json_object **,
 		    char *, size_t);
@@ -64,6 +86,17 @@ static int	recv_disk_one(struct worker *, struct json_object *,
 		    size_t);
 static int	recv_refusing(const struct relocd_conf *, int, const char **,
 		    char *, size_t);
+static int	recv_live_open(struct worker *, struct json_object *,
+		    struct recv_live *, const char **, char *, size_t);
+static void	recv_live_close(struct recv_live *);
+static int	recv_live_write(int, uint64_t, const uint8_t *, size_t);
+static int	recv_live_chunk(struct worker *, struct json_object *,
+		    struct recv_live *, uint32_t, const char **, char *,
+		    size_t);
+static int	recv_live_frames(struct worker *, struct json_object *,
+		    struct recv_live *, int, const char **, char *, size_t);
+static int	recv_live_done(struct worker *, struct recv_live *,
+		    const char **, char *, size_t);
 static int	recv_refused_early(struct worker *, const char **, char *,
 		    size_t);
 
@@ -644,6 +677,14 @@ recv_disk_one(struct worker *w, struct json_object *d,
 			*code = "proto";
 			goto out;
 		}
+		/* Offline, a chunk of zeros is a hole that is never sent. */
+		if (c.next == 0) {
+			snprintf(reason, reasonlen, "disk %s: a zero chunk "
+			    "(%llu) in an offline copy", vdev,
+			    (unsigned long long)c.index);
+			*code = "proto";
+			goto out;
+		}
 		next = c.index + 1;
 		if (diskcopy_chunk_tag(key, disk, c.index,
 		    diskcopy_chunk_len(sizes[disk], c.index), c.ext, c.next,
@@ -791,6 +832,351 @@ out:
 	return rc;
 }
 
+/*
+ * A live copy: every copy the helper made, at once (chunks of any disk
+ * may come in any order), with a table of what each chunk holds.
+ */
+static int
+recv_live_open(struct worker *w, struct json_object *offer,
+    struct recv_live *lv, const char **code, char *reason, size_t reasonlen)
+{
+	struct json_object *args, *reply = NULL, *d;
+	int fds[HX_MAX_FDS], nfds, rc;
+	uint32_t i;
+
+	lv->n = (uint32_t)json_object_array_length(offer);
+	if ((lv->buf = malloc(DISKCOPY_MAX_BODY)) == NULL) {
+		snprintf(reason, reasonlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < lv->n; i++) {
+		d = json_object_array_get_idx(offer, i);
+		lv->sizes[i] = (uint64_t)proto_get_int(d, "size", 0);
+		args = json_object_new_object();
+		json_object_object_add(args, "disk", json_object_new_int(
+		    (int)i));
+		nfds = 0;
+		rc = hx_call(&w->hx, HX_RECV_DISK, args, -1, &reply, fds,
+		    &nfds, code, reason, reasonlen);
+		json_object_put(args);
+		json_object_put(reply);
+		reply = NULL;
+		if (rc != 0 || nfds != 1) {
+			if (rc == 0)
+				snprintf(reason, reasonlen, "the helper gave "
+				    "no copy to write");
+			while (nfds > 0)
+				close(fds[--nfds]);
+			return -1;
+		}
+		lv->fd[i] = fds[0];
+		lv->max_frames += (DISKCOPY_LIVE_ROUNDS + 1) *
+		    ((lv->sizes[i] + DISKCOPY_CHUNK - 1) / DISKCOPY_CHUNK);
+		if (diskcopy_tags_init(&lv->tags[i], lv->sizes[i]) == -1) {
+			*code = "storage";
+			snprintf(reason, reasonlen, "disk %s: %llu bytes: too "
+			    "large for a live copy (at most %llu), or out of "
+			    "memory", proto_get_str(d, "vdev"),
+			    (unsigned long long)lv->sizes[i],
+			    DISKCOPY_LIVE_MAX_SIZE);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+recv_live_close(struct recv_live *lv)
+{
+	uint32_t i;
+
+	for (i = 0; i < lv->n; i++) {
+		if (lv->fd[i] != -1)
+			close(lv->fd[i]);
+		lv->fd[i] = -1;
+		diskcopy_tags_dispose(&lv->tags[i]);
+	}
+	free(lv->buf);
+	lv->buf = NULL;
+}
+
+static int
+recv_live_write(int fd, uint64_t off, const uint8_t *p, size_t len)
+{
+	size_t done;
+	ssize_t n;
+
+	for (done = 0; done < len; done += (size_t)n) {
+		n = pwrite(fd, p + done, len - done, (off_t)(off + done));
+		if (n == -1 && errno == EINTR) {
+			n = 0;
+			continue;
+		}
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * One chunk frame of LEN bytes in lv->buf: decoded strictly, its tag
+ * recomputed from what arrived before a byte is written.  A chunk that
+ * held data here is punched out first, so that the later frame replaces
+ * the earlier one whole and a zero chunk leaves a hole.
+ */
+static int
+recv_live_chunk(struct worker *w, struct json_object *offer,
+    struct recv_live *lv, uint32_t len, const char **code, char *reason,
+    size_t reasonlen)
+{
+	static const uint8_t zeros[64 * 1024];
+	struct diskcopy_chunk c;
+	const char *vdev;
+	uint8_t tag[DISKCOPY_TAG_LEN];
+	const uint8_t *p;
+	uint64_t base, off;
+	uint32_t clen, i;
+	char why[512];
+	size_t k;
+	int fd;
+
+	if (diskcopy_chunk_decode(lv->buf, len, lv->sizes, lv->n, &c, why,
+	    sizeof(why)) == -1) {
+		snprintf(reason, reasonlen, "a bad disk chunk: %s", why);
+		*code = "proto";
+		return -1;
+	}
+	if (lv->frames >= lv->max_frames) {
+		snprintf(reason, reasonlen, "more disk chunks than %d rounds "
+		    "of every chunk (%llu)", DISKCOPY_LIVE_ROUNDS + 1,
+		    (unsigned long long)lv->max_frames);
+		*code = "proto";
+		return -1;
+	}
+	vdev = proto_get_str(json_object_array_get_idx(offer, c.disk),
+	    "vdev");
+	clen = diskcopy_chunk_len(lv->sizes[c.disk], c.index);
+	if (diskcopy_chunk_tag(&lv->key, c.disk, c.index, clen, c.ext, c.next,
+	    c.data, tag) == -1) {
+		snprintf(reason, reasonlen, "disk %s: tagging chunk %llu "
+		    "failed", vdev, (unsigned long long)c.index);
+		return -1;
+	}
+	*code = "disk";
+	if (memcmp(tag, c.tag, sizeof(tag)) != 0) {
+		snprintf(reason, reasonlen, "disk %s: chunk %llu (at byte "
+		    "%llu) arrived damaged: its tag does not match the "
+		    "source's", vdev, (unsigned long long)c.index,
+		    (unsigned long long)c.index * DISKCOPY_CHUNK);
+		return -1;
+	}
+	/* Test fault: damage on the way to the disk, which only the
+	 * helper's read-back can catch. */
+	if (c.next > 0 && lv->frames == 1 && worker_sim_corrupt(w->conf,
+	    "diskwrite")) {
+		log_warnx("disk %s: fault injected: chunk %llu corrupted on "
+		    "its way to the disk (RELOCD_SIM_FAULT)", vdev,
+		    (unsigned long long)c.index);
+		((uint8_t *)c.data)[0] ^= 0x5a;
+	}
+	fd = lv->fd[c.disk];
+	base = c.index * DISKCOPY_CHUNK;
+	if (diskcopy_tags_has(&lv->tags[c.disk], c.index)) {
+		lv->replaced++;
+		if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		    (off_t)base, clen) == -1) {
+			if (errno != EOPNOTSUPP) {
+				snprintf(reason, reasonlen, "disk %s: clearing "
+				    "chunk %llu of the copy: %s", vdev,
+				    (unsigned long long)c.index,
+				    strerror(errno));
+				return -1;
+			}
+			/* A file system without holes: zeros, then. */
+			for (off = 0; off < clen; off += k) {
+				k = clen - off < sizeof(zeros) ? clen - off :
+				    sizeof(zeros);
+				if (recv_live_write(fd, base + off, zeros,
+				    k) == -1) {
+					snprintf(reason, reasonlen, "disk %s: "
+					    "writing the copy: %s", vdev,
+					    strerror(errno));
+					return -1;
+				}
+			}
+		}
+	}
+	for (i = 0, p = c.data; i < c.next; p += c.ext[i++].len) {
+		if (recv_live_write(fd, base + c.ext[i].off, p,
+		    c.ext[i].len) == -1) {
+			snprintf(reason, reasonlen, "disk %s: writing the copy: "
+			    "%s", vdev, strerror(errno));
+			return -1;
+		}
+	}
+	if (c.next == 0)
+		diskcopy_tags_clear(&lv->tags[c.disk], c.index);
+	else
+		diskcopy_tags_set(&lv->tags[c.disk], c.index, c.tag,
+		    (uint32_t)c.datalen);
+	lv->frames++;
+	return 0;
+}
+
+/*
+ * A live copy's frames: before the stream (!final) chunks until
+ * PT_DISK_PRECOPY_END; after it, chunks until the PT_DISK_END of every
+ * disk, in order, each of whose counts and digest (over the final
+ * content) must be the ones of what arrived here.
+ */
+static int
+recv_live_frames(struct worker *w, struct json_object *offer,
+    struct recv_live *lv, int final, const char **code, char *reason,
+    size_t reasonlen)
+{
+	struct iochan *ioc = &w->ioc;
+	struct json_object *end = NULL;
+	struct proto_hdr h;
+	const char *dg, *vdev;
+	uint64_t chunks, bytes;
+	uint32_t ended = 0;
+	char why[512];
+	int rc = -1;
+
+	/* Bounded: every frame is a read with io_timeout, and at most
+	 * lv->max_frames chunk frames are taken (recv_live_chunk). */
+	for (;;) {
+		json_object_put(end);
+		end = NULL;
+		*code = "proto";
+		if (ioc_read_full(ioc, lv->buf, PROTO_HDR_LEN) == -1) {
+			*code = "disk";
+			snprintf(reason, reasonlen, "reading the disks: %s",
+			    ioc->err);
+			goto out;
+		}
+		if (proto_hdr_decode(lv->buf, PROTO_HDR_LEN, &h,
+		    DISKCOPY_MAX_BODY, why, sizeof(why)) != PROTO_OK ||
+		    (h.type != PT_DISK_CHUNK && h.len > PROTO_MAX_FRAME)) {
+			snprintf(reason, reasonlen, "expected the disks' "
+			    "chunks: %s", why);
+			goto out;
+		}
+		if (h.type != PT_DISK_CHUNK && h.type != (final ? PT_DISK_END :
+		    PT_DISK_PRECOPY_END)) {
+			snprintf(reason, reasonlen, "expected the disks' "
+			    "chunks, got a %s frame", proto_type_name(h.type));
+			goto out;
+		}
+		if (ioc_read_full(ioc, lv->buf, h.len) == -1) {
+			*code = "disk";
+			snprintf(reason, reasonlen, "reading the disks: %s",
+			    ioc->err);
+			goto out;
+		}
+		if (h.type == PT_DISK_CHUNK) {
+			if (recv_live_chunk(w, offer, lv, h.len, code, reason,
+			    reasonlen) == -1)
+				goto out;
+			continue;
+		}
+		if (proto_body_decode(lv->buf, h.len, &end, why,
+		    sizeof(why)) != 0) {
+			snprintf(reason, reasonlen, "a bad end of the disks: "
+			    "%s", why);
+			goto out;
+		}
+		if (h.type == PT_DISK_PRECOPY_END) {
+			log_info("%s: disks pre-copied while the domain runs at "
+			    "the source: %lld rounds, %llu chunks (%llu "
+			    "replacing earlier ones)", w->peer.addr,
+			    (long long)proto_get_int(end, "rounds", 0),
+			    (unsigned long long)lv->frames,
+			    (unsigned long long)lv->replaced);
+			rc = 0;
+			goto out;
+		}
+		vdev = proto_get_str(json_object_array_get_idx(offer,
+		    ended), "vdev");
+		*code = "disk";
+		if (proto_get_int(end, "disk", -1) != ended) {
+			*code = "proto";
+			snprintf(reason, reasonlen, "the end of disk %lld, "
+			    "expected disk %u's", (long long)proto_get_int(end,
+			    "disk", -1), ended);
+			goto out;
+		}
+		if (diskcopy_tags_digest(&lv->tags[ended], lv->hex[ended],
+		    &chunks, &bytes) == -1) {
+			snprintf(reason, reasonlen, "SHA-256 failed");
+			goto out;
+		}
+		dg = proto_get_str(end, "digest");
+		if (proto_get_int(end, "chunks", -1) != (int64_t)chunks ||
+		    proto_get_int(end, "bytes", -1) != (int64_t)bytes ||
+		    dg == NULL || strcmp(dg, lv->hex[ended]) != 0) {
+			snprintf(reason, reasonlen, "disk %s: the source's "
+			    "final image is %lld chunks, %lld bytes, %.16s...; "
+			    "received %llu chunks, %llu bytes, %.16s...", vdev,
+			    (long long)proto_get_int(end, "chunks", -1),
+			    (long long)proto_get_int(end, "bytes", -1),
+			    dg != NULL ? dg : "?", (unsigned long long)chunks,
+			    (unsigned long long)bytes, lv->hex[ended]);
+			goto out;
+		}
+		log_info("%s: disk %s: final image of %llu bytes of data in "
+		    "%llu chunks received live (%llu chunk frames for all "
+		    "disks, %llu of them replacing earlier ones)",
+		    w->peer.addr, vdev, (unsigned long long)bytes,
+		    (unsigned long long)chunks, (unsigned long long)lv->frames,
+		    (unsigned long long)lv->replaced);
+		if (++ended == lv->n) {
+			rc = 0;
+			goto out;
+		}
+	}
+out:
+	json_object_put(end);
+	return rc;
+}
+
+/* Every disk whole: the helper reads each copy back and compares. */
+static int
+recv_live_done(struct worker *w, struct recv_live *lv, const char **code,
+    char *reason, size_t reasonlen)
+{
+	struct json_object *args, *reply = NULL;
+	char keyhex[2 * DISKCOPY_KEY_LEN + 1];
+	uint32_t i;
+	int rc;
+
+	for (i = 0; i < lv->n; i++) {
+		/* Ours closed first: the helper's fsync covers every
+		 * write made through it. */
+		close(lv->fd[i]);
+		lv->fd[i] = -1;
+		args = json_object_new_object();
+		json_object_object_add(args, "disk", json_object_new_int(
+		    (int)i));
+		json_object_object_add(args, "digest",
+		    json_object_new_string(lv->hex[i]));
+		diskcopy_key_hex(&lv->key, keyhex);
+		json_object_object_add(args, "key",
+		    json_object_new_string(keyhex));
+		rc = hx_call(&w->hx, HX_RECV_DISK_DONE, args, -1, &reply, NULL,
+		    NULL, code, reason, reasonlen);
+		json_object_put(args);
+		json_object_put(reply);
+		reply = NULL;
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Maintenance, for a request that announces no config. */
 static int
 recv_refused_early(struct worker *w, const char **code, char *reason,
@@ -825,12 +1211,24 @@ recv_migrate(struct worker *w, struct json_object *req)
 	uint8_t go[sizeof(XL_PERMISSION_TO_GO)], status;
 	struct json_object *offer = NULL;
 	struct diskcopy_key key;
-	int sp[2] = { -1, -1 }, begun = 0, paused, copy;
+	struct recv_live lv;
+	int sp[2] = { -1, -1 }, begun = 0, paused, copy, live_copy;
 
+	memset(&lv, 0, sizeof(lv));
+	for (live_copy = 0; live_copy < DISKCOPY_MAX_DISKS; live_copy++)
+		lv.fd[live_copy] = -1;
 	paused = proto_get_int(req, "paused", 0) != 0;
 	/* Disks are copied only when the frame says so (a mandatory flag
 	 * an older receiver refuses); an offer without it means nothing. */
 	copy = (w->rq_flags & PROTO_F_COPY_STORAGE) != 0;
+	live_copy = copy && (w->rq_flags & PROTO_F_COPY_LIVE) != 0;
+	if ((w->rq_flags & PROTO_F_COPY_LIVE) && !copy) {
+		log_warnx("%s (%s): refused migration: the live-copy flag "
+		    "without copy-storage", addr, w->peer.id.subject);
+		proto_send_error(ioc, "proto", "the live-copy flag goes with "
+		    "the copy-storage flag");
+		goto out;
+	}
 	if (!copy)
 		json_object_object_del(req, "copy_storage");
 	else if ((offer = recv_offer(req)) == NULL ||
@@ -921,20 +1319,43 @@ recv_migrate(struct worker *w, struct json_object *req)
 	snprintf(name, sizeof(name), "%s", info.name);
 
 	/* The helper judges the config once more on its own, journals,
-	 * and restores from the data socket that we feed. */
+	 * and restores from the data socket that we feed.  A live copy
+	 * first: the copies only, written while the source runs. */
+	args = json_object_new_object();
+	json_object_object_add(args, "config", json_object_get(cfg));
+	json_object_object_add(args, "paused", json_object_new_int(paused));
+	if (offer != NULL)
+		json_object_object_add(args, "copy", json_object_get(offer));
+	if (live_copy) {
+		json_object_object_add(args, "defer_restore",
+		    json_object_new_int(1));
+		if (hx_call(&w->hx, HX_RECV_BEGIN, args, -1, &reply, NULL,
+		    NULL, &code, reason, sizeof(reason)) != 0) {
+			log_warnx("%s: refused migration: %s", addr, reason);
+			recv_fail_early(ioc, code, reason);
+			goto out;
+		}
+		json_object_put(reply);
+		reply = NULL;
+		begun = 1;
+		lv.key = key;
+		if (recv_live_open(w, offer, &lv, &code, reason,
+		    sizeof(reason)) == -1 || recv_live_frames(w, offer, &lv, 0,
+		    &code, reason, sizeof(reason)) == -1) {
+			log_warnx("%s: refused migration: %s", addr, reason);
+			recv_fail_early(ioc, code, reason);
+			goto out;
+		}
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
 		snprintf(reason, sizeof(reason), "socketpair: %s",
 		    strerror(errno));
 		recv_fail_early(ioc, "stream", reason);
 		goto out;
 	}
-	args = json_object_new_object();
-	json_object_object_add(args, "config", json_object_get(cfg));
-	json_object_object_add(args, "paused", json_object_new_int(paused));
-	if (offer != NULL)
-		json_object_object_add(args, "copy", json_object_get(offer));
-	if (hx_send(w->hx.fd, HX_RECV_BEGIN, args, &sp[1], 1, reason,
-	    sizeof(reason)) == -1) {
+	if (hx_send(w->hx.fd, live_copy ? HX_RECV_RESTORE : HX_RECV_BEGIN,
+	    live_copy ? NULL : args, &sp[1], 1, reason, sizeof(reason)) ==
+	    -1) {
 		recv_fail_early(ioc, "stream", reason);
 		goto out;
 	}
@@ -948,8 +1369,10 @@ recv_migrate(struct worker *w, struct json_object *req)
 	}
 	/* Then its disks, into the copies the helper made; any failure
 	 * deletes them with the incoming domain (HX_RECV_ABORT). */
-	if (copy && recv_disks(w, offer, &key, &code, reason,
-	    sizeof(reason)) == -1) {
+	if (live_copy ? (recv_live_frames(w, offer, &lv, 1, &code,
+	    reason, sizeof(reason)) == -1 || recv_live_done(w, &lv, &code,
+	    reason, sizeof(reason)) == -1) : copy && recv_disks(w, offer, &key,
+	    &code, reason, sizeof(reason)) == -1) {
 		log_warnx("%s: refused migration: %s", addr, reason);
 		recv_fail_early(ioc, code, reason);
 		goto out;
@@ -1022,6 +1445,7 @@ out:
 		close(sp[0]);
 	if (sp[1] != -1)
 		close(sp[1]);
+	recv_live_close(&lv);
 	json_object_put(ok);
 	json_object_put(cfg);
 	json_object_put(args);

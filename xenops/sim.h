@@ -110,6 +110,11 @@ struct sim_guest_args {
 	int		status_fd;	/* start report to the backend */
 	int		lease_fd;	/* the domain's lease (lease.h), or -1 */
 	int		disk_fd;	/* sim_disk_counter's disk, or -1 */
+	/* memfd: a bit per DISKCOPY_CHUNK of that disk, set by every write
+	 * (diskcopy_dirty_mark) for a live copy to take; -1 with no disk */
+	int		disk_dirty_fd;
+	uint64_t	disk_size;
+	int		disk_scribble;	/* sim_disk_counter = 2 */
 	uint64_t	nr_pages;
 	unsigned	tick_ms;
 	unsigned	dirty_rate;	/* pages per second */

@@ -26,6 +26,7 @@
 #include <json-c/json.h>
 
 #include "clock.h"
+#include "diskcopy.h"
 #include "domcfg.h"
 #include "lease.h"
 #include "log.h"
@@ -398,7 +399,7 @@ sim_guest_start(struct xo_ctx *ctx, uint32_t domid,
 	memset(&a, 0, sizeof(a));
 	a.dir_fd = a.ctl_fd = a.pty_fd = a.slave_fd = a.log_fd = -1;
 	a.mem_fd = a.dirty_fd = a.shared_fd = a.status_fd = -1;
-	a.lease_fd = a.disk_fd = -1;
+	a.lease_fd = a.disk_fd = a.disk_dirty_fd = -1;
 	a.domid = domid;
 	a.nr_pages = dc->nr_pages;
 	a.tick_ms = dc->tick_ms;
@@ -407,6 +408,7 @@ sim_guest_start(struct xo_ctx *ctx, uint32_t domid,
 	a.vcpu = *vcpu;
 	a.mem_fd = memfd;
 	a.dirty_fd = dirtyfd;
+	a.disk_scribble = dc->disk_scribble;
 	*log_created = 0;
 
 	if ((rc = sim_path(ctx, dir, sizeof(dir), "%s/%u", h->domdir,
@@ -483,6 +485,23 @@ sim_guest_start(struct xo_ctx *ctx, uint32_t domid,
 		rc = xo_fail(ctx, XO_E_FAIL, "domain %s: disk %s: %s",
 		    dc->name, dc->disk, strerror(errno));
 		goto out;
+	}
+	/* The guest marks what it writes there from its first write on,
+	 * for a live copy to take (sim_disk_dirty). */
+	if (a.disk_fd != -1) {
+		struct stat dst;
+		size_t words;
+
+		if (fstat(a.disk_fd, &dst) == -1) {
+			rc = xo_fail(ctx, XO_E_FAIL, "domain %s: disk %s: %s",
+			    dc->name, dc->disk, strerror(errno));
+			goto out;
+		}
+		a.disk_size = (uint64_t)dst.st_size;
+		words = diskcopy_dirty_words(a.disk_size);
+		if ((rc = sim_memfd(ctx, domid, "diskdirty", (words ? words :
+		    1) * 8, &a.disk_dirty_fd)) != 0)
+			goto out;
 	}
 	/* The guest takes and gives up the lease itself (simguest.c): it
 	 * is the process that lives as long as the domain can write. */
@@ -581,6 +600,8 @@ out:
 		close(a.lease_fd);
 	if (a.disk_fd != -1)
 		close(a.disk_fd);
+	if (a.disk_dirty_fd != -1)
+		close(a.disk_dirty_fd);
 	return rc;
 }
 
@@ -1036,6 +1057,49 @@ sim_unpause(struct xo_ctx *ctx, uint32_t domid)
 		return xo_fail(ctx, XO_E_STATE, "domain %u is %s, it cannot "
 		    "be unpaused", domid, xo_state_name(st));
 	}
+}
+
+/*
+ * The dirty bitmap of domid's disk at path.  The sim guest writes one
+ * disk only, sim_disk_counter's, and marks every write to it; for that
+ * disk the map is the guest's own.  No other disk of a sim domain is
+ * ever written while it runs, so its map is a fresh one in which no bit
+ * will ever be set: honest, and a live copy of it is a single pass.
+ */
+int
+sim_disk_dirty(struct xo_ctx *ctx, uint32_t domid, const char *path, int *fd)
+{
+	struct json_object *cfg = NULL;
+	struct sim_domcfg dc;
+	struct stat a, b;
+	enum xo_state st;
+	size_t words;
+	int rc;
+
+	*fd = -1;
+	if ((rc = sim_cfg_load(ctx, domid, &cfg)) != 0 ||
+	    (rc = sim_cfg_parse(ctx, cfg, &dc)) != 0 ||
+	    (rc = sim_dom_state(ctx, domid, &st, NULL)) != 0)
+		goto out;
+	if (st != XO_RUNNING && st != XO_PAUSED) {
+		rc = xo_fail(ctx, XO_E_STATE, "domain %u is %s: no disk "
+		    "writes to track", domid, xo_state_name(st));
+		goto out;
+	}
+	if (stat(path, &a) == -1) {
+		rc = xo_fail(ctx, XO_E_FAIL, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (*dc.disk != '\0' && stat(dc.disk, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+		rc = sim_guest_cmd(ctx, domid, "diskfds", "ok diskfds", fd, 1);
+		goto out;
+	}
+	words = diskcopy_dirty_words((uint64_t)a.st_size);
+	rc = sim_memfd(ctx, domid, "diskdirty", (words ? words : 1) * 8, fd);
+out:
+	json_object_put(cfg);
+	return rc;
 }
 
 /* The suspended guest lets its lease go (it alone holds it). */

@@ -375,7 +375,7 @@ sim_cfg_parse(struct xo_ctx *ctx, struct json_object *cfg,
 	dc->weight = 1;
 	if (json_object_object_get_ex(cfg, "xmig_sim", &sim) &&
 	    json_object_object_get_ex(sim, "disk_counter", &o) &&
-	    json_object_get_int64(o) == 1) {
+	    json_object_get_int64(o) >= 1) {
 		struct json_object *disks, *d0, *p;
 
 		if (!json_object_object_get_ex(cfg, "disks", &disks) ||
@@ -389,6 +389,7 @@ sim_cfg_parse(struct xo_ctx *ctx, struct json_object *cfg,
 			    "sim_disk_counter needs a disk", dc->name);
 		snprintf(dc->disk, sizeof(dc->disk), "%s",
 		    json_object_get_string(p));
+		dc->disk_scribble = json_object_get_int64(o) == 2;
 	}
 	if (json_object_object_get_ex(cfg, "xmig_sim", &sim)) {
 		if (json_object_object_get_ex(sim, "weight", &o) &&

@@ -53,6 +53,9 @@ struct sim_domcfg {
 	/* xmig_sim.disk_counter: the guest keeps a counter in its first
 	 * disk (a file), read at boot, written every tick */
 	char		 disk[256];	/* "" = none */
+	/* disk_counter = 2: and a 4 KiB block of data or zeros at the
+	 * start of another chunk of that disk every tick */
+	int		 disk_scribble;
 };
 
 struct sim_dom {
@@ -133,6 +136,7 @@ int	sim_pause(struct xo_ctx *, uint32_t);
 int	sim_unpause(struct xo_ctx *, uint32_t);
 int	sim_resume(struct xo_ctx *, uint32_t);
 int	sim_lease_give(struct xo_ctx *, uint32_t);
+int	sim_disk_dirty(struct xo_ctx *, uint32_t, const char *, int *);
 
 /* sim_xfer.c: one stream, either direction */
 void	sim_progress(struct sim_xfer *, int);

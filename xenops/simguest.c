@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "diskcopy.h"
 #include "lease.h"
 #include "sim.h"
 
@@ -51,6 +52,7 @@ struct sim_guest {
 	struct sim_guest_args *a;
 	uint8_t		*mem;
 	uint64_t	*dirty;
+	uint64_t	*disk_dirty;	/* one bit per chunk of the disk */
 	struct sim_shared *sh;
 	uint64_t	*writes;	/* in guest memory, page 0 */
 	uint32_t	*gen;		/* in guest memory, pages 0..T-1 */
@@ -104,6 +106,8 @@ static void	sim_guest_reply(int, const char *, const int *, int);
 static int	sim_guest_lease(struct sim_guest *);
 static int	sim_guest_disk_read(struct sim_guest *, unsigned long long *);
 static void	sim_guest_disk_tick(struct sim_guest *);
+static void	sim_guest_disk_scribble(struct sim_guest *,
+		    unsigned long long);
 static const char *sim_guest_lease_reply(struct sim_guest *);
 static void	sim_guest_lease_refusal(struct sim_guest *, char *, size_t);
 
@@ -233,7 +237,7 @@ sim_guest_fds_keep(struct sim_guest_args *a)
 {
 	int *keep[] = { &a->dir_fd, &a->ctl_fd, &a->pty_fd, &a->slave_fd,
 	    &a->log_fd, &a->mem_fd, &a->dirty_fd, &a->shared_fd,
-	    &a->status_fd, &a->lease_fd, &a->disk_fd };
+	    &a->status_fd, &a->lease_fd, &a->disk_fd, &a->disk_dirty_fd };
 	const int n = sizeof(keep) / sizeof(keep[0]);
 	int high[sizeof(keep) / sizeof(keep[0])];
 	int base, i, fd;
@@ -249,8 +253,13 @@ sim_guest_fds_keep(struct sim_guest_args *a)
 	for (i = 0; i < n; i++)
 		high[i] = *keep[i] == -1 ? -1 : fcntl(*keep[i], F_DUPFD, base);
 	for (i = 0; i < n; i++) {
-		if (*keep[i] == -1)
-			continue;	/* optional (the lease) and absent */
+		if (*keep[i] == -1) {
+			/* Optional (the lease, the disk) and absent: its
+			 * number may hold something inherited, which
+			 * close_range below does not reach. */
+			close(3 + i);
+			continue;
+		}
 		if (high[i] == -1 || dup2(high[i], 3 + i) == -1)
 			_exit(1);
 		*keep[i] = 3 + i;
@@ -319,6 +328,16 @@ sim_guest_map(struct sim_guest *g)
 	if (p == MAP_FAILED)
 		goto fail;
 	g->sh = p;
+	if (a->disk_dirty_fd != -1) {
+		size_t words = diskcopy_dirty_words(a->disk_size);
+
+		/* As sim_guest_start sized it: a word at least. */
+		p = mmap(NULL, (words ? words : 1) * 8, PROT_READ |
+		    PROT_WRITE, MAP_SHARED, a->disk_dirty_fd, 0);
+		if (p == MAP_FAILED)
+			goto fail;
+		g->disk_dirty = p;
+	}
 	g->writes = (uint64_t *)g->mem;
 	g->gen = (uint32_t *)(g->mem + SIM_TABLE_HDR);
 	/* memory and dirty stay open: they are memfds, and the backend
@@ -465,6 +484,44 @@ sim_guest_disk_read(struct sim_guest *g, unsigned long long *n)
 	return 0;
 }
 
+/*
+ * sim_disk_counter = 2: one 4 KiB block at the start of another chunk
+ * of the disk, data (naming the tick) or zeros, half and half, so that
+ * a live copy of the disk sees chunks change under it and turn back to
+ * all zeros.  Nothing checks them but the copy: its image must be the
+ * source's final one.
+ */
+static void
+sim_guest_disk_scribble(struct sim_guest *g, unsigned long long n)
+{
+	static char b[4096];
+	uint64_t nchunks = (g->a->disk_size + DISKCOPY_CHUNK - 1) /
+	    DISKCOPY_CHUNK, r, k;
+	size_t len;
+
+	if (nchunks < 2 || g->a->disk_size < DISKCOPY_CHUNK + sizeof(b))
+		return;
+	r = sim_guest_rand(g);
+	/* Whole chunks only, below the disk's end. */
+	k = 1 + (r >> 1) % ((g->a->disk_size - sizeof(b)) / DISKCOPY_CHUNK);
+	memset(b, 0, sizeof(b));
+	if (r & 1) {
+		len = (size_t)snprintf(b, sizeof(b), "simdisk scribble: tick "
+		    "%llu, chunk %llu\n", n, (unsigned long long)k);
+		memset(b + len, '.', sizeof(b) - len - 1);
+		b[sizeof(b) - 1] = '\n';
+	}
+	if (pwrite(g->a->disk_fd, b, sizeof(b), (off_t)(k *
+	    DISKCOPY_CHUNK)) != (ssize_t)sizeof(b)) {
+		sim_guest_console(g, "disk write failed: %s",
+		    strerror(errno));
+		return;
+	}
+	if (g->disk_dirty != NULL)
+		diskcopy_dirty_mark(g->disk_dirty, g->a->disk_size, k *
+		    DISKCOPY_CHUNK, sizeof(b));
+}
+
 static void
 sim_guest_disk_tick(struct sim_guest *g)
 {
@@ -482,6 +539,13 @@ sim_guest_disk_tick(struct sim_guest *g)
 	if (pwrite(g->a->disk_fd, b, sizeof(b), 0) != (ssize_t)sizeof(b))
 		sim_guest_console(g, "disk write failed: %s",
 		    strerror(errno));
+	/* After the write, as for memory: a live copy that takes the bit
+	 * reads what was written, or the bit is set again after it. */
+	else if (g->disk_dirty != NULL)
+		diskcopy_dirty_mark(g->disk_dirty, g->a->disk_size, 0,
+		    sizeof(b));
+	if (g->a->disk_scribble)
+		sim_guest_disk_scribble(g, n + 1);
 }
 
 static void
@@ -797,7 +861,8 @@ sim_guest_client_read(struct sim_guest *g, struct sim_client *c)
 		*nl = '\0';
 		reply = sim_guest_command(g, c->buf, fds);
 	}
-	sim_guest_reply(c->fd, reply, fds, fds[0] == -1 ? 0 : 2);
+	sim_guest_reply(c->fd, reply, fds, fds[0] == -1 ? 0 :
+	    fds[1] == -1 ? 1 : 2);
 done:
 	close(c->fd);
 	c->fd = -1;
@@ -900,6 +965,13 @@ sim_guest_command(struct sim_guest *g, const char *cmd, int *fds)
 		fds[0] = g->a->mem_fd;
 		fds[1] = g->a->dirty_fd;
 		return "ok memfds\n";
+	}
+	if (strcmp(cmd, "diskfds") == 0) {
+		/* The dirty bitmap of our disk, for a live copy of it. */
+		if (g->a->disk_dirty_fd == -1)
+			return "err no disk\n";
+		fds[0] = g->a->disk_dirty_fd;
+		return "ok diskfds\n";
 	}
 	if (strcmp(cmd, "crash") == 0) {
 		/* Failure injection: a guest that dies on its own. */

@@ -376,6 +376,23 @@ xo_lease_give(struct xo_ctx *ctx, uint32_t domid)
 }
 
 int
+xo_has_disk_dirty(const struct xo_ctx *ctx)
+{
+	return ctx->be->disk_dirty != NULL;
+}
+
+int
+xo_disk_dirty(struct xo_ctx *ctx, uint32_t domid, const char *path, int *fd)
+{
+	*fd = -1;
+	if (ctx->be->disk_dirty == NULL)
+		return xo_fail(ctx, XO_E_NOTSUP, "the %s backend cannot track "
+		    "the writes of a running domain to its disks",
+		    ctx->be->name);
+	return ctx->be->disk_dirty(ctx, domid, path, fd);
+}
+
+int
 xo_adopt(struct xo_ctx *ctx)
 {
 	return ctx->be->adopt != NULL ? ctx->be->adopt(ctx) : 0;

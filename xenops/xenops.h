@@ -149,6 +149,18 @@ int	xo_lease_give(struct xo_ctx *, uint32_t domid);
 int	xo_adopt(struct xo_ctx *);
 /* 1 if the backend's domains hold leases when cluster_dir is set. */
 int	xo_has_leases(const struct xo_ctx *);
+/*
+ * Live --copy-storage: the dirty bitmap of the running domain's disk at
+ * path, a descriptor of diskcopy_dirty_words(size) 64-bit words to map
+ * shared, one bit per DISKCOPY_CHUNK that the domain sets once a write
+ * to that chunk is complete (diskcopy_dirty_mark); the copy takes and
+ * clears them (diskcopy_dirty_take).  XO_E_NOTSUP on a backend that
+ * cannot track them (libxl: blkback has no such log, and a qdisk disk
+ * would need QEMU's drive-mirror): xo_has_disk_dirty says so up front.
+ */
+int	xo_disk_dirty(struct xo_ctx *, uint32_t domid, const char *path,
+	    int *fd);
+int	xo_has_disk_dirty(const struct xo_ctx *);
 /* Path of the console device (sim: the guest's pty), for issue 4. */
 int	xo_console_path(struct xo_ctx *, uint32_t domid, char *buf,
 	    size_t len);

@@ -27,6 +27,8 @@ struct xo_backend {
 	int	(*lease_give)(struct xo_ctx *, uint32_t);
 	/* NULL: no monitors to start again at relocd's start */
 	int	(*adopt)(struct xo_ctx *);
+	/* NULL: the backend cannot track a running domain's disk writes */
+	int	(*disk_dirty)(struct xo_ctx *, uint32_t, const char *, int *);
 };
 
 struct xo_ctx {

@@ -63,6 +63,7 @@ const struct xo_backend xo_backend_sim = {
 	.unpause = sim_unpause,
 	.resume = sim_resume,
 	.lease_give = sim_lease_give,
+	.disk_dirty = sim_disk_dirty,
 	.destroy = sim_destroy,
 	.console_path = sim_console_path,
 };

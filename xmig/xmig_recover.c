@@ -34,11 +34,18 @@ jobs_show_progress(struct json_object *job)
 	if ((eta = (long)proto_get_int(p, "eta", -1)) >= 0)
 		printf(", ETA %ld s", eta);
 	printf(", %.1f MiB sent\n", proto_get_int(p, "bytes", 0) / 1048576.0);
-	/* --copy-storage: its disks follow the memory. */
-	if (proto_get_int(p, "disk_total", 0) > 0)
-		printf("  disks: %.1f of %.1f MiB copied\n",
+	/* --copy-storage: its disks follow the memory; live, they went
+	 * first, in rounds of their own, and chunks go again. */
+	if (proto_get_int(p, "disk_total", 0) > 0) {
+		printf("  disks: %.1f of %.1f MiB copied",
 		    proto_get_int(p, "disk_bytes", 0) / 1048576.0,
 		    proto_get_int(p, "disk_total", 0) / 1048576.0);
+		if (proto_get_int(p, "disk_round", 0) > 0)
+			printf(" (round %d, %lld chunks sent again)",
+			    (int)proto_get_int(p, "disk_round", 0),
+			    (long long)proto_get_int(p, "disk_resent", 0));
+		printf("\n");
+	}
 }
 
 int

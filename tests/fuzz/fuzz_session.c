@@ -366,6 +366,19 @@ xo_lease_give(struct xo_ctx *xo, uint32_t domid)
 	fuzz_die("xo_lease_give reached from the peer port");
 }
 
+/* A live copy's source side: the control port only, never a peer's. */
+int
+xo_has_disk_dirty(const struct xo_ctx *xo)
+{
+	fuzz_die("xo_has_disk_dirty reached from the peer port");
+}
+
+int
+xo_disk_dirty(struct xo_ctx *xo, uint32_t domid, const char *path, int *fd)
+{
+	fuzz_die("xo_disk_dirty reached from the peer port");
+}
+
 int
 xo_destroy(struct xo_ctx *xo, uint32_t domid)
 {

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import struct
+import subprocess
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAGIC = 0x524C4344
@@ -27,6 +28,20 @@ def rawframe(ftype, body, flags=0):
     return struct.pack(">IBBHI", MAGIC, 1, ftype, flags, len(body)) + body
 
 
+# The copy's tag key in the seeds' requests (diskcopy.h: AES-128-GMAC).
+KEY = "0102030405060708090a0b0c0d0e0f10"
+
+
+def gmac(disk, index, logical):
+    """A chunk's tag, by the openssl command (no Python module needed)."""
+    nonce = struct.pack(">IQ", disk, index).hex()
+    out = subprocess.run(["openssl", "mac", "-cipher", "AES-128-GCM",
+                          "-macopt", "hexkey:" + KEY, "-macopt",
+                          "hexiv:" + nonce, "GMAC"], input=logical,
+                         capture_output=True, check=True).stdout
+    return bytes.fromhex(out.decode().strip())
+
+
 def chunk(disk, index, exts, data, chunklen=1 << 20, damage=False):
     """A PT_DISK_CHUNK frame (common/diskcopy.h) and its tag."""
     logical = bytearray(chunklen)
@@ -34,8 +49,7 @@ def chunk(disk, index, exts, data, chunklen=1 << 20, damage=False):
     for off, ln in exts:
         logical[off:off + ln] = data[pos:pos + ln]
         pos += ln
-    tag = hashlib.sha256(struct.pack(">IQ", disk, index) +
-                         bytes(logical)).digest()
+    tag = gmac(disk, index, bytes(logical))
     body = struct.pack(">IIQ", disk, len(exts), index) + tag
     for off, ln in exts:
         body += struct.pack(">II", off, ln)
@@ -101,7 +115,7 @@ write("fuzz_frame", "migrate", b"\1" + frame(0x04, {"config": GOOD})[1:])
 write("fuzz_frame", "error", frame(0x81, {"code": "x", "message": "y"}))
 write("fuzz_frame", "toobig", struct.pack(">IBBHI", MAGIC, 1, 1, 0,
                                           0xFFFFFFFF))
-write("fuzz_frame", "mandatory", frame(0x01, {}, flags=0x0200))
+write("fuzz_frame", "mandatory", frame(0x01, {}, flags=0x0400))
 write("fuzz_frame", "version", frame(0x01, {}, version=9))
 
 # xl header + config
@@ -186,7 +200,7 @@ write("fuzz_session", "speedtest-huge", frame(0x40, {"bytes": 1 << 62}))
 COPYCFG = domcfg(disks=[{"pdev_path": "/var/lib/xen/images/web1.img",
                          "vdev": "xvda", "format": "raw", "readwrite": 1}])
 OFFER = {"disks": [{"vdev": "xvda", "path": "/var/lib/xen/images/web1.img",
-                    "size": 4 << 20, "allocated": 8192}]}
+                    "size": 4 << 20, "allocated": 8192}], "key": KEY}
 data = b"A" * 4096 + b"B" * 4096
 c0, t0 = chunk(0, 0, [(0, 4096)], data[:4096])
 c2, t2 = chunk(0, 2, [(8192, 4096)], data[4096:])
@@ -215,3 +229,28 @@ write("fuzz_frame", "copy-flag", frame(0x04, {"config": COPYCFG,
                                               "copy_storage": OFFER},
                                        flags=0x0100))
 write("fuzz_frame", "copy-flag-list", frame(0x01, {}, flags=0x0100))
+
+# live copy-storage sessions (flags 0x0300): chunks of any order while the
+# source runs, chunk 0 again, chunk 2 turned to zeros (no extents), the
+# pre-copy's end, the framed stream, chunk 2 again, and the end whose
+# digest is over the final chunks only.
+zeros2 = rawframe(0x62, struct.pack(">IIQ", 0, 0, 2) +
+                  gmac(0, 2, bytes(1 << 20)))
+c0b, t0b = chunk(0, 0, [(0, 4096)], b"C" * 4096)
+lreq = frame(0x04, {"config": COPYCFG, "copy_storage": OFFER, "live": 1},
+             flags=0x0300)
+pre = frame(0x64, {"rounds": 2, "chunks": 4})
+final = hashlib.sha256(struct.pack(">Q", 0) + t0b +
+                       struct.pack(">Q", 2) + t2).hexdigest()
+lend = frame(0x63, {"disk": 0, "chunks": 2, "bytes": 8192, "digest": final})
+write("fuzz_session", "copy-live-ok",
+      lreq + xlhdr(COPYCFG) + c2 + c0 + c0b + zeros2 + pre + framed + c2 +
+      lend + GO)
+write("fuzz_session", "copy-live-stale",
+      lreq + xlhdr(COPYCFG) + c0 + c2 + pre + framed + c0b + end + GO)
+write("fuzz_session", "copy-live-noprecopy",
+      lreq + xlhdr(COPYCFG) + framed + c0 + end + GO)
+write("fuzz_session", "copy-live-zero-offline",
+      req + xlhdr(COPYCFG) + framed + zeros2 + end + GO)
+write("fuzz_frame", "copy-live-flag", lreq)
+write("fuzz_frame", "copy-live-noflag", frame(0x04, {}, flags=0x0200))
