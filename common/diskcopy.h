@@ -59,8 +59,9 @@
 				    DISKCOPY_MAX_EXTENTS * 8 + DISKCOPY_CHUNK)
 /* An image larger than this is refused: 16 TiB. */
 #define DISKCOPY_MAX_SIZE	(16ULL << 40)
-/* Live, both sides hold 48 bytes per chunk (diskcopy_tags): 48 MiB at
- * this size, 1 TiB.  A larger image is copied offline. */
+/* Live, both sides hold about 20 bytes per chunk (diskcopy_tags: the
+ * tag, its byte count, a bit): 20 MiB at this size, 1 TiB.  A larger
+ * image is copied offline. */
 #define DISKCOPY_LIVE_MAX_SIZE	(1ULL << 40)
 /* Live: the rounds while the domain runs (the full pass is the first);
  * the suspended round comes on top.  A destination accepts at most that
