@@ -468,7 +468,9 @@ recv_relay(struct worker *w, int data, int framed, const char **code,
 		    0) {
 			/* The sender is gone: the helper's restore fails on
 			 * the short stream and says so. */
-			log_debug("%s: the stream ended (%s)", w->peer.addr,
+			log_debug("%s: the stream ended after %llu bytes "
+			    "(%s)", w->peer.addr,
+			    (unsigned long long)ioc->nread,
 			    n == 0 ? "closed by the sender" : ioc->err);
 			feeding = 0;
 			shutdown(data, SHUT_WR);
