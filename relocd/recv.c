@@ -423,7 +423,7 @@ recv_relay(struct worker *w, int data, int framed, const char **code,
 	size_t off, len;
 	ssize_t n, m;
 	uint32_t left = 0;
-	int type, feeding = 1, stalled = 0, pending, bad = 0, rc = -1;
+	int type, feeding = 1, stalled = 0, pending, bad = 0, broke, rc = -1;
 	char why[512];
 
 	*code = "stream";
@@ -504,7 +504,9 @@ recv_relay(struct worker *w, int data, int framed, const char **code,
 		    0) {
 			/* The sender is gone: the helper's restore fails on
 			 * the short stream and says so. */
-			log_debug("%s: the stream ended (%s)", w->peer.addr,
+			log_debug("%s: the stream ended after %llu bytes "
+			    "(%s)", w->peer.addr,
+			    (unsigned long long)ioc->nread,
 			    n == 0 ? "closed by the sender" : ioc->err);
 			feeding = 0;
 			shutdown(data, SHUT_WR);
@@ -519,6 +521,13 @@ recv_relay(struct worker *w, int data, int framed, const char **code,
 		    RECV_RELAY_BUF - len, why, sizeof(why)) :
 		    ioc_read_some(ioc, buf + len, RECV_RELAY_BUF - len)) > 0)
 			len += (size_t)n;
+		/* A failed read here ends the stream with its own reason:
+		 * read again, a TLS session that failed would only say it
+		 * was closed (no close_notify), hiding a damaged record. */
+		if ((broke = n < 0 && !framed))
+			log_debug("%s: the stream ended after %llu bytes (%s)",
+			    w->peer.addr, (unsigned long long)ioc->nread,
+			    ioc->err);
 		for (off = 0; off < len; off += (size_t)m) {
 			m = write(data, buf + off, len - off);
 			if (m == -1 && errno == EINTR) {
@@ -531,6 +540,11 @@ recv_relay(struct worker *w, int data, int framed, const char **code,
 				feeding = 0;
 				break;
 			}
+		}
+		if (broke) {
+			/* What it carried is written; then the end. */
+			feeding = 0;
+			shutdown(data, SHUT_WR);
 		}
 	}
 	json_object_put(body);

@@ -183,6 +183,10 @@ tunnel_relay(struct relocd_conf *conf, struct iochan *ctl,
 			if (n == -1 && errno == EINTR)
 				continue;
 			if (n <= 0) {
+				log_debug("tunnel to %s: xl's side ended after "
+				    "%llu bytes (%s)", tw->host,
+				    (unsigned long long)tw->to_peer, n == 0 ?
+				    "end of file" : strerror(errno));
 				xl_open = 0;
 				SSL_shutdown(pc->ssl);
 			} else {
@@ -201,6 +205,9 @@ tunnel_relay(struct relocd_conf *conf, struct iochan *ctl,
 				if (n < 0)
 					log_warnx("tunnel to %s: %s",
 					    tw->host, pc->ioc.err);
+				log_debug("tunnel to %s: the receiver's side "
+				    "ended after %llu bytes from xl", tw->host,
+				    (unsigned long long)tw->to_peer);
 				peer_open = 0;
 				/* xmig sees EOF and so does xl. */
 				shutdown(ctl->fd, SHUT_WR);

@@ -5,12 +5,14 @@
 # present it prints nothing, runs no apt-get and needs no root.  Otherwise
 # it must run as root; it never prompts and never reads stdin.
 #
-# Usage: sh scripts/deps.sh [bench | fuzz | cluster]
+# Usage: sh scripts/deps.sh [bench | fuzz | cluster | xenbuild]
 #	bench: only what make bench needs besides the build (its baselines
 #	and its plot), so that make check never installs them.
 #	fuzz: only what make fuzz needs besides the build (clang, libFuzzer).
 #	cluster: only what make check-cluster needs besides the build
 #	(Pacemaker, Corosync, ocf-tester).
+#	xenbuild: only what make check-xen XEN=shadow needs to build Xen's
+#	hypervisor from Debian's source package (tests/xen/build-xen.sh).
 
 set -eu
 
@@ -68,6 +70,20 @@ resource-agents		# ocf-tester (and the OCF directory layout)
 libxml2-utils		# xmllint: ocf-tester checks the agent's meta-data
 iproute2		# ip netns, veth and the bridge between the nodes
 util-linux		# unshare, nsenter
+EOF
+)
+fi
+
+# make check-xen XEN=shadow: Xen's hypervisor alone (make -C xen), built
+# from Debian's source package; the toolchain itself is build-essential's.
+if [ "${1:-}" = xenbuild ]; then
+	PACKAGES=$(sed 's/#.*//' <<'EOF'
+build-essential	# cc, ld, make
+bison		# Xen's Kconfig parser
+flex		# Xen's Kconfig lexer
+python3		# scripts of Xen's build (symbol tables, headers)
+xz-utils	# the .orig and .debian tarballs
+curl		# fetching the source package from the Debian mirror
 EOF
 )
 fi

@@ -114,7 +114,13 @@ for h in xena:10.99.0.1 xenb:10.99.0.2 root:; do
 	case $h in
 	root:) ;;
 	*)	cp "$keys/${h%%:*}.key" "$img/etc/dropbear/"
-		echo "${h%%:*},${h#*:} $(cat "$keys/${h%%:*}.pub")" \
+		# One line per name: Dropbear's client matches the host
+		# field whole, so OpenSSH's "name,address" matches neither,
+		# and it then asks on /dev/tty (here the agent's serial
+		# line), which looked like a hang.
+		echo "${h%%:*} $(cat "$keys/${h%%:*}.pub")" \
+		    >> "$img/root/.ssh/known_hosts"
+		echo "${h#*:} $(cat "$keys/${h%%:*}.pub")" \
 		    >> "$img/root/.ssh/known_hosts" ;;
 	esac
 done

@@ -8,8 +8,9 @@
 #  1c. a guest whose disk exists only on A: xmig check fails on storage,
 #      xmig migrate refuses it before any stream byte, it stays on A
 #   2. xmig migrate -l DOM xena (live): this Xen has no shadow paging, so
-#      relocd refuses a live PV move up front; a PVH guest is tried live
-#      too and must run exactly once whatever happens
+#      relocd refuses a live PV move up front (with XEN=shadow it moves
+#      live); a PVH guest is tried live too and must run exactly once
+#      whatever happens
 #   3. stock xl into relocd: xl migrate -s "xmig tunnel" DOM xenb
 #   4. a peer with a certificate from another CA is refused; the domain
 #      stays at the source
@@ -23,11 +24,19 @@
 # packages cannot be had.
 #
 # Environment: XEN_DIR (build/xen), XEN_NETPORT (18400), XEN_ACCEL
-# (auto|kvm|tcg), XEN_KEEP=1 keeps the hosts' logs' directory listing.
+# (auto|kvm|tcg), XEN_KEEP=1 keeps the hosts' logs' directory listing,
+# XEN=shadow boots Debian's hypervisor rebuilt with shadow paging
+# (build-xen.sh, cached under build/xen/shadow), XEN_STEPS="3c ..." runs
+# only the steps named (scenario.sh's want).
 
 set -u
 
 tree=$(cd "$(dirname "$0")/../.." && pwd)
+XEN=${XEN:-stock}
+case $XEN in
+stock | shadow) ;;
+*) echo "check-xen: XEN=$XEN: stock or shadow"; exit 2 ;;
+esac
 dir=${XEN_DIR:-$tree/build/xen}
 netport=${XEN_NETPORT:-18400}
 accel=${XEN_ACCEL:-auto}
@@ -98,8 +107,23 @@ sh "$tree/tests/pki/mkcerts.sh" "$dir/pki" xena 10.99.0.1 &&
 bash "$tree/tests/xen/mkinitrd.sh" "$dir" "$tree" ||
     { echo "check-xen: cannot build the initramfs"; exit 1; }
 kver=$(ls "$root/lib/modules" | head -n 1)
-zcat "$root/boot/xen-4.17-amd64.gz" > "$W/xen"
-log "check-xen: $(ls "$dir"/debs | sed -n 's/^xen-hypervisor-\(.*\)_amd64.deb/xen-hypervisor-\1/p')," \
+hvdeb=$(ls "$dir"/debs | sed -n 's/^xen-hypervisor-\(.*\)_amd64.deb/xen-hypervisor-\1/p')
+if [ "$XEN" = shadow ]; then
+	# Built once per machine; the build's packages come from deps.sh.
+	sh "$tree/scripts/deps.sh" xenbuild ||
+	    { echo "check-xen: XEN=shadow: cannot install the build's packages"; exit 1; }
+	tx=$(now)
+	hv=$(bash "$tree/tests/xen/build-xen.sh" "$dir") ||
+	    { echo "check-xen: XEN=shadow: the hypervisor's build failed"; exit 1; }
+	TIMES[xenbuild]=$(since "$tx")
+	hvname="Xen $(basename "$(dirname "$hv")") rebuilt with CONFIG_SHADOW_PAGING=y"
+	hvname="$hvname (built in $(cat "$(dirname "$hv")/build-seconds") s, cached at $hv)"
+else
+	hv=$root/boot/xen-4.17-amd64.gz
+	hvname=$hvdeb
+fi
+zcat "$hv" > "$W/xen"
+log "check-xen: $hvname, dom0 tools $hvdeb," \
     "Linux $kver, dom0 initramfs $(du -k "$dir/dom0.cpio.gz" | cut -f1) KiB"
 
 # ---- the hosts ----
