@@ -509,16 +509,7 @@ copy_one() {
 	st=$(echo "$out" | sed -n 's/.* MiB in \([0-9.]*\) s: .*/\1/p' |
 	    awk -v m=$COPY_DATA_MB '{ printf "%.3f", m * 1048576 / $1 / 1e9 }')
 	img=$W/copydisks/a/$name.img
-	truncate -s ${COPY_SIZE_MB}M "$img"
-	python3 - "$img" $COPY_SIZE_MB $COPY_DATA_MB <<'EOP'
-import os, sys
-path, total, data = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-fd = os.open(path, os.O_WRONLY)
-piece = bytes(range(256)) * 4096
-for i in range(data):
-    os.pwrite(fd, piece[i % 251:] + piece[:i % 251], i * (total // data) * 1048576)
-os.close(fd)
-EOP
+	python3 "$ROOT/tests/tools/mkimage.py" "$img" $COPY_SIZE_MB $COPY_DATA_MB
 	domain_cfg "$W/$name.cfg" "$name" 64 0
 	echo "disk = [ \"$img,raw,xvda,rw\" ]" >> "$W/$name.cfg"
 	xa create "$W/$name.cfg" >/dev/null ||

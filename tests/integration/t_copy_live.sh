@@ -10,82 +10,22 @@
 # copy is refused up front.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/tools/faultlib.sh"
+. "$ROOT/tests/tools/copylib.sh"
 
 D=web
 
-# disk_counter FILE: the sim guest's counter in its first disk.
-disk_counter() {
-	head -c 29 "$1" 2>/dev/null | sed -n 's/^simdisk 0*\([0-9][0-9]*\)$/\1/p'
-}
-
-# img_sum FILE: a digest of FILE's size, allocated ranges and their
-# bytes (as t_copy_storage.sh's): same sum, same content and holes.  A
-# range of zeros counts as its bytes, so a chunk that turned to zeros
-# compares equal whether it is a hole or written zeros: the content is
-# what the guest sees.
-img_sum() {
-	python3 - "$1" <<'EOP'
-import hashlib, os, sys
-fd = os.open(sys.argv[1], os.O_RDONLY)
-size = os.fstat(fd).st_size
-h = hashlib.sha256(b"%d;" % size)
-pos = 0
-while pos < size:
-    try:
-        d = os.lseek(fd, pos, os.SEEK_DATA)
-    except OSError:
-        break
-    e = os.lseek(fd, d, os.SEEK_HOLE)
-    while d < e:
-        b = os.pread(fd, min(e - d, 1 << 20), d)
-        if b.strip(b"\0"):
-            h.update(b"%d;" % d)
-            h.update(b)
-        d += len(b)
-    pos = e
-print(h.hexdigest())
-EOP
-}
-
-# Hosts a and b with their own disk directories; a's domain keeps its
-# counter and scribbles in xvda (16 MiB) and has a sparse data disk xvdb
-# (256 MiB apparent, DATA_MB of data).
+# copylib.sh's hosts and disks; a's domain keeps its counter in xvda and
+# scribbles over its sparse xvdb (256 MiB apparent, DATA_MB of data).
 live_setup() {
 	local faults_b=${1:-} data=${2:-32}
-	fault_hosts
-	mkdir -p "$W/a/disks" "$W/b/disks"
-	conf_set a incoming_disk_paths "[ \"$W/a/disks/\" ]"
-	conf_set b incoming_disk_paths "[ \"$W/b/disks/\" ]"
+	copy_hosts
 	# The image compare below holds the destination's unpause for 5 s.
 	conf_set a report_timeout 15
-	truncate -s 16M "$W/a/disks/$D-a.img"
-	truncate -s 256M "$W/a/disks/$D-b.img"
-	python3 - "$W/a/disks/$D-b.img" 256 "$data" <<'EOP'
-import os, sys
-path, total, data = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-step = total // data
-fd = os.open(path, os.O_WRONLY)
-for i in range(data):
-    os.pwrite(fd, (b"%08d" % i) * (131072), i * step * 1048576)
-os.close(fd)
-EOP
-	cat > "$W/$D.cfg" <<EOC
-name = "$D"
-memory = 16
-vcpus = 1
-sim_dirty_rate = 200
-sim_tick_ms = 50
-disk = [ "$W/a/disks/$D-a.img,raw,xvda,rw", "$W/a/disks/$D-b.img,raw,xvdb,rw" ]
-sim_disk_counter = 2
-EOC
+	make_disks 256 "$data" 2
 	start_fault a || return 1
 	start_fault b "$faults_b" || return 1
 	xmig_on a create "$W/$D.cfg" >/dev/null || return 1
 	wait_for "$(console_log a "$D")" "tick 3" 10
-}
-
-no_copies_on_b() {
-	[ -z "$(ls -A "$W/b/disks" 2>/dev/null)" ]
 }
 
 # 1. A live copy while the guest writes its disk.  The destination holds
@@ -93,7 +33,7 @@ no_copies_on_b() {
 # the copy not yet running, so both images are final and compared then.
 scenario_begin "live copy of a guest writing its disk"
 live_setup "unpause=hang:5"
-REF_B=$(img_sum "$W/a/disks/$D-b.img")
+REF_B=$(img_sum -z "$W/a/disks/$D-b.img")
 N0=$(disk_counter "$W/a/disks/$D-a.img")
 migrate_bg $D 127.0.0.3 -l --copy-storage -r 100
 check "$SCEN: the destination holds the copy before it runs" \
@@ -103,8 +43,8 @@ cp --sparse=always "$W/a/disks/$D-a.img" "$W/final-a.img"
 cp --sparse=always "$W/b/disks/$D-a.img" "$W/final-b.img"
 check "$SCEN: ... both taken while the copy was held" \
     sh -c "! grep -q 'received and running' '$W/b/relocd.log'"
-SUM_A=$(img_sum "$W/final-a.img")
-SUM_B=$(img_sum "$W/final-b.img")
+SUM_A=$(img_sum -z "$W/final-a.img")
+SUM_B=$(img_sum -z "$W/final-b.img")
 N_SRC=$(disk_counter "$W/final-a.img")
 check "$SCEN: the copy of xvda is the source's final image" \
     [ "$SUM_A" = "$SUM_B" ]
@@ -112,7 +52,7 @@ check "$SCEN: the copy of xvda is the source's final image" \
 [ "$SUM_A" = "$SUM_B" ] || cmp -l "$W/final-a.img" "$W/final-b.img" |
     head -n 5 | sed 's/^/    differs: /'
 check "$SCEN: the copy of xvdb is the source's image" \
-    [ "$(img_sum "$W/b/disks/$D-b.img")" = "$REF_B" ]
+    [ "$(img_sum -z "$W/b/disks/$D-b.img")" = "$REF_B" ]
 check "$SCEN: ... and the same bytes, holes as zeros" \
     cmp -s "$W/final-a.img" "$W/final-b.img"
 migrate_wait
@@ -146,7 +86,7 @@ scenario_end
 for victim in ${VICTIMS-a b}; do
 	scenario_begin "relocd on $victim killed mid live copy"
 	live_setup "" 64
-	REF_B=$(img_sum "$W/a/disks/$D-b.img")
+	REF_B=$(img_sum -z "$W/a/disks/$D-b.img")
 	migrate_bg $D 127.0.0.3 -l --copy-storage -r 40
 	check "$SCEN: the live disk copy is under way" \
 	    wait_for "$W/a/relocd.log" "disks: .* copied, .*, round 1" 20
@@ -168,7 +108,7 @@ for victim in ${VICTIMS-a b}; do
 	fi
 	check "$SCEN: no partial image on b" no_copies_on_b
 	check "$SCEN: the source's data disk is untouched" \
-	    [ "$(img_sum "$W/a/disks/$D-b.img")" = "$REF_B" ]
+	    [ "$(img_sum -z "$W/a/disks/$D-b.img")" = "$REF_B" ]
 	check "$SCEN: the guest still writes its own disk" \
 	    sh -c "n=\$(head -c 29 '$W/a/disks/$D-a.img' | tr -dc 0-9); sleep 0.3; m=\$(head -c 29 '$W/a/disks/$D-a.img' | tr -dc 0-9); [ \"\$m\" -gt \"\$n\" ]"
 	# It never stopped: nothing to verify, and the ticks show it ran on.

@@ -10,6 +10,7 @@
 # copy and no partial image after reconciliation.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/tools/faultlib.sh"
+. "$ROOT/tests/tools/copylib.sh"
 
 # The no-room scenario's small filesystem goes last, after the guests
 # that may hold files on it.
@@ -25,89 +26,15 @@ DATA_MB=256
 
 # (Live, -l --copy-storage: t_copy_live.sh.)
 
-# disk_counter FILE: the sim guest's counter in its first disk.
-disk_counter() {
-	head -c 29 "$1" 2>/dev/null | sed -n 's/^simdisk 0*\([0-9][0-9]*\)$/\1/p'
-}
-
-# Hosts a and b with their own disk directories; a's domain has a
-# counter disk (xvda) and a sparse data disk (xvdb).
-copy_hosts() {
-	fault_hosts
-	mkdir -p "$W/a/disks" "$W/b/disks"
-	conf_set a incoming_disk_paths "[ \"$W/a/disks/\" ]"
-	conf_set b incoming_disk_paths "[ \"$W/b/disks/\" ]"
-}
-
-# make_disks [SIZE_MB DATA_MB]: xvda (16 MiB, empty: the guest writes
-# its counter) and xvdb (SIZE_MB apparent, DATA_MB MiB of data in 1 MiB
-# pieces spread over it), in a's directory.  The fault scenarios use a
-# small one (the whole test must stay well inside run.sh's 300 s).
-make_disks() {
-	rm -f "$W/a/disks/$D-a.img" "$W/a/disks/$D-b.img"
-	truncate -s 16M "$W/a/disks/$D-a.img"
-	truncate -s ${1:-256}M "$W/a/disks/$D-b.img"
-	python3 - "$W/a/disks/$D-b.img" ${1:-256} ${2:-32} <<'EOP'
-import os, sys
-path, total, data = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-step = total // data
-fd = os.open(path, os.O_WRONLY)
-for i in range(data):
-    os.pwrite(fd, (b"%08d" % i) * (131072), i * step * 1048576)
-os.close(fd)
-EOP
-	cat > "$W/$D.cfg" <<EOC
-name = "$D"
-memory = 16
-vcpus = 1
-sim_dirty_rate = 200
-sim_tick_ms = 50
-disk = [ "$W/a/disks/$D-a.img,raw,xvda,rw", "$W/a/disks/$D-b.img,raw,xvdb,rw" ]
-sim_disk_counter = 1
-EOC
-}
-
 # copy_setup [FAULTS_A] [FAULTS_B] [SIZE_MB DATA_MB]: fresh hosts and
 # disks, the domain running on a with its counter past 3.
 copy_setup() {
 	copy_hosts
-	make_disks ${3:-} ${4:-}
+	make_disks ${3:-256} ${4:-32} 1
 	start_fault a "${1:-}" || return 1
 	start_fault b "${2:-}" || return 1
 	xmig_on a create "$W/$D.cfg" >/dev/null || return 1
 	wait_for "$(console_log a "$D")" "tick 3" 10
-}
-
-# img_sum FILE: a digest of FILE's size, allocated ranges and their
-# bytes, read with SEEK_DATA/SEEK_HOLE (reading a 4 GiB sparse image
-# whole, holes and all, took seconds per compare).  Two files with the
-# same sum have the same content and the same holes.
-img_sum() {
-	python3 - "$1" <<'EOP'
-import hashlib, os, sys
-fd = os.open(sys.argv[1], os.O_RDONLY)
-size = os.fstat(fd).st_size
-h = hashlib.sha256(b"%d;" % size)
-pos = 0
-while pos < size:
-    try:
-        d = os.lseek(fd, pos, os.SEEK_DATA)
-    except OSError:
-        break
-    e = os.lseek(fd, d, os.SEEK_HOLE)
-    h.update(b"%d+%d;" % (d, e - d))
-    while d < e:
-        b = os.pread(fd, min(e - d, 1 << 20), d)
-        h.update(b)
-        d += len(b)
-    pos = e
-print(h.hexdigest())
-EOP
-}
-
-# Nothing of the copy left at b.
-no_copies_on_b() {
-	[ -z "$(ls -A "$W/b/disks" 2>/dev/null)" ]
 }
 
 # The source's data disk is whole and unchanged.
@@ -199,7 +126,7 @@ done
 # 3. No room at the destination: refused before any byte moves.
 scenario_begin "no room at the destination"
 copy_hosts
-make_disks
+make_disks 256 32 1
 mkdir -p "$W/small"
 if mount -t tmpfs -o size=16m,mode=0700 tmpfs "$W/small" 2>"$W/mount.err"; then
 	SMALL=$W/small
