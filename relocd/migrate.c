@@ -104,6 +104,8 @@ static void	migrate_tell(struct migrate_run *, int, const char *, ...)
 static int	migrate_relay(struct migrate_run *, int, char *, size_t);
 static int	migrate_read_ready(struct peer_conn *, char *, size_t);
 static int	migrate_disks(struct migrate_run *, char *, size_t);
+static int	migrate_disk_fds(struct migrate_run *, size_t, int, int *,
+		    char *, size_t);
 static int	migrate_disk_one(struct migrate_run *, uint32_t, int,
 		    char *, size_t);
 static int	migrate_chunk(struct migrate_run *, uint32_t, int, uint64_t,
@@ -566,37 +568,52 @@ out:
 	return rc;
 }
 
+/*
+ * Disk I's descriptors from the helper (HX_SRC_DISK), into fds: its
+ * image, and live its dirty bitmap as well (nwant 2).  Any other count
+ * is the helper's fault, and whatever it did send is closed.  0; -1
+ * with the reason.
+ */
+static int
+migrate_disk_fds(struct migrate_run *r, size_t i, int nwant, int *fds,
+    char *err, size_t errlen)
+{
+	struct json_object *args, *reply = NULL;
+	const char *code;
+	int nfds = 0, rc;
+
+	args = json_object_new_object();
+	json_object_object_add(args, "disk", json_object_new_int((int)i));
+	rc = hx_call(&r->w->hx, HX_SRC_DISK, args, -1, &reply, fds, &nfds,
+	    &code, err, errlen);
+	json_object_put(args);
+	json_object_put(reply);
+	if (rc == 0 && nfds == nwant)
+		return 0;
+	if (rc == 0 && nwant == 1)
+		snprintf(err, errlen, "the helper sent no disk");
+	else if (rc == 0)
+		snprintf(err, errlen,
+		    "the helper sent no disk and dirty bitmap for disk %zu", i);
+	while (nfds > 0)
+		close(fds[--nfds]);
+	return -1;
+}
+
 /* Every disk offered, offline, in order, each from the descriptor the
  * helper hands us.  0; 1 when the destination spoke up (read it next);
  * -1. */
 static int
 migrate_disks(struct migrate_run *r, char *err, size_t errlen)
 {
-	struct json_object *args, *reply = NULL;
-	const char *code;
 	size_t i, n = json_object_array_length(r->copy);
-	int fds[HX_MAX_FDS], nfds, rc = -1;
+	int fds[HX_MAX_FDS], rc;
 
 	r->disk_t0 = clock_mono_us();
 	r->disk_note = r->disk_t0 + 1000000;
 	for (i = 0; i < n; i++) {
-		args = json_object_new_object();
-		json_object_object_add(args, "disk", json_object_new_int(
-		    (int)i));
-		nfds = 0;
-		rc = hx_call(&r->w->hx, HX_SRC_DISK, args, -1, &reply, fds,
-		    &nfds, &code, err, errlen);
-		json_object_put(args);
-		json_object_put(reply);
-		reply = NULL;
-		if (rc != 0 || nfds != 1) {
-			if (rc == 0)
-				snprintf(err, errlen, "the helper sent no "
-				    "disk");
-			while (nfds > 0)
-				close(fds[--nfds]);
+		if (migrate_disk_fds(r, i, 1, fds, err, errlen) == -1)
 			return -1;
-		}
 		rc = migrate_disk_one(r, (uint32_t)i, fds[0], err, errlen);
 		close(fds[0]);
 		if (rc != 0)
@@ -614,33 +631,17 @@ static int
 migrate_live_open(struct migrate_run *r, char *err, size_t errlen)
 {
 	struct migrate_live_disk *ld;
-	struct json_object *args, *reply = NULL, *d;
+	struct json_object *d;
 	struct stat st;
-	const char *code;
 	size_t i, n = json_object_array_length(r->copy);
-	int fds[HX_MAX_FDS], nfds, rc;
+	int fds[HX_MAX_FDS];
 	void *p;
 
 	for (i = 0; i < n; i++) {
 		ld = &r->ld[i];
 		d = json_object_array_get_idx(r->copy, i);
-		args = json_object_new_object();
-		json_object_object_add(args, "disk", json_object_new_int(
-		    (int)i));
-		nfds = 0;
-		rc = hx_call(&r->w->hx, HX_SRC_DISK, args, -1, &reply, fds,
-		    &nfds, &code, err, errlen);
-		json_object_put(args);
-		json_object_put(reply);
-		reply = NULL;
-		if (rc != 0 || nfds != 2) {
-			if (rc == 0)
-				snprintf(err, errlen, "the helper sent no disk "
-				    "and dirty bitmap for disk %zu", i);
-			while (nfds > 0)
-				close(fds[--nfds]);
+		if (migrate_disk_fds(r, i, 2, fds, err, errlen) == -1)
 			return -1;
-		}
 		ld->fd = fds[0];
 		r->nld = i + 1;
 		ld->size = (uint64_t)proto_get_int(d, "size", 0);

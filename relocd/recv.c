@@ -84,12 +84,20 @@ static int	recv_disk_one(struct worker *, struct json_object *,
 		    const struct diskcopy_key *, uint32_t, const uint64_t *,
 		    uint32_t, int, uint8_t *, char *, const char **, char *,
 		    size_t);
+static int	recv_disk_fd(struct worker *, uint32_t, int *, const char **,
+		    char *, size_t);
+static int	recv_disk_done(struct worker *, uint32_t, const char *,
+		    const struct diskcopy_key *, const char **, char *,
+		    size_t);
+static int	recv_write(int, uint64_t, const uint8_t *, size_t);
+static int	recv_chunk_write(struct worker *, const struct diskcopy_key *,
+		    const char *, int, uint64_t, struct diskcopy_chunk *, int,
+		    int, const char **, char *, size_t);
 static int	recv_refusing(const struct relocd_conf *, int, const char **,
 		    char *, size_t);
 static int	recv_live_open(struct worker *, struct json_object *,
 		    struct recv_live *, const char **, char *, size_t);
 static void	recv_live_close(struct recv_live *);
-static int	recv_live_write(int, uint64_t, const uint8_t *, size_t);
 static int	recv_live_chunk(struct worker *, struct json_object *,
 		    struct recv_live *, uint32_t, const char **, char *,
 		    size_t);
@@ -646,14 +654,9 @@ recv_disk_one(struct worker *w, struct json_object *d,
 	struct json_object *end = NULL;
 	struct proto_hdr h;
 	const char *vdev = proto_get_str(d, "vdev"), *dg;
-	uint8_t tag[DISKCOPY_TAG_LEN];
 	uint64_t next = 0;
-	const uint8_t *p;
 	char why[512];
-	size_t done;
-	ssize_t n;
-	uint32_t i;
-	int corrupt = worker_sim_corrupt(w->conf, "diskwrite"), rc = -1;
+	int rc = -1;
 
 	*code = "disk";
 	if (diskcopy_image_init(&im) == -1) {
@@ -700,48 +703,10 @@ recv_disk_one(struct worker *w, struct json_object *d,
 			goto out;
 		}
 		next = c.index + 1;
-		if (diskcopy_chunk_tag(key, disk, c.index,
-		    diskcopy_chunk_len(sizes[disk], c.index), c.ext, c.next,
-		    c.data, tag) == -1) {
-			snprintf(reason, reasonlen, "disk %s: tagging chunk "
-			    "%llu failed", vdev, (unsigned long long)c.index);
+		/* A fresh copy, each chunk once: nothing to punch out. */
+		if (recv_chunk_write(w, key, vdev, fd, sizes[disk], &c, 0,
+		    im.chunks == 1, code, reason, reasonlen) == -1)
 			goto out;
-		}
-		if (memcmp(tag, c.tag, sizeof(tag)) != 0) {
-			snprintf(reason, reasonlen, "disk %s: chunk %llu (at "
-			    "byte %llu) arrived damaged: its tag does not "
-			    "match the source's", vdev,
-			    (unsigned long long)c.index,
-			    (unsigned long long)c.index * DISKCOPY_CHUNK);
-			goto out;
-		}
-		/* Test fault: damage on the way to the disk here, which
-		 * only the helper's read-back can catch. */
-		if (corrupt && im.chunks == 1) {
-			log_warnx("disk %s: fault injected: chunk %llu "
-			    "corrupted on its way to the disk "
-			    "(RELOCD_SIM_FAULT)", vdev,
-			    (unsigned long long)c.index);
-			((uint8_t *)c.data)[0] ^= 0x5a;
-		}
-		for (i = 0, p = c.data; i < c.next; p += c.ext[i++].len) {
-			for (done = 0; done < c.ext[i].len; done += (size_t)n) {
-				n = pwrite(fd, p + done, c.ext[i].len - done,
-				    (off_t)(c.index * DISKCOPY_CHUNK +
-				    c.ext[i].off + done));
-				if (n == -1 && errno == EINTR) {
-					n = 0;
-					continue;
-				}
-				if (n <= 0) {
-					snprintf(reason, reasonlen, "disk %s: "
-					    "writing the copy: %s", vdev,
-					    n == 0 ? "no progress" :
-					    strerror(errno));
-					goto out;
-				}
-			}
-		}
 		if (diskcopy_image_add(&im, c.index, c.tag, c.datalen) == -1) {
 			snprintf(reason, reasonlen, "SHA-256 failed");
 			goto out;
@@ -778,6 +743,60 @@ out:
 	return rc;
 }
 
+/*
+ * The copy the helper made for disk I (HX_RECV_DISK), open for writing,
+ * into *fd.  One descriptor or none: whatever else it sent is closed.
+ */
+static int
+recv_disk_fd(struct worker *w, uint32_t i, int *fd, const char **code,
+    char *reason, size_t reasonlen)
+{
+	struct json_object *args, *reply = NULL;
+	int fds[HX_MAX_FDS], nfds = 0, rc;
+
+	args = json_object_new_object();
+	json_object_object_add(args, "disk", json_object_new_int((int)i));
+	rc = hx_call(&w->hx, HX_RECV_DISK, args, -1, &reply, fds, &nfds, code,
+	    reason, reasonlen);
+	json_object_put(args);
+	json_object_put(reply);
+	if (rc == 0 && nfds == 1) {
+		*fd = fds[0];
+		return 0;
+	}
+	if (rc == 0)
+		snprintf(reason, reasonlen, "the helper gave no copy to write");
+	while (nfds > 0)
+		close(fds[--nfds]);
+	return -1;
+}
+
+/*
+ * Disk I received whole, its image digest HEX: the helper reads its copy
+ * back under the chunks' key and compares (HX_RECV_DISK_DONE).  Our
+ * descriptor is closed by then, so that its fsync covers every write.
+ */
+static int
+recv_disk_done(struct worker *w, uint32_t i, const char *hex,
+    const struct diskcopy_key *key, const char **code, char *reason,
+    size_t reasonlen)
+{
+	struct json_object *args, *reply = NULL;
+	char keyhex[2 * DISKCOPY_KEY_LEN + 1];
+	int rc;
+
+	args = json_object_new_object();
+	json_object_object_add(args, "disk", json_object_new_int((int)i));
+	json_object_object_add(args, "digest", json_object_new_string(hex));
+	diskcopy_key_hex(key, keyhex);
+	json_object_object_add(args, "key", json_object_new_string(keyhex));
+	rc = hx_call(&w->hx, HX_RECV_DISK_DONE, args, -1, &reply, NULL, NULL,
+	    code, reason, reasonlen);
+	json_object_put(args);
+	json_object_put(reply);
+	return rc;
+}
+
 /* Every offered disk, in order, each into the copy the helper made and
  * then read back and compared by it. */
 static int
@@ -785,12 +804,12 @@ recv_disks(struct worker *w, struct json_object *offer,
     const struct diskcopy_key *key, const char **code, char *reason,
     size_t reasonlen)
 {
-	struct json_object *args, *reply = NULL, *d;
+	struct json_object *d;
 	uint64_t sizes[DISKCOPY_MAX_DISKS];
 	uint8_t *buf;
-	char hex[65], keyhex[2 * DISKCOPY_KEY_LEN + 1];
+	char hex[65];
 	uint32_t i, n;
-	int fd = -1, nfds, rc = -1;
+	int fd, rc = -1;
 
 	n = (uint32_t)json_object_array_length(offer);
 	for (i = 0; i < n; i++)
@@ -802,40 +821,15 @@ recv_disks(struct worker *w, struct json_object *offer,
 	}
 	for (i = 0; i < n; i++) {
 		d = json_object_array_get_idx(offer, i);
-		args = json_object_new_object();
-		json_object_object_add(args, "disk", json_object_new_int(
-		    (int)i));
-		nfds = 0;
-		rc = hx_call(&w->hx, HX_RECV_DISK, args, -1, &reply, &fd,
-		    &nfds, code, reason, reasonlen);
-		json_object_put(reply);
-		reply = NULL;
-		if (rc != 0 || nfds != 1) {
-			json_object_put(args);
-			if (rc == 0)
-				snprintf(reason, reasonlen, "the helper gave "
-				    "no copy to write");
-			rc = -1;
+		if ((rc = recv_disk_fd(w, i, &fd, code, reason,
+		    reasonlen)) == -1)
 			goto out;
-		}
 		rc = recv_disk_one(w, d, key, i, sizes, n, fd, buf, hex, code,
 		    reason, reasonlen);
 		close(fd);
-		fd = -1;
-		if (rc == 0) {
-			/* What it sent, the helper compares with its copy. */
-			json_object_object_add(args, "digest",
-			    json_object_new_string(hex));
-			diskcopy_key_hex(key, keyhex);
-			json_object_object_add(args, "key",
-			    json_object_new_string(keyhex));
-			rc = hx_call(&w->hx, HX_RECV_DISK_DONE, args, -1,
-			    &reply, NULL, NULL, code, reason, reasonlen);
-			json_object_put(reply);
-			reply = NULL;
-		}
-		json_object_put(args);
-		if (rc != 0) {
+		/* What it sent, the helper compares with its copy. */
+		if (rc != 0 || (rc = recv_disk_done(w, i, hex, key, code,
+		    reason, reasonlen)) != 0) {
 			rc = -1;
 			goto out;
 		}
@@ -854,8 +848,7 @@ static int
 recv_live_open(struct worker *w, struct json_object *offer,
     struct recv_live *lv, const char **code, char *reason, size_t reasonlen)
 {
-	struct json_object *args, *reply = NULL, *d;
-	int fds[HX_MAX_FDS], nfds, rc;
+	struct json_object *d;
 	uint32_t i;
 
 	lv->n = (uint32_t)json_object_array_length(offer);
@@ -866,24 +859,9 @@ recv_live_open(struct worker *w, struct json_object *offer,
 	for (i = 0; i < lv->n; i++) {
 		d = json_object_array_get_idx(offer, i);
 		lv->sizes[i] = (uint64_t)proto_get_int(d, "size", 0);
-		args = json_object_new_object();
-		json_object_object_add(args, "disk", json_object_new_int(
-		    (int)i));
-		nfds = 0;
-		rc = hx_call(&w->hx, HX_RECV_DISK, args, -1, &reply, fds,
-		    &nfds, code, reason, reasonlen);
-		json_object_put(args);
-		json_object_put(reply);
-		reply = NULL;
-		if (rc != 0 || nfds != 1) {
-			if (rc == 0)
-				snprintf(reason, reasonlen, "the helper gave "
-				    "no copy to write");
-			while (nfds > 0)
-				close(fds[--nfds]);
+		if (recv_disk_fd(w, i, &lv->fd[i], code, reason,
+		    reasonlen) == -1)
 			return -1;
-		}
-		lv->fd[i] = fds[0];
 		lv->max_frames += (DISKCOPY_LIVE_ROUNDS + 1) *
 		    ((lv->sizes[i] + DISKCOPY_CHUNK - 1) / DISKCOPY_CHUNK);
 		if (diskcopy_tags_init(&lv->tags[i], lv->sizes[i]) == -1) {
@@ -914,8 +892,9 @@ recv_live_close(struct recv_live *lv)
 	lv->buf = NULL;
 }
 
+/* LEN bytes at OFF of the copy; -1 with errno. */
 static int
-recv_live_write(int fd, uint64_t off, const uint8_t *p, size_t len)
+recv_write(int fd, uint64_t off, const uint8_t *p, size_t len)
 {
 	size_t done;
 	ssize_t n;
@@ -936,26 +915,96 @@ recv_live_write(int fd, uint64_t off, const uint8_t *p, size_t len)
 }
 
 /*
- * One chunk frame of LEN bytes in lv->buf: decoded strictly, its tag
- * recomputed from what arrived before a byte is written.  A chunk that
- * held data here is punched out first, so that the later frame replaces
- * the earlier one whole and a zero chunk leaves a hole.
+ * One chunk, decoded (c), into the copy of its disk (fd, SIZE bytes,
+ * VDEV): its tag recomputed from what arrived before a byte is written,
+ * then its extents.  HELD: the copy holds an earlier version of the
+ * chunk (live, sent again), punched out first so that this one replaces
+ * it whole and a zero chunk leaves a hole.  Offline every chunk comes
+ * once, in order, onto a fresh copy: never held, never zeros.  FAULT:
+ * this is the chunk the diskwrite test fault damages, if it is set.
+ */
+static int
+recv_chunk_write(struct worker *w, const struct diskcopy_key *key,
+    const char *vdev, int fd, uint64_t size, struct diskcopy_chunk *c, int held,
+    int fault, const char **code, char *reason, size_t reasonlen)
+{
+	static const uint8_t zeros[64 * 1024];
+	uint8_t tag[DISKCOPY_TAG_LEN];
+	const uint8_t *p;
+	uint64_t base = c->index * DISKCOPY_CHUNK, off;
+	uint32_t clen = diskcopy_chunk_len(size, c->index), i;
+	size_t k;
+
+	if (diskcopy_chunk_tag(key, c->disk, c->index, clen, c->ext, c->next,
+	    c->data, tag) == -1) {
+		snprintf(reason, reasonlen,
+		    "disk %s: tagging chunk %llu failed", vdev,
+		    (unsigned long long)c->index);
+		return -1;
+	}
+	*code = "disk";
+	if (memcmp(tag, c->tag, sizeof(tag)) != 0) {
+		snprintf(reason, reasonlen, "disk %s: chunk %llu (at byte "
+		    "%llu) arrived damaged: its tag does not match the "
+		    "source's", vdev, (unsigned long long)c->index,
+		    (unsigned long long)base);
+		return -1;
+	}
+	/* Test fault: damage on the way to the disk, which only the
+	 * helper's read-back can catch. */
+	if (fault && c->next > 0 && worker_sim_corrupt(w->conf, "diskwrite")) {
+		log_warnx("disk %s: fault injected: chunk %llu corrupted on "
+		    "its way to the disk (RELOCD_SIM_FAULT)", vdev,
+		    (unsigned long long)c->index);
+		((uint8_t *)c->data)[0] ^= 0x5a;
+	}
+	if (held && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+	    (off_t)base, clen) == -1) {
+		if (errno != EOPNOTSUPP) {
+			snprintf(reason, reasonlen,
+			    "disk %s: clearing chunk %llu of the copy: %s",
+			    vdev, (unsigned long long)c->index,
+			    strerror(errno));
+			return -1;
+		}
+		/* A file system without holes: zeros, then. */
+		for (off = 0; off < clen; off += k) {
+			k = clen - off < sizeof(zeros) ? clen - off :
+			    sizeof(zeros);
+			if (recv_write(fd, base + off, zeros, k) == -1) {
+				snprintf(reason, reasonlen,
+				    "disk %s: writing the copy: %s", vdev,
+				    strerror(errno));
+				return -1;
+			}
+		}
+	}
+	for (i = 0, p = c->data; i < c->next; p += c->ext[i++].len) {
+		if (recv_write(fd, base + c->ext[i].off, p, c->ext[i].len) ==
+		    -1) {
+			snprintf(reason, reasonlen,
+			    "disk %s: writing the copy: %s", vdev,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * One chunk frame of LEN bytes in lv->buf: decoded strictly, then
+ * written (recv_chunk_write) over whatever an earlier frame of the
+ * chunk left.
  */
 static int
 recv_live_chunk(struct worker *w, struct json_object *offer,
     struct recv_live *lv, uint32_t len, const char **code, char *reason,
     size_t reasonlen)
 {
-	static const uint8_t zeros[64 * 1024];
 	struct diskcopy_chunk c;
 	const char *vdev;
-	uint8_t tag[DISKCOPY_TAG_LEN];
-	const uint8_t *p;
-	uint64_t base, off;
-	uint32_t clen, i;
 	char why[512];
-	size_t k;
-	int fd;
+	int held;
 
 	if (diskcopy_chunk_decode(lv->buf, len, lv->sizes, lv->n, &c, why,
 	    sizeof(why)) == -1) {
@@ -970,67 +1019,14 @@ recv_live_chunk(struct worker *w, struct json_object *offer,
 		*code = "proto";
 		return -1;
 	}
-	vdev = proto_get_str(json_object_array_get_idx(offer, c.disk),
-	    "vdev");
-	clen = diskcopy_chunk_len(lv->sizes[c.disk], c.index);
-	if (diskcopy_chunk_tag(&lv->key, c.disk, c.index, clen, c.ext, c.next,
-	    c.data, tag) == -1) {
-		snprintf(reason, reasonlen, "disk %s: tagging chunk %llu "
-		    "failed", vdev, (unsigned long long)c.index);
+	vdev = proto_get_str(json_object_array_get_idx(offer, c.disk), "vdev");
+	held = diskcopy_tags_has(&lv->tags[c.disk], c.index);
+	if (recv_chunk_write(w, &lv->key, vdev, lv->fd[c.disk],
+	    lv->sizes[c.disk], &c, held, lv->frames == 1, code, reason,
+	    reasonlen) == -1)
 		return -1;
-	}
-	*code = "disk";
-	if (memcmp(tag, c.tag, sizeof(tag)) != 0) {
-		snprintf(reason, reasonlen, "disk %s: chunk %llu (at byte "
-		    "%llu) arrived damaged: its tag does not match the "
-		    "source's", vdev, (unsigned long long)c.index,
-		    (unsigned long long)c.index * DISKCOPY_CHUNK);
-		return -1;
-	}
-	/* Test fault: damage on the way to the disk, which only the
-	 * helper's read-back can catch. */
-	if (c.next > 0 && lv->frames == 1 && worker_sim_corrupt(w->conf,
-	    "diskwrite")) {
-		log_warnx("disk %s: fault injected: chunk %llu corrupted on "
-		    "its way to the disk (RELOCD_SIM_FAULT)", vdev,
-		    (unsigned long long)c.index);
-		((uint8_t *)c.data)[0] ^= 0x5a;
-	}
-	fd = lv->fd[c.disk];
-	base = c.index * DISKCOPY_CHUNK;
-	if (diskcopy_tags_has(&lv->tags[c.disk], c.index)) {
+	if (held)
 		lv->replaced++;
-		if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		    (off_t)base, clen) == -1) {
-			if (errno != EOPNOTSUPP) {
-				snprintf(reason, reasonlen, "disk %s: clearing "
-				    "chunk %llu of the copy: %s", vdev,
-				    (unsigned long long)c.index,
-				    strerror(errno));
-				return -1;
-			}
-			/* A file system without holes: zeros, then. */
-			for (off = 0; off < clen; off += k) {
-				k = clen - off < sizeof(zeros) ? clen - off :
-				    sizeof(zeros);
-				if (recv_live_write(fd, base + off, zeros,
-				    k) == -1) {
-					snprintf(reason, reasonlen, "disk %s: "
-					    "writing the copy: %s", vdev,
-					    strerror(errno));
-					return -1;
-				}
-			}
-		}
-	}
-	for (i = 0, p = c.data; i < c.next; p += c.ext[i++].len) {
-		if (recv_live_write(fd, base + c.ext[i].off, p,
-		    c.ext[i].len) == -1) {
-			snprintf(reason, reasonlen, "disk %s: writing the copy: "
-			    "%s", vdev, strerror(errno));
-			return -1;
-		}
-	}
 	if (c.next == 0)
 		diskcopy_tags_clear(&lv->tags[c.disk], c.index);
 	else
@@ -1162,30 +1158,15 @@ static int
 recv_live_done(struct worker *w, struct recv_live *lv, const char **code,
     char *reason, size_t reasonlen)
 {
-	struct json_object *args, *reply = NULL;
-	char keyhex[2 * DISKCOPY_KEY_LEN + 1];
 	uint32_t i;
-	int rc;
 
 	for (i = 0; i < lv->n; i++) {
 		/* Ours closed first: the helper's fsync covers every
 		 * write made through it. */
 		close(lv->fd[i]);
 		lv->fd[i] = -1;
-		args = json_object_new_object();
-		json_object_object_add(args, "disk", json_object_new_int(
-		    (int)i));
-		json_object_object_add(args, "digest",
-		    json_object_new_string(lv->hex[i]));
-		diskcopy_key_hex(&lv->key, keyhex);
-		json_object_object_add(args, "key",
-		    json_object_new_string(keyhex));
-		rc = hx_call(&w->hx, HX_RECV_DISK_DONE, args, -1, &reply, NULL,
-		    NULL, code, reason, reasonlen);
-		json_object_put(args);
-		json_object_put(reply);
-		reply = NULL;
-		if (rc != 0)
+		if (recv_disk_done(w, i, lv->hex[i], &lv->key, code, reason,
+		    reasonlen) != 0)
 			return -1;
 	}
 	return 0;
