@@ -113,6 +113,9 @@ for fault in "diskchunk=corrupt:" ":diskwrite=corrupt"; do
 		check "$SCEN: ... caught by reading the copy back" \
 		    grep -q "does not match the source's image" "$W/mig.out"
 	fi
+	# b reports the failure first and deletes its copy after: xmig
+	# can return in between.
+	check "$SCEN: b's session ended" wait_no_workers b 10
 	check "$SCEN: no partial copy left on b" no_copies_on_b
 	check "$SCEN: the source's image is untouched" source_intact
 	check "$SCEN: it resumed on its own disk, its counter intact" \
