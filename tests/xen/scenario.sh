@@ -298,6 +298,8 @@ else
 	    grep -q '^FAIL log-dirty: ' <<<"$out"
 fi
 
+fi # want 1
+
 # 1c: a PV guest on xena with a disk that exists only there.  The disk
 # is a node of brd's ramdisk under incoming_disk_paths (both hosts'
 # relocd.conf: /var/lib/xen/disks/), made on xena only; xenb has the
@@ -316,8 +318,6 @@ no_stream() {
 	! grep -Eq 'round [0-9]|[0-9]% of' <<<"$1" &&
 	    on xenb 20 "! grep 'receiving domain hbdisk' /var/log/relocd.log"
 }
-
-fi # want 1
 
 if want 1c; then
 log ""
