@@ -407,8 +407,10 @@ if [ "$rc" = 0 ]; then
 	TIMES[m1e]=$(since "$t")
 	printf '%s\n' "$out" | tail -n 6
 	check "xmig migrate --copy-storage hbfile xenb exits 0" test "$rc" = 0
-	check "its progress shows the disk copy: disks: 8.0 of 8.0 MiB (100%) copied" \
-	    grep -q '^disks: 8\.0 of 8\.0 MiB (100%) copied' <<<"$out"
+	# The "disks:" progress line comes once a second, so how many
+	# (and whether the last shows 100%) depends on the copy's speed.
+	check "xmig shows the disk's copy: disk xvda: sent 8388608 bytes of data (33554432 bytes apparent)" \
+	    grep -q '^disk xvda: sent 8388608 bytes of data (33554432 bytes apparent)' <<<"$out"
 	check "it reports the disk data copied and the source disk kept" \
 	    grep -q 'MiB of disk data copied in [0-9]* ms, the source disk kept' <<<"$out"
 	COPYMSG=$(grep -o '[0-9.]* MiB of disk data copied in [0-9]* ms' <<<"$out" | tail -n 1)
