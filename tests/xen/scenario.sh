@@ -30,10 +30,12 @@ hb_first() {
 	on "$1" 20 "tr -d '\\r' < $2 | sed -n 's/.*HB \\([0-9]*\\)\$/\\1/p' | head -n 1" |
 	    tail -n 1
 }
-# hb_time HOST LOGFILE N: the timestamp (epoch s) xenconsoled gave line HB N
+# hb_time HOST LOGFILE N: the timestamp (epoch s) xenconsoled gave line HB N,
+# or nothing when that line has none (date's complaint is not a number:
+# under set -u the arithmetic on it ended the whole run)
 hb_time() {
 	on "$1" 20 "date -d \"\$(tr -d '\\r' < $2 | sed -n 's/^\\[\\([0-9: -]*\\)\\] HB $3\$/\\1/p' | head -n 1)\" +%s" |
-	    tail -n 1
+	    tail -n 1 | grep -x '[0-9][0-9]*'
 }
 # clock_off HOST: HOST's dom0 clock minus this machine's, in s (the two
 # dom0 clocks drift apart under TCG on a loaded machine: minutes in a run)
