@@ -135,6 +135,7 @@ for m in drivers/xen/xen-evtchn.ko drivers/xen/xen-gntdev.ko \
     drivers/xen/xen-gntalloc.ko drivers/xen/xen-privcmd.ko \
     drivers/xen/xenfs/xenfs.ko drivers/net/ethernet/intel/e1000/e1000.ko \
     drivers/block/xen-blkback/xen-blkback.ko drivers/block/brd.ko \
+    drivers/block/loop.ko \
     fs/netfs/netfs.ko fs/fscache/fscache.ko net/9p/9pnet.ko \
     drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko \
     drivers/virtio/virtio_pci_modern_dev.ko \
@@ -146,12 +147,14 @@ done
 cp "$root/boot/vmlinuz-$kver" "$img/guest/vmlinuz"
 # libxl's hotplug script for a phy disk (the default, "block" in its
 # script directory): Debian's is bash and wants tools this dom0 lacks,
-# so this one is busybox sh, and knows block devices only.  libxl runs it
-# as "block add|remove" with XENBUS_PATH, the backend's xenstore
-# directory (relative to dom0's); xen-blkback opens the device once
-# physical-device (hex major:minor) appears there.  The default name
-# keeps the guest's config an ordinary one: relocd's policy refuses a
-# disk with a script of its own.
+# so this one is busybox sh.  libxl runs it as "block add|remove" with
+# XENBUS_PATH, the backend's xenstore directory (relative to dom0's);
+# xen-blkback opens the device once physical-device (hex major:minor)
+# appears there.  A block device is given as it is; a regular file (a
+# file image: libxl takes it on the phy backend too) goes through a
+# loop device, named in "node" so that remove can release it, as Xen's
+# own script does.  The default name keeps the guest's config an
+# ordinary one: relocd's policy refuses a disk with a script of its own.
 mkdir -p "$img/etc/xen/scripts"
 cat > "$img/etc/xen/scripts/block" <<'EOF'
 #!/bin/busybox sh
@@ -159,10 +162,21 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 case $1 in
 add)
 	dev=$(xenstore-read "$XENBUS_PATH/params") || exit 1
+	if [ -f "$dev" ]; then
+		file=$dev
+		dev=$(losetup -f) && losetup "$dev" "$file" || {
+			echo "block: no loop device for $file" >&2
+			xenstore-write "$XENBUS_PATH/hotplug-error" \
+			    "no loop device for $file"
+			exit 1
+		}
+		xenstore-write "$XENBUS_PATH/node" "$dev"
+		echo "block: $XENBUS_PATH: $file on $dev" >&2
+	fi
 	if [ ! -b "$dev" ]; then
-		echo "block: $dev is not a block device" >&2
+		echo "block: $dev is not a block device or a file" >&2
 		xenstore-write "$XENBUS_PATH/hotplug-error" \
-		    "$dev is not a block device"
+		    "$dev is not a block device or a file"
 		exit 1
 	fi
 	echo "block: $XENBUS_PATH: $dev is $(stat -L -c %t:%T "$dev")" >&2
@@ -171,6 +185,12 @@ add)
 	    "$XENBUS_PATH/hotplug-status" connected
 	;;
 remove)
+	dev=$(xenstore-read "$XENBUS_PATH/node" 2>/dev/null)
+	case $dev in
+	/dev/loop*)
+		losetup -d "$dev" &&
+		    echo "block: $XENBUS_PATH: $dev released" >&2 ;;
+	esac
 	echo "block: $XENBUS_PATH removed" >&2
 	;;
 esac

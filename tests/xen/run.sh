@@ -7,6 +7,10 @@
 #      from A, heartbeat continuing
 #  1c. a guest whose disk exists only on A: xmig check fails on storage,
 #      xmig migrate refuses it before any stream byte, it stays on A
+#  1e. a guest whose disk is a file image on A only: xmig check
+#      --copy-storage passes, xmig migrate --copy-storage DOM xenb moves
+#      it (offline), it runs on B only, heartbeat continuing, and B's
+#      copy has the image's SHA-256 (only the data sent, holes kept)
 #   2. xmig migrate -l DOM xena (live): this Xen has no shadow paging, so
 #      relocd refuses a live PV move up front (with XEN=shadow it moves
 #      live); a PVH guest is tried live too and must run exactly once

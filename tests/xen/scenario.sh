@@ -30,10 +30,12 @@ hb_first() {
 	on "$1" 20 "tr -d '\\r' < $2 | sed -n 's/.*HB \\([0-9]*\\)\$/\\1/p' | head -n 1" |
 	    tail -n 1
 }
-# hb_time HOST LOGFILE N: the timestamp (epoch s) xenconsoled gave line HB N
+# hb_time HOST LOGFILE N: the timestamp (epoch s) xenconsoled gave line HB N,
+# or nothing when that line has none (date's complaint is not a number:
+# under set -u the arithmetic on it ended the whole run)
 hb_time() {
 	on "$1" 20 "date -d \"\$(tr -d '\\r' < $2 | sed -n 's/^\\[\\([0-9: -]*\\)\\] HB $3\$/\\1/p' | head -n 1)\" +%s" |
-	    tail -n 1
+	    tail -n 1 | grep -x '[0-9][0-9]*'
 }
 # clock_off HOST: HOST's dom0 clock minus this machine's, in s (the two
 # dom0 clocks drift apart under TCG on a loaded machine: minutes in a run)
@@ -298,6 +300,8 @@ else
 	    grep -q '^FAIL log-dirty: ' <<<"$out"
 fi
 
+fi # want 1
+
 # 1c: a PV guest on xena with a disk that exists only there.  The disk
 # is a node of brd's ramdisk under incoming_disk_paths (both hosts'
 # relocd.conf: /var/lib/xen/disks/), made on xena only; xenb has the
@@ -316,8 +320,6 @@ no_stream() {
 	! grep -Eq 'round [0-9]|[0-9]% of' <<<"$1" &&
 	    on xenb 20 "! grep 'receiving domain hbdisk' /var/log/relocd.log"
 }
-
-fi # want 1
 
 if want 1c; then
 log ""
@@ -364,6 +366,96 @@ check "hbdisk destroyed: its backend gone, the ramdisk released and unloaded" \
     disk_released
 check "nothing of hbdisk left on either host" test "$(copies hbdisk)" = "0 0"
 fi # want 1c
+
+# 1e: a PV guest whose disk is a file image on xena only, moved with
+# xmig migrate --copy-storage.  The image, under incoming_disk_paths on
+# both hosts (a tmpfs of 128 MiB, dom0-init), is sparse: 32 MiB with two
+# 4 MiB extents of random data, so 8 MiB is data and the rest holes.
+# The guest never opens its disk (its initramfs has no blkfront), so the
+# image cannot change while it runs: xena's checksum taken before the
+# move is that of the image at the suspended point, and xenb's copy,
+# read once the domain there is destroyed, must equal it.
+IMG=/var/lib/xen/disks/hbfile.img
+if want 1e; then
+log ""
+log "== 1e. hbfile on xena, a file image there only: xmig migrate --copy-storage"
+check "xena: $IMG, 32 MiB sparse, 8 MiB of random data" \
+    on xena 60 "rm -f $IMG && dd if=/dev/urandom of=$IMG bs=1M count=4 2>/dev/null && dd if=/dev/urandom of=$IMG bs=1M seek=20 count=4 conv=notrunc 2>/dev/null && truncate -s 33554432 $IMG && ls -ls $IMG && test \$(stat -c %s $IMG) = 33554432"
+check "xenb has no $IMG" on xenb 20 "test ! -e $IMG"
+sum_a=$(on xena 60 "sha256sum $IMG | cut -d' ' -f1" | tail -n 1)
+log "sha256 of $IMG on xena before the move: $sum_a"
+on xena 120 xl create /etc/xen/hb-file.cfg
+rc=$?
+check "xl create hbfile on xena (xvda = $IMG, a loop device under xen-blkback)" \
+    test "$rc" = 0
+if [ "$rc" = 0 ]; then
+	check "hbfile's heartbeat on xena's console" \
+	    wait_hb xena $CON/guest-hbfile.log 120
+	on xena 20 "xenstore-ls /local/domain/0/backend/vbd | grep -E 'params|node|physical-device|hotplug-status|state'; losetup -a"
+	out=$(on xena 60 "xmig check hbfile xenb 2>&1")
+	rc=$?
+	check "without --copy-storage, xmig check hbfile xenb fails: FAIL storage: disk xvda: $IMG does not exist on xenb (exit $rc)" \
+	    eval 'test "$rc" = 1 && grep -qxF "FAIL storage: disk xvda: $IMG does not exist on xenb" <<<"$out"'
+	out=$(on xena 60 "xmig check --copy-storage hbfile xenb 2>&1")
+	rc=$?
+	check "xmig check --copy-storage hbfile xenb passes (exit $rc)" \
+	    test "$rc" = 0
+	check "it says what it copies and the room: 8.0 MiB of data (32.0 MiB apparent), MiB free on xenb" \
+	    grep -Eq '^PASS storage: 1 disk copied here: 8\.0 MiB of data \(32\.0 MiB apparent\), [0-9.]+ MiB free where it would go' <<<"$out"
+	last_a0=$(hb_last xena $CON/guest-hbfile.log)
+	t=$(now)
+	out=$(on xena 300 "xmig migrate --copy-storage hbfile xenb 2>&1")
+	rc=$?
+	TIMES[m1e]=$(since "$t")
+	printf '%s\n' "$out" | tail -n 6
+	check "xmig migrate --copy-storage hbfile xenb exits 0" test "$rc" = 0
+	# The "disks:" progress line comes once a second, so how many
+	# (and whether the last shows 100%) depends on the copy's speed.
+	check "xmig shows the disk's copy: disk xvda: sent 8388608 bytes of data (33554432 bytes apparent)" \
+	    grep -q '^disk xvda: sent 8388608 bytes of data (33554432 bytes apparent)' <<<"$out"
+	check "it reports the disk data copied and the source disk kept" \
+	    grep -q 'MiB of disk data copied in [0-9]* ms, the source disk kept' <<<"$out"
+	COPYMSG=$(grep -o '[0-9.]* MiB of disk data copied in [0-9]* ms' <<<"$out" | tail -n 1)
+	check "hbfile runs on xenb, exactly once, gone from xena" \
+	    runs_only_on xenb hbfile
+	last_a=$(hb_last xena $CON/guest-hbfile.log)
+	wait_hb xenb $CON/guest-hbfile.log 30
+	first_b=$(hb_first xenb $CON/guest-hbfile.log)
+	log "heartbeat: last on xena HB $last_a (HB $last_a0 before the move), first on xenb HB $first_b"
+	check "heartbeat continues on xenb (no reboot: HB $first_b follows HB $last_a)" \
+	    test -n "$first_b" -a -n "$last_a" -a "${first_b:-0}" -gt 1 \
+	    -a "${first_b:-0}" -ge "${last_a:-0}"
+	check "hbfile's heartbeat advances on xenb" \
+	    advancing xenb $CON/guest-hbfile.log
+	sent=$(on xena 20 "sed -n 's/.*disk xvda: sent \\([0-9]*\\) bytes of data.*/\\1/p' /var/log/relocd.log | tail -n 1" |
+	    tail -n 1)
+	on xenb 20 "grep -E 'hbfile.*(disk|verified)' /var/log/relocd.log | tail -n 4"
+	check "only the data went over the link: 8 MiB of the 32 MiB image (${sent:-?} bytes sent)" \
+	    test "${sent:-0}" = 8388608
+	COPYSTEP="32 MiB image, ${sent:-?} bytes sent, ${COPYMSG:-?}"
+	check "xenb's domain runs on its copy at $IMG (xvda on a loop device there)" \
+	    on xenb 20 "xl list -l hbfile | grep -q '\"pdev_path\": \"$IMG\"' && xenstore-ls /local/domain/0/backend/vbd | grep -E 'params|node' && losetup -a | grep -F $IMG"
+	sum_a1=$(on xena 60 "sha256sum $IMG | cut -d' ' -f1" | tail -n 1)
+	check "xena keeps its source image (the default), unchanged" \
+	    test -n "$sum_a" -a "$sum_a1" = "$sum_a"
+	check "xena released its loop device with the domain" \
+	    on xena 60 "i=0; while losetup -a | grep -qF $IMG; do i=\$((i + 1)); [ \$i -gt 30 ] && exit 1; sleep 1; done"
+	alloc=$(on xenb 20 "du -k $IMG | cut -f1" | tail -n 1)
+	check "holes stay holes on xenb (${alloc:-?} KiB allocated of 32768)" \
+	    test "${alloc:-99999}" -le $((8 * 1024 + 64))
+	on xenb 60 "xl destroy hbfile 2>&1; true" >/dev/null
+	sleep 2
+	check "hbfile destroyed on xenb, its loop device released" \
+	    on xenb 60 "i=0; while losetup -a | grep -qF $IMG; do i=\$((i + 1)); [ \$i -gt 30 ] && exit 1; sleep 1; done"
+	sum_b=$(on xenb 60 "sha256sum $IMG | cut -d' ' -f1" | tail -n 1)
+	log "sha256 of $IMG: xena $sum_a, xenb $sum_b"
+	check "xenb's copy has the image's sha256 (${sum_b:-none})" \
+	    test -n "$sum_a" -a "$sum_a" = "$sum_b"
+fi
+on xena 60 "xl destroy hbfile 2>/dev/null; rm -f $IMG; true" >/dev/null
+on xenb 60 "xl destroy hbfile 2>/dev/null; rm -f $IMG; true" >/dev/null
+check "nothing of hbfile left on either host" test "$(copies hbfile)" = "0 0"
+fi # want 1e
 
 if want 2 && [ "$XEN" = shadow ]; then
 log ""
@@ -979,6 +1071,7 @@ log "xl create (PV):                ${TIMES[create]:-?} s"
 log "1. offline xena -> xenb:       ${TIMES[m1]:-?} s (xmig migrate, wall)"
 log "   downtime seen in heartbeat: ${TIMES[down1]:-?} s (1 s resolution)"
 log "1c. disk on xena only:         ${DISKSTEP:-hbdisk could not be created}"
+log "1e. --copy-storage, offline:   ${TIMES[m1e]:-?} s: ${COPYSTEP:-not run}"
 log "2c. PVH live, cancelled:       ${CANCEL:-not run}"
 log "2. PV live (xmig migrate -l):  ${TIMES[m2pv]:-?} s: ${PVLIVE:-not run}"
 log "2b. PVH live:                  ${TIMES[m2pvh]:-?} s: ${PVH:-not run}"
