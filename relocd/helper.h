@@ -63,7 +63,7 @@ struct helper_src {
 	uint64_t	 prog_written;	/* when the progress file was */
 	int		 active;	/* journaled: the domain is ours */
 	int		 renamed;
-	int		 cancelled;	/* ended by a cancel, resumed here */
+	int		 cancelled;	/* ended by a cancel: it runs here */
 	int		 go;		/* past the point of no return */
 	int		 live;
 	int		 port;

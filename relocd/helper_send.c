@@ -564,11 +564,15 @@ helper_src_abort(struct helper *h, struct json_object *args, int *fds,
 		return helper_error(h, "proto", "src-abort after go");
 	if (why == NULL)
 		why = "no reason given";
-	/* Not suspended yet: nothing to undo. */
+	/* Not suspended yet: nothing to undo.  A cancel (in a live disk
+	 * copy, which runs before the stream) is still said as one. */
 	if (json_object_object_get_ex(h->src.jr.rec, "phase", &v) &&
-	    strcmp(json_object_get_string(v), "preflight") == 0)
+	    strcmp(json_object_get_string(v), "preflight") == 0) {
+		if (strncmp(why, "cancelled", 9) == 0)
+			h->src.cancelled = 1;
 		return helper_src_end(h, 1, "%s not migrated: %s; it is still "
 		    "running here", h->src.name, why);
+	}
 	return helper_src_resume(h, why);
 }
 

@@ -810,8 +810,16 @@ migrate_live_final(struct migrate_run *r, char *err, size_t errlen)
 	uint64_t dirty, chunks, bytes;
 	char hex[65];
 	size_t i;
+	unsigned secs;
 	int rc;
 
+	/* Test fault: held here, the domain suspended at the source and
+	 * its memory sent, before the last chunks go. */
+	if ((secs = worker_sim_hang(r->w->conf, "diskfinal")) > 0) {
+		log_warnx("disks: fault injected at diskfinal: hang %u s "
+		    "(RELOCD_SIM_FAULT)", secs);
+		sleep(secs);
+	}
 	if ((rc = migrate_live_round(r, 0, &dirty, err, errlen)) != 0)
 		return rc;
 	for (i = 0; i < r->nld; i++) {

@@ -164,6 +164,8 @@ void	worker_close_others(const int *keep, int n);
 void	worker_child_signals(void);
 /* RELOCD_SIM_FAULT's POINT=corrupt, on a sim host (a test aid). */
 int	worker_sim_corrupt(const struct relocd_conf *, const char *point);
+/* RELOCD_SIM_FAULT's POINT=hang[:SECONDS]: the seconds, or 0. */
+unsigned worker_sim_hang(const struct relocd_conf *, const char *point);
 
 /* priv.c: relocd-priv, the long-lived root process every session's
  * network process talks to first */

@@ -227,3 +227,26 @@ worker_sim_corrupt(const struct relocd_conf *conf, const char *point)
 			return 1;
 	return 0;
 }
+
+/*
+ * The same for "POINT=hang[:SECONDS]": the seconds to hold there (60
+ * without a number, at most 3600, as the sim backend's hang), 0 if not
+ * set or not a sim host.
+ */
+unsigned
+worker_sim_hang(const struct relocd_conf *conf, const char *point)
+{
+	const char *env = getenv("RELOCD_SIM_FAULT"), *p;
+	size_t n = strlen(point);
+	unsigned secs;
+
+	if (conf->backend != BACKEND_SIM || env == NULL)
+		return 0;
+	for (p = env; (p = strstr(p, point)) != NULL; p += n)
+		if ((p == env || p[-1] == ',') && p[n] == '=' &&
+		    strncmp(p + n + 1, "hang", 4) == 0) {
+			secs = p[n + 5] == ':' ? (unsigned)atoi(p + n + 6) : 60;
+			return secs == 0 ? 0 : secs > 3600 ? 3600 : secs;
+		}
+	return 0;
+}

@@ -7,7 +7,12 @@
 # and counts on; the copy is the source's final image, holes included;
 # kill -9 of either relocd mid-copy leaves exactly one running copy and
 # no partial image after reconciliation; a disk too large for a live
-# copy is refused up front.
+# copy is refused up front.  Races with the copy: xmig cancel mid copy
+# (not migrated, said as a cancel, nothing left on b); SIGHUP to both
+# relocds mid copy (the migration in flight finishes, relocd.8); kill -9
+# of either relocd in the suspended round (held there by diskfinal=hang:
+# the domain suspended at a, its memory at b), before "go", so after
+# reconciliation it runs on at a, verified, and b keeps nothing.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/tools/faultlib.sh"
 . "$ROOT/tests/tools/copylib.sh"
@@ -17,12 +22,12 @@ D=web
 # copylib.sh's hosts and disks; a's domain keeps its counter in xvda and
 # scribbles over its sparse xvdb (256 MiB apparent, DATA_MB of data).
 live_setup() {
-	local faults_b=${1:-} data=${2:-32}
+	local faults_b=${1:-} data=${2:-32} faults_a=${3:-}
 	copy_hosts
 	# The image compare below holds the destination's unpause for 5 s.
 	conf_set a report_timeout 15
 	make_disks 256 "$data" 2
-	start_fault a || return 1
+	start_fault a "$faults_a" || return 1
 	start_fault b "$faults_b" || return 1
 	xmig_on a create "$W/$D.cfg" >/dev/null || return 1
 	wait_for "$(console_log a "$D")" "tick 3" 10
@@ -143,6 +148,139 @@ check "$SCEN: before the destination heard of it" \
 check "$SCEN: nothing created on b" no_copies_on_b
 VERIFY=0 held_on a $D
 scenario_end
+
+HERE=$(hostname)
+
+# The guest's counter in its first disk moves on (it still writes it).
+counter_moves() {
+	local n m
+	n=$(disk_counter "$1")
+	sleep 0.3
+	m=$(disk_counter "$1")
+	[ "${m:-0}" -gt "${n:-0}" ]
+}
+
+# 4. xmig cancel in the middle of the live disk copy (slowed by -r), the
+# domain still running at the source: migrate and cancel say cancelled,
+# the domain runs on at a, b's copies are gone, a's images untouched.
+scenario_begin "xmig cancel mid live copy"
+live_setup "" 64
+REF_B=$(img_sum -z "$W/a/disks/$D-b.img")
+migrate_bg $D 127.0.0.3 -l --copy-storage -r 40
+check "$SCEN: the live disk copy is under way" \
+    wait_for "$W/a/relocd.log" "disks: .* copied, .*, round 1" 20
+check "$SCEN: b has the copies being written" \
+    [ -n "$(ls -A "$W/b/disks" 2>/dev/null)" ]
+xmig_on a cancel $D > "$W/cancel.out" 2>&1
+rc=$?
+sed 's/^/    | /' "$W/cancel.out"
+check "$SCEN: xmig cancel exits 0 (got $rc)" [ $rc -eq 0 ]
+check "$SCEN: it says where $D runs" \
+    grep -qx "cancelled: $D runs on $HERE" "$W/cancel.out"
+migrate_wait
+check "$SCEN: xmig migrate exits 1 (got $MIG_RC)" [ $MIG_RC -eq 1 ]
+# Never suspended (the copy runs before the stream): not migrated, and
+# said as a cancel, where it runs (xmig.1, cancel).
+check "$SCEN: ... and says it was cancelled" \
+    grep -q "web not migrated: cancelled by the administrator; it is still running here" \
+    "$W/mig.out"
+check "$SCEN: as xmig cancel says it: where $D runs" \
+    grep -qx "cancelled: $D runs on $HERE" "$W/mig.out"
+check "$SCEN: the disk copy went no further than its first round" \
+    sh -c "! grep -q 'its memory next' '$W/mig.out'"
+check "$SCEN: a's journal says failed, cancelled" sh -c "
+    XMIG_CONFIG='$W/a/relocd.conf' '$XMIG' jobs | grep ' $D ' | tail -n 1 |
+    grep -q 'failed .*cancelled by the administrator'"
+check "$SCEN: b's worker ended" wait_no_workers b 15
+check "$SCEN: both journals settled" sh -c "
+    ! XMIG_CONFIG='$W/a/relocd.conf' '$XMIG' jobs | grep -q 'NEEDS ATTENTION' &&
+    ! XMIG_CONFIG='$W/b/relocd.conf' '$XMIG' jobs | grep -q 'NEEDS ATTENTION'"
+check "$SCEN: no partial image on b" no_copies_on_b
+check "$SCEN: the source's data disk is untouched" \
+    [ "$(img_sum -z "$W/a/disks/$D-b.img")" = "$REF_B" ]
+check "$SCEN: the guest still writes its own disk" \
+    counter_moves "$W/a/disks/$D-a.img"
+# Never suspended: nothing to verify, and the ticks show it ran on.
+VERIFY=0 held_on a $D
+scenario_end
+
+# 5. SIGHUP to both relocds in the middle of the live disk copy: each
+# reloads (relocd-priv replaced) and the migration in flight keeps the
+# settings it started with and finishes (relocd.8, SIGHUP).
+scenario_begin "both relocds reloaded mid live copy"
+live_setup "" 32
+REF_B=$(img_sum -z "$W/a/disks/$D-b.img")
+PRIV_A=$(priv_pid a)
+PRIV_B=$(priv_pid b)
+migrate_bg $D 127.0.0.3 -l --copy-storage -r 40
+check "$SCEN: the live disk copy is under way" \
+    wait_for "$W/a/relocd.log" "disks: .* copied, .*, round 1" 20
+kill -HUP "$(cat "$W/a/relocd.pid")" "$(cat "$W/b/relocd.pid")"
+for h in a b; do
+	check "$SCEN: $h reloaded" wait_for "$W/$h/relocd.log" "reloaded " 10
+done
+check "$SCEN: ... while the copy still ran" \
+    sh -c "! grep -q 'its memory next' '$W/mig.out'"
+check "$SCEN: with new relocd-priv processes" sh -c \
+    "for i in \$(seq 1 40); do a=\$(pgrep -P $(cat "$W/a/relocd.pid") -x relocd-priv); b=\$(pgrep -P $(cat "$W/b/relocd.pid") -x relocd-priv); [ -n \"\$a\" ] && [ \"\$a\" != '$PRIV_A' ] && [ -n \"\$b\" ] && [ \"\$b\" != '$PRIV_B' ] && exit 0; sleep 0.05; done; exit 1"
+migrate_wait
+check "$SCEN: migrated (exit $MIG_RC)" [ $MIG_RC -eq 0 ]
+check "$SCEN: b's helper verified each final copy read back" \
+    sh -c "[ \$(grep -c 'verified: .* image digest' '$W/b/relocd.log') -eq 2 ]"
+check "$SCEN: the copy of xvdb is the source's image" \
+    [ "$(img_sum -z "$W/b/disks/$D-b.img")" = "$REF_B" ]
+check "$SCEN: the guest found its disk counter there" \
+    wait_for "$(console_log b $D)" "disk counter [0-9]* verified" 10
+check "$SCEN: and keeps writing it" counter_moves "$W/b/disks/$D-a.img"
+check "$SCEN: no disk corruption seen by the guest" \
+    sh -c "! grep -q 'DISK CORRUPT' '$(console_log b $D)'"
+held_on b $D
+scenario_end
+
+# 6. kill -9 of either relocd (parent and workers) in the suspended
+# round: the source holds its last disk round (diskfinal=hang), the
+# domain suspended at a, its memory at b in a paused incoming copy.
+# Before "go", the point of no return, so the domain is a's: after the
+# restart and reconciliation it runs on at a, verified, and b keeps
+# nothing of it.
+for victim in ${VICTIMS-a b}; do
+	scenario_begin "relocd on $victim killed in the suspended round"
+	live_setup "" 32 "diskfinal=hang:4"
+	REF_B=$(img_sum -z "$W/a/disks/$D-b.img")
+	migrate_bg $D 127.0.0.3 -l --copy-storage
+	check "$SCEN: the source holds its suspended round" \
+	    wait_for "$W/a/relocd.log" "fault injected at diskfinal" 30
+	check "$SCEN: the domain is suspended at a" \
+	    sh -c "XMIG_CONFIG='$W/a/relocd.conf' '$XMIG' list | awk '\$1 == \"$D\" { print \$5 }' | grep -q s"
+	check "$SCEN: b holds the incoming copy" sh -c \
+	    "XMIG_CONFIG='$W/b/relocd.conf' '$XMIG' list | grep -q -- '$D--incoming'"
+	kill9_host $victim all
+	N_SUSP=$(disk_counter "$W/a/disks/$D-a.img")
+	migrate_wait
+	check "$SCEN: xmig does not report success (exit $MIG_RC)" [ $MIG_RC -ne 0 ]
+	start_host $victim
+	if [ $victim = a ]; then
+		check "$SCEN: a's restart resumed it" \
+		    wait_for "$W/a/relocd.log" "resumed here on reconciliation" 10
+		check "$SCEN: b's worker gave up" wait_no_workers b 15
+	else
+		check "$SCEN: a resumed it at the source" \
+		    grep -q "resumed at the source" "$W/mig.out"
+		check "$SCEN: b's restart removed the partial copies" \
+		    wait_for "$W/b/relocd.log" "removed the partial disk copy" 10
+	fi
+	check "$SCEN: no partial image on b" no_copies_on_b
+	check "$SCEN: the source's data disk is untouched" \
+	    [ "$(img_sum -z "$W/a/disks/$D-b.img")" = "$REF_B" ]
+	check "$SCEN: resumed, the guest found its disk counter" \
+	    wait_for "$(console_log a $D)" "disk counter [0-9]* verified" 10
+	check "$SCEN: ... and writes its own disk on from $N_SUSP" \
+	    counter_moves "$W/a/disks/$D-a.img"
+	check "$SCEN: no disk corruption seen by the guest" \
+	    sh -c "! grep -q 'DISK CORRUPT' '$(console_log a $D)'"
+	held_on a $D
+	scenario_end
+done
 
 scenario_summary
 finish
