@@ -209,44 +209,44 @@ worker_reap(struct relocd *env)
 }
 
 /*
- * The network processes' own fault points (the disk copy's chunks) in
- * the sim backend's RELOCD_SIM_FAULT, "POINT=corrupt": 1 if set and this
- * is a sim host, which the tests are.
+ * The network processes' own fault points (the disk copy's) in the sim
+ * backend's RELOCD_SIM_FAULT, "POINT=ACTION[:ARG]": what follows the
+ * '=' of POINT, or NULL if it is not set or this is not a sim host
+ * (the tests' hosts are).
  */
+static const char *
+worker_sim_fault(const struct relocd_conf *conf, const char *point)
+{
+	const char *env = getenv("RELOCD_SIM_FAULT"), *p;
+	size_t n = strlen(point);
+
+	if (conf->backend != BACKEND_SIM || env == NULL)
+		return NULL;
+	for (p = env; (p = strstr(p, point)) != NULL; p += n)
+		if ((p == env || p[-1] == ',') && p[n] == '=')
+			return p + n + 1;
+	return NULL;
+}
+
+/* "POINT=corrupt": 1 if set. */
 int
 worker_sim_corrupt(const struct relocd_conf *conf, const char *point)
 {
-	const char *env = getenv("RELOCD_SIM_FAULT"), *p;
-	size_t n = strlen(point);
+	const char *f = worker_sim_fault(conf, point);
 
-	if (conf->backend != BACKEND_SIM || env == NULL)
-		return 0;
-	for (p = env; (p = strstr(p, point)) != NULL; p += n)
-		if ((p == env || p[-1] == ',') && p[n] == '=' &&
-		    strncmp(p + n + 1, "corrupt", 7) == 0)
-			return 1;
-	return 0;
+	return f != NULL && strncmp(f, "corrupt", 7) == 0;
 }
 
-/*
- * The same for "POINT=hang[:SECONDS]": the seconds to hold there (60
- * without a number, at most 3600, as the sim backend's hang), 0 if not
- * set or not a sim host.
- */
+/* "POINT=hang[:SECONDS]": the seconds to hold there (60 without a
+ * number, at most 3600, as the sim backend's hang), 0 if not set. */
 unsigned
 worker_sim_hang(const struct relocd_conf *conf, const char *point)
 {
-	const char *env = getenv("RELOCD_SIM_FAULT"), *p;
-	size_t n = strlen(point);
+	const char *f = worker_sim_fault(conf, point);
 	unsigned secs;
 
-	if (conf->backend != BACKEND_SIM || env == NULL)
+	if (f == NULL || strncmp(f, "hang", 4) != 0)
 		return 0;
-	for (p = env; (p = strstr(p, point)) != NULL; p += n)
-		if ((p == env || p[-1] == ',') && p[n] == '=' &&
-		    strncmp(p + n + 1, "hang", 4) == 0) {
-			secs = p[n + 5] == ':' ? (unsigned)atoi(p + n + 6) : 60;
-			return secs == 0 ? 0 : secs > 3600 ? 3600 : secs;
-		}
-	return 0;
+	secs = f[4] == ':' ? (unsigned)atoi(f + 5) : 60;
+	return secs > 3600 ? 3600 : secs;
 }
