@@ -33,6 +33,12 @@ PACKAGES=(
 	cpio				# initramfs archives
 	dropbear-bin libtomcrypt1 libtommath1
 					# sshd and ssh for xl migrate over ssh
+	lvm2 dmsetup libdevmapper1.02.1 libdevmapper-event1.02.1
+	libudev1 libselinux1 libpcre2-8-0 libblkid1 libsystemd0
+	libcap2 libgcrypt20 libgpg-error0 liblz4-1 liblzma5 libzstd1
+	libedit2 libbsd0 libmd0 libtinfo6
+					# lvm and dmsetup (step 1f: a VG in each
+					# dom0) and what `ldd /sbin/lvm` shows
 )
 
 names=()

@@ -90,6 +90,46 @@ copy_bin "$tree/build/relocd" "$img/usr/sbin/relocd"
 # (xenops/xenops.c); libxenlight and the rest come with it, by its ldd.
 copy_bin "$tree/build/relocd-libxl.so" "$img/usr/sbin/relocd-libxl.so"
 copy_bin "$tree/build/xmig" "$img/usr/bin/xmig"
+# LVM (step 1f: a volume group in each dom0, relocd's
+# incoming_volume_group): Debian's lvm at /sbin/lvm, relocd's default
+# lvm_command, and dmsetup to look at what it made.  No udev here:
+# lvm.conf (below) has LVM make the device nodes itself.
+copy_bin "$root/sbin/lvm" "$img/sbin/lvm"
+copy_bin "$root/sbin/dmsetup" "$img/sbin/dmsetup"
+mkdir -p "$img/etc/lvm"
+# Nothing of Debian's: every setting that matters without udev, and a
+# filter that lets LVM see only brd's first ramdisk, where the scenario
+# makes the physical volume (so it never scans the guests' loop devices
+# or its own logical volumes).
+cat > "$img/etc/lvm/lvm.conf" <<'EOF'
+devices {
+	dir = "/dev"
+	scan = [ "/dev" ]
+	filter = [ "a|^/dev/ram0$|", "r|.*|" ]
+	global_filter = [ "a|^/dev/ram0$|", "r|.*|" ]
+	obtain_device_list_from_udev = 0
+	external_device_info_source = "none"
+	use_devicesfile = 0
+	md_component_detection = 0
+	multipath_component_detection = 0
+	fw_raid_component_detection = 0
+	scan_lvs = 0
+}
+global {
+	locking_dir = "/run/lock/lvm"
+	event_activation = 0
+	use_lvmpolld = 0
+}
+activation {
+	udev_sync = 0
+	udev_rules = 0
+	verify_udev_operations = 0
+	monitoring = 0
+}
+backup {
+	archive = 0
+}
+EOF
 # ssh for stock `xl migrate DOM HOST`, the comparison: Dropbear's server
 # and client (its dbclient answers to "ssh", the command xl runs), xl
 # also on the path a remote command gets.
@@ -135,7 +175,7 @@ for m in drivers/xen/xen-evtchn.ko drivers/xen/xen-gntdev.ko \
     drivers/xen/xen-gntalloc.ko drivers/xen/xen-privcmd.ko \
     drivers/xen/xenfs/xenfs.ko drivers/net/ethernet/intel/e1000/e1000.ko \
     drivers/block/xen-blkback/xen-blkback.ko drivers/block/brd.ko \
-    drivers/block/loop.ko \
+    drivers/block/loop.ko drivers/md/dm-mod.ko \
     fs/netfs/netfs.ko fs/fscache/fscache.ko net/9p/9pnet.ko \
     drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko \
     drivers/virtio/virtio_pci_modern_dev.ko \
