@@ -457,6 +457,201 @@ on xenb 60 "xl destroy hbfile 2>/dev/null; rm -f $IMG; true" >/dev/null
 check "nothing of hbfile left on either host" test "$(copies hbfile)" = "0 0"
 fi # want 1e
 
+# 1f: a PV guest whose disk is a logical volume on xena only, moved with
+# xmig migrate --copy-storage into a new LV of xenb's volume group
+# (relocd.conf: incoming_volume_group).  Each dom0 gets LVM without
+# udev (mkinitrd.sh's lvm.conf) and a volume group, vgxen, on brd's
+# ramdisk: 128 MiB, made here (1c loads brd and unloads it again) and
+# removed at the end.  The LV is 32 MiB, 8 MiB of it random data in two
+# 4 MiB extents and the rest zeros; the source skips all-zero chunks, so
+# only the data should cross the link.  The guest never opens its disk,
+# so xena's checksum before the move is that of the volume at the
+# suspended point, and xenb's copy must equal it.  Then the refusals:
+# an LV of the same name already on xenb, and a volume group too small.
+VG=vgxen
+LV=/dev/$VG/hblv
+LV2=/dev/$VG/hblv2
+VGMB=128
+# vg_make HOST: brd's ramdisk as LVM's physical volume, vgxen on it
+vg_make() {
+	on "$1" 60 "insmod \$(find /lib/modules -name brd.ko) rd_nr=1 rd_size=$((VGMB * 1024)) && test -b /dev/ram0 && lvm pvcreate -q /dev/ram0 && lvm vgcreate -q $VG /dev/ram0 && lvm vgs --units m $VG"
+}
+# lv_works HOST: an LV can be made, appears as a device node, is listed,
+# written, read and removed, all without udev
+lv_works() {
+	on "$1" 60 "lvm lvcreate -q --yes -n probe -L 8m $VG && test -b /dev/$VG/probe && ls -lL /dev/$VG/probe && lvm lvs --noheadings -o lv_name,lv_size $VG | grep -q probe && dd if=/dev/zero of=/dev/$VG/probe bs=1M count=8 2>/dev/null && test \$(blockdev --getsize64 /dev/$VG/probe) = 8388608 && lvm lvremove -q --yes $VG/probe && test ! -e /dev/$VG/probe && ! dmsetup ls | grep -q probe"
+}
+# lv_sum HOST PATH: the SHA-256 of a block device
+lv_sum() {
+	on "$1" 60 "sha256sum $2 | cut -d' ' -f1" | tail -n 1
+}
+# vbd_gone HOST: no vbd backend left in HOST's xenstore (bounded)
+vbd_gone() {
+	on "$1" 60 "i=0; while [ -n \"\$(xenstore-ls /local/domain/0/backend/vbd 2>/dev/null)\" ]; do i=\$((i + 1)); [ \$i -gt 30 ] && exit 1; sleep 1; done"
+}
+# vg_remove HOST: every LV of vgxen, the VG, the PV, brd unloaded
+vg_remove() {
+	on "$1" 90 "for l in \$(lvm lvs --noheadings -o lv_name $VG 2>/dev/null); do lvm lvremove -q --yes $VG/\$l; done; lvm vgremove -q --yes $VG && lvm pvremove -q --yes /dev/ram0 && test ! -e /dev/$VG || exit 1; i=0; until rmmod brd 2>/dev/null; do i=\$((i + 1)); [ \$i -gt 30 ] && exit 1; sleep 1; done"
+}
+# reload_relocd HOST: SIGHUP, then until its log says it reloaded
+reload_relocd() {
+	on "$1" 40 "n=\$(grep -c 'reloaded /etc/xen/relocd.conf' /var/log/relocd.log); kill -HUP \$(cat /run/relocd.pid); i=0; until [ \$(grep -c 'reloaded /etc/xen/relocd.conf' /var/log/relocd.log) -gt \$n ]; do i=\$((i + 1)); [ \$i -gt 100 ] && { tail -n 3 /var/log/relocd.log; exit 1; }; sleep 0.2; done; grep 'reload' /var/log/relocd.log | tail -n 1"
+}
+if want 1f; then
+log ""
+log "== 1f. hblv on xena, a logical volume there only: xmig migrate --copy-storage into xenb's volume group"
+LVMSTEP=
+for h in xena xenb; do
+	check "$h: LVM ($(on $h 20 "lvm version | sed -n 's/^ *LVM version: *\\([^ ]*\\).*/\\1/p'" | tail -n 1)) and device-mapper (dm-mod) answer" \
+	    on $h 20 "lvm version && dmsetup version && test -c /dev/mapper/control"
+	check "$h: volume group $VG on brd's ramdisk ($VGMB MiB)" vg_make $h
+	check "$h: lvcreate, the node /dev/$VG/probe, lvs, lvremove, without udev" \
+	    lv_works $h
+done
+# xenb takes copies into vgxen: the setting, checked as a start checks
+# it, then a reload (SIGHUP).  A relocd that does not know the key keeps
+# its configuration and the rest of the step shows how it refuses.
+check "xenb's relocd.conf takes incoming_volume_group = \"$VG\" (relocd -n)" \
+    on xenb 30 "cp /etc/xen/relocd.conf /etc/xen/relocd.conf.pre1f && echo 'incoming_volume_group = \"$VG\"' >> /etc/xen/relocd.conf && relocd -n -f /etc/xen/relocd.conf 2>&1 || { cp /etc/xen/relocd.conf.pre1f /etc/xen/relocd.conf; exit 1; }"
+check "xenb's relocd reloads it (SIGHUP)" reload_relocd xenb
+check "xena: $LV, 32 MiB, 8 MiB of random data at 0 and 20 MiB, zeros elsewhere" \
+    on xena 90 "lvm lvcreate -q --yes -n hblv -L 32m $VG && dd if=/dev/zero of=$LV bs=1M count=32 2>/dev/null && dd if=/dev/urandom of=$LV bs=1M count=4 conv=notrunc 2>/dev/null && dd if=/dev/urandom of=$LV bs=1M seek=20 count=4 conv=notrunc 2>/dev/null && sync && test \$(blockdev --getsize64 $LV) = 33554432 && lvm lvs $VG"
+check "xenb has no $LV" on xenb 20 "test ! -e $LV"
+lvsum_a=$(lv_sum xena $LV)
+log "sha256 of $LV on xena before the move: $lvsum_a"
+lvmoved=0
+on xena 120 xl create /etc/xen/hblv.cfg
+rc=$?
+check "xl create hblv on xena (xvda = phy:$LV, through xen-blkback)" \
+    test "$rc" = 0
+if [ "$rc" = 0 ]; then
+	check "hblv's heartbeat on xena's console" \
+	    wait_hb xena $CON/guest-hblv.log 120
+	check "xen-blkback has $LV (physical-device is its major:minor)" \
+	    on xena 20 "xenstore-ls /local/domain/0/backend/vbd | grep -E 'params|physical-device|hotplug-status|state' && test \"\$(xenstore-ls /local/domain/0/backend/vbd | sed -n 's/.*physical-device = \"\\(.*\\)\"/\\1/p')\" = \"\$(stat -L -c %t:%T $LV)\""
+	out=$(on xena 60 "xmig check hblv xenb 2>&1")
+	rc=$?
+	check "without --copy-storage, xmig check hblv xenb fails on storage, naming $LV (exit $rc)" \
+	    eval 'test "$rc" = 1 && grep -Eq "^FAIL storage: disk xvda: $LV " <<<"$out"'
+	out=$(on xena 60 "xmig check --copy-storage hblv xenb 2>&1")
+	rc=$?
+	check "xmig check --copy-storage hblv xenb passes (exit $rc)" \
+	    test "$rc" = 0
+	check "it says what it copies: 32.0 MiB into $VG, and $VG's free space" \
+	    eval 'grep -E "^PASS storage: " <<<"$out" | grep -F "32.0 MiB" | grep -q "free"'
+	last_a0=$(hb_last xena $CON/guest-hblv.log)
+	t=$(now)
+	out=$(on xena 300 "xmig migrate --copy-storage hblv xenb 2>&1")
+	rc=$?
+	TIMES[m1f]=$(since "$t")
+	printf '%s\n' "$out" | tail -n 6
+	check "xmig migrate --copy-storage hblv xenb exits 0" test "$rc" = 0
+	[ "$rc" = 0 ] && lvmoved=1
+fi
+if [ "$lvmoved" = 0 ]; then
+	# Not moved: the rest of the move's checks would only repeat it.
+	check "hblv, not moved, still runs on xena only" runs_only_on xena hblv
+	LVMSTEP="not moved: $(grep -m1 '^xmig: ' <<<"$out")"
+else
+	check "xmig shows the volume's copy: disk xvda: sent 8388608 bytes of data (33554432 bytes apparent)" \
+	    grep -q '^disk xvda: sent 8388608 bytes of data (33554432 bytes apparent)' <<<"$out"
+	LVMSG=$(grep -o '[0-9.]* MiB of disk data copied in [0-9]* ms' <<<"$out" | tail -n 1)
+	check "hblv runs on xenb, exactly once, gone from xena" \
+	    runs_only_on xenb hblv
+	last_a=$(hb_last xena $CON/guest-hblv.log)
+	wait_hb xenb $CON/guest-hblv.log 30
+	first_b=$(hb_first xenb $CON/guest-hblv.log)
+	log "heartbeat: last on xena HB $last_a (HB $last_a0 before the move), first on xenb HB $first_b"
+	check "heartbeat continues on xenb (no reboot: HB $first_b follows HB $last_a)" \
+	    test -n "$first_b" -a -n "$last_a" -a "${first_b:-0}" -gt 1 \
+	    -a "${first_b:-0}" -ge "${last_a:-0}"
+	check "hblv's heartbeat advances on xenb" \
+	    advancing xenb $CON/guest-hblv.log
+	lvsent=$(on xena 20 "sed -n 's/.*disk xvda: sent \\([0-9]*\\) bytes of data.*/\\1/p' /var/log/relocd.log | tail -n 1" |
+	    tail -n 1)
+	on xenb 20 "grep -E 'hblv.*(disk|volume|verified|lvcreate)' /var/log/relocd.log | tail -n 6"
+	check "only the data went over the link: 8 MiB of the 32 MiB volume (${lvsent:-?} bytes sent)" \
+	    test "${lvsent:-0}" = 8388608
+	LVMSTEP="32 MiB LV, ${lvsent:-?} bytes sent, ${LVMSG:-?}"
+	check "xenb made $LV in $VG, 32 MiB, and its domain runs on it" \
+	    on xenb 20 "lvm lvs --noheadings --units b --nosuffix -o lv_name,lv_size $VG | grep -E '^ *hblv +33554432' && xl list -l hblv | grep -q '\"pdev_path\": \"$LV\"' && xenstore-ls /local/domain/0/backend/vbd | grep -E 'params|physical-device'"
+	lvsum_b=$(lv_sum xenb $LV)
+	log "sha256 of $LV: xena $lvsum_a, xenb $lvsum_b (the guest running there)"
+	check "xenb's $LV has xena's volume's sha256 (${lvsum_b:-none})" \
+	    test -n "$lvsum_a" -a "$lvsum_a" = "$lvsum_b"
+	check "xena released $LV with the domain (no vbd backend left)" \
+	    vbd_gone xena
+	on xenb 60 "xl destroy hblv 2>&1; true" >/dev/null
+	check "hblv destroyed on xenb, $LV released" vbd_gone xenb
+	lvsum_b1=$(lv_sum xenb $LV)
+	check "xenb's $LV still has that sha256 after the domain's end" \
+	    test -n "$lvsum_a" -a "$lvsum_b1" = "$lvsum_a"
+fi
+lvsum_a1=$(lv_sum xena $LV)
+check "xena keeps its $LV, unchanged" \
+    test -n "$lvsum_a" -a "$lvsum_a1" = "$lvsum_a"
+on xena 60 "xl destroy hblv 2>/dev/null; true" >/dev/null
+on xenb 60 "xl destroy hblv 2>/dev/null; true" >/dev/null
+check "nothing of hblv left running on either host" test "$(copies hblv)" = "0 0"
+
+# The refusals: hblv2 (16 MiB) on xena, and on xenb an LV of that name
+# already (its content must survive), then no LV but no room in vgxen.
+check "xena: $LV2, 16 MiB, 4 MiB of random data" \
+    on xena 60 "lvm lvcreate -q --yes -n hblv2 -L 16m $VG && dd if=/dev/zero of=$LV2 bs=1M count=16 2>/dev/null && dd if=/dev/urandom of=$LV2 bs=1M seek=4 count=4 conv=notrunc 2>/dev/null"
+check "xenb: an LV hblv2 of its own (8 MiB), marked" \
+    on xenb 60 "lvm lvcreate -q --yes -n hblv2 -L 8m $VG && echo xenb-own | dd of=$LV2 conv=notrunc 2>/dev/null"
+lv2sum_b=$(lv_sum xenb $LV2)
+on xena 120 xl create /etc/xen/hblv2.cfg
+rc=$?
+check "xl create hblv2 on xena (xvda = phy:$LV2)" test "$rc" = 0
+if [ "$rc" = 0 ]; then
+	check "hblv2's heartbeat on xena's console" \
+	    wait_hb xena $CON/guest-hblv2.log 120
+	id0=$(on xena 20 "xl domid hblv2" | tail -n 1)
+	out=$(on xena 60 "xmig check --copy-storage hblv2 xenb 2>&1")
+	rc=$?
+	check "xmig check --copy-storage hblv2 xenb fails on storage: $LV2 exists on xenb (exit $rc)" \
+	    eval 'test "$rc" = 1 && grep -E "^FAIL storage: disk xvda: " <<<"$out" | grep -F "$LV2" | grep -qi exist'
+	out=$(on xena 120 "xmig migrate --copy-storage hblv2 xenb 2>&1")
+	rc=$?
+	printf '%s\n' "$out" | tail -n 3
+	check "xmig migrate --copy-storage hblv2 xenb refused (exit $rc): $LV2 exists on xenb" \
+	    eval 'test "$rc" = 1 && grep -F "$LV2" <<<"$out" | grep -qi exist'
+	check "refused before any stream byte (no progress, xenb never received hblv2)" \
+	    eval '! grep -Eq "round [0-9]|[0-9]% of" <<<"$out" && on xenb 20 "! grep \"receiving domain hblv2\" /var/log/relocd.log"'
+	check "xenb's own hblv2 untouched" \
+	    test -n "$lv2sum_b" -a "$(lv_sum xenb $LV2)" = "$lv2sum_b"
+	# No LV of that name now, but vgxen on xenb has no room left.
+	check "xenb: its hblv2 removed, vgxen filled (lvcreate -l 100%FREE)" \
+	    on xenb 60 "lvm lvremove -q --yes $VG/hblv2 && lvm lvcreate -q --yes -n filler -l 100%FREE $VG && lvm vgs --units m $VG"
+	out=$(on xena 120 "xmig migrate --copy-storage hblv2 xenb 2>&1")
+	rc=$?
+	printf '%s\n' "$out" | tail -n 3
+	check "xmig migrate --copy-storage hblv2 xenb refused again (exit $rc): no room in $VG" \
+	    eval 'test "$rc" = 1 && grep -F "$LV2" <<<"$out" | grep -Eqi "free|room|space|small|enough"'
+	check "no stream, and xenb made no hblv2" \
+	    eval '! grep -Eq "round [0-9]|[0-9]% of" <<<"$out" && on xenb 20 "test ! -e $LV2 && ! grep \"receiving domain hblv2\" /var/log/relocd.log"'
+	check "hblv2 still runs on xena only" runs_only_on xena hblv2
+	id1=$(on xena 20 "xl domid hblv2" | tail -n 1)
+	check "hblv2 is the same domain on xena (id $id0 -> $id1)" \
+	    test -n "$id0" -a "$id0" = "$id1"
+	check "hblv2's heartbeat advances on xena" \
+	    advancing xena $CON/guest-hblv2.log
+fi
+on xena 60 "xl destroy hblv2 2>/dev/null; true" >/dev/null
+check "nothing of hblv2 left running on either host" test "$(copies hblv2)" = "0 0"
+# Clean up: every LV the step made, the volume groups, brd; xenb's
+# relocd.conf as it was.
+vbd_gone xena >/dev/null
+vbd_gone xenb >/dev/null
+for h in xena xenb; do
+	check "$h: the step's LVs removed, $VG and its PV removed, brd unloaded" \
+	    vg_remove $h
+done
+on xenb 30 "test -f /etc/xen/relocd.conf.pre1f && mv /etc/xen/relocd.conf.pre1f /etc/xen/relocd.conf" >/dev/null &&
+    reload_relocd xenb >/dev/null
+fi # want 1f
+
 if want 2 && [ "$XEN" = shadow ]; then
 log ""
 log "== 2. xmig migrate -l hbpv $PVOTHER (live, shadow paging's log-dirty)"
@@ -1072,6 +1267,7 @@ log "1. offline xena -> xenb:       ${TIMES[m1]:-?} s (xmig migrate, wall)"
 log "   downtime seen in heartbeat: ${TIMES[down1]:-?} s (1 s resolution)"
 log "1c. disk on xena only:         ${DISKSTEP:-hbdisk could not be created}"
 log "1e. --copy-storage, offline:   ${TIMES[m1e]:-?} s: ${COPYSTEP:-not run}"
+log "1f. --copy-storage of an LV:   ${TIMES[m1f]:-?} s: ${LVMSTEP:-not run}"
 log "2c. PVH live, cancelled:       ${CANCEL:-not run}"
 log "2. PV live (xmig migrate -l):  ${TIMES[m2pv]:-?} s: ${PVLIVE:-not run}"
 log "2b. PVH live:                  ${TIMES[m2pvh]:-?} s: ${PVH:-not run}"
