@@ -551,6 +551,9 @@ fi
 if [ "$lvmoved" = 0 ]; then
 	# Not moved: the rest of the move's checks would only repeat it.
 	check "hblv, not moved, still runs on xena only" runs_only_on xena hblv
+	for h in xena xenb; do
+		on $h 20 "grep -E 'hblv|lvm|volume' /var/log/relocd.log | tail -n 12"
+	done
 	LVMSTEP="not moved: $(grep -m1 '^xmig: ' <<<"$out")"
 else
 	check "xmig shows the volume's copy: disk xvda: sent 8388608 bytes of data (33554432 bytes apparent)" \
@@ -611,7 +614,7 @@ if [ "$rc" = 0 ]; then
 	out=$(on xena 60 "xmig check --copy-storage hblv2 xenb 2>&1")
 	rc=$?
 	check "xmig check --copy-storage hblv2 xenb fails on storage: $LV2 exists on xenb (exit $rc)" \
-	    eval 'test "$rc" = 1 && grep -E "^FAIL storage: disk xvda: " <<<"$out" | grep -F "$LV2" | grep -qi exist'
+	    eval 'test "$rc" = 1 && grep -E "^FAIL storage: disk xvda: " <<<"$out" | grep -F "$LV2" | grep -Eqi "exist|present"'
 	out=$(on xena 120 "xmig migrate --copy-storage hblv2 xenb 2>&1")
 	rc=$?
 	printf '%s\n' "$out" | tail -n 3
@@ -631,6 +634,9 @@ if [ "$rc" = 0 ]; then
 	    eval 'test "$rc" = 1 && grep -F "$LV2" <<<"$out" | grep -Eqi "free|room|space|small|enough"'
 	check "no stream, and xenb made no hblv2" \
 	    eval '! grep -Eq "round [0-9]|[0-9]% of" <<<"$out" && on xenb 20 "test ! -e $LV2 && ! grep \"receiving domain hblv2\" /var/log/relocd.log"'
+	for h in xena xenb; do
+		on $h 20 "grep -E 'hblv2|lvm|volume' /var/log/relocd.log | tail -n 12"
+	done
 	check "hblv2 still runs on xena only" runs_only_on xena hblv2
 	id1=$(on xena 20 "xl domid hblv2" | tail -n 1)
 	check "hblv2 is the same domain on xena (id $id0 -> $id1)" \
