@@ -1156,7 +1156,9 @@ t=$(now)
 on xena 120 "xmig speedtest -s 32 xenb" >/dev/null
 TIMES[tls32]=$(since "$t")
 log "transport alone, 32 MiB xena -> xenb: ssh ${TIMES[ssh32]} s, relocd (xmig speedtest) ${TIMES[tls32]} s"
-declare -a B_relocd_t B_relocd_g B_ssh_t B_ssh_g
+# Empty, not unset: under set -u an unset array aborts the summary
+# when every round of a method failed.
+B_relocd_t=() B_relocd_g=() B_ssh_t=() B_ssh_g=()
 BENCH_FAIL=
 BENCH_BAD=0
 if pvh_fresh xena; then
@@ -1284,7 +1286,7 @@ log "6b. PVH live, relocd:          ${B_relocd_t[*]:-?} s (mean $RT s), heartbea
 [ "${XEN_SSH_BENCH:-0}" = 1 ] &&
 log "6b. PVH live, xl over ssh:     ${B_ssh_t[*]:-?} s (mean $ST s), heartbeat gap ${B_ssh_g[*]:-?} s (mean $SG s)"
 [ "${XEN_SSH_BENCH:-0}" = 1 ] &&
-log "6b. xl over ssh / relocd:      ${RATIO} (mean wall time); transport alone, 32 MiB: ssh ${TIMES[ssh32]:-?} s, relocd ${TIMES[tls32]:-?} s"
+log "6b. xl over ssh / relocd:      ${RATIO:-?} (mean wall time); transport alone, 32 MiB: ssh ${TIMES[ssh32]:-?} s, relocd ${TIMES[tls32]:-?} s"
 log "7. forced restart on xenb:     ${TIMES[force]:-?} s (xmig migrate --force, wall)"
 log "total:                         $(since "$T0") s"
 log "check-xen: $PASS passed, $FAIL failed"
