@@ -619,7 +619,7 @@ if [ "$rc" = 0 ]; then
 	rc=$?
 	printf '%s\n' "$out" | tail -n 3
 	check "xmig migrate --copy-storage hblv2 xenb refused (exit $rc): $LV2 exists on xenb" \
-	    eval 'test "$rc" = 1 && grep -F "$LV2" <<<"$out" | grep -qi exist'
+	    eval 'test "$rc" = 1 && grep -F "$LV2" <<<"$out" | grep -Eqi "exist|present"'
 	check "refused before any stream byte (no progress, xenb never received hblv2)" \
 	    eval '! grep -Eq "round [0-9]|[0-9]% of" <<<"$out" && on xenb 20 "! grep \"receiving domain hblv2\" /var/log/relocd.log"'
 	check "xenb's own hblv2 untouched" \
