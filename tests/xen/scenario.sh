@@ -531,14 +531,14 @@ if [ "$rc" = 0 ]; then
 	    on xena 20 "xenstore-ls /local/domain/0/backend/vbd | grep -E 'params|physical-device|hotplug-status|state' && test \"\$(xenstore-ls /local/domain/0/backend/vbd | sed -n 's/.*physical-device = \"\\(.*\\)\"/\\1/p')\" = \"\$(stat -L -c %t:%T $LV)\""
 	out=$(on xena 60 "xmig check hblv xenb 2>&1")
 	rc=$?
-	check "without --copy-storage, xmig check hblv xenb fails on storage, naming $LV (exit $rc)" \
-	    eval 'test "$rc" = 1 && grep -Eq "^FAIL storage: disk xvda: $LV " <<<"$out"'
+	check "without --copy-storage, xmig check hblv xenb fails: FAIL storage: disk xvda: $LV does not exist on xenb (exit $rc)" \
+	    eval 'test "$rc" = 1 && grep -qxF "FAIL storage: disk xvda: $LV does not exist on xenb" <<<"$out"'
 	out=$(on xena 60 "xmig check --copy-storage hblv xenb 2>&1")
 	rc=$?
 	check "xmig check --copy-storage hblv xenb passes (exit $rc)" \
 	    test "$rc" = 0
-	check "it says what it copies: 32.0 MiB into $VG, and $VG's free space" \
-	    eval 'grep -E "^PASS storage: " <<<"$out" | grep -F "32.0 MiB" | grep -q "free"'
+	check "it says what it copies and the room: 32.0 MiB (an LV is copied whole), $VG's 124.0 MiB free on xenb" \
+	    grep -Eq '^PASS storage: 1 disk copied here: 32\.0 MiB of data \(32\.0 MiB apparent\), 124\.0 MiB free where it would go' <<<"$out"
 	last_a0=$(hb_last xena $CON/guest-hblv.log)
 	t=$(now)
 	out=$(on xena 300 "xmig migrate --copy-storage hblv xenb 2>&1")
@@ -558,6 +558,8 @@ if [ "$lvmoved" = 0 ]; then
 else
 	check "xmig shows the volume's copy: disk xvda: sent 8388608 bytes of data (33554432 bytes apparent)" \
 	    grep -q '^disk xvda: sent 8388608 bytes of data (33554432 bytes apparent)' <<<"$out"
+	check "it reports the disk data copied and the source disk kept" \
+	    grep -q 'MiB of disk data copied in [0-9]* ms, the source disk kept' <<<"$out"
 	LVMSG=$(grep -o '[0-9.]* MiB of disk data copied in [0-9]* ms' <<<"$out" | tail -n 1)
 	check "hblv runs on xenb, exactly once, gone from xena" \
 	    runs_only_on xenb hblv
