@@ -11,6 +11,11 @@
 #      --copy-storage passes, xmig migrate --copy-storage DOM xenb moves
 #      it (offline), it runs on B only, heartbeat continuing, and B's
 #      copy has the image's SHA-256 (only the data sent, holes kept)
+#  1f. a guest whose disk is a logical volume on A only (LVM in both
+#      dom0s, a volume group on a brd ramdisk): xmig migrate
+#      --copy-storage makes it a new LV in B's incoming_volume_group with
+#      the same SHA-256; an LV of that name already on B, or a full
+#      volume group, is refused up front
 #   2. xmig migrate -l DOM xena (live): this Xen has no shadow paging, so
 #      relocd refuses a live PV move up front (with XEN=shadow it moves
 #      live); a PVH guest is tried live too and must run exactly once
