@@ -149,10 +149,10 @@ check_source(struct worker *w, const char *domain, int how,
 			}
 			precheck_add(*checks, big ? PRECHECK_FAIL :
 			    PRECHECK_PASS,
-			    "copy-storage", "%zu disk%s to copy (%zu block "
-			    "device%s)%s: %.1f MiB allocated, %.1f MiB "
-			    "apparent%s", n, n == 1 ? "" : "s", nblk, nblk ==
-			    1 ? "" : "s", live ? " live (its writes tracked "
+			    "copy-storage", "%zu disk%s to copy%s%s: %.1f MiB "
+			    "allocated, %.1f MiB apparent%s", n, n == 1 ? "" :
+			    "s", nblk == 0 ? "" : nblk == 1 ? " (1 block "
+			    "device)" : " (block devices among them)", live ? " live (its writes tracked "
 			    "while it runs)" : "", data / 1048576.0, size /
 			    1048576.0, big ? "; a disk over 1 TiB is too "
 			    "large for a live copy, migrate it offline" : "");
