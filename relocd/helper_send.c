@@ -660,7 +660,7 @@ helper_src_disk(struct helper *h, struct json_object *args, int *fds,
 {
 	int64_t n = proto_get_int(args, "disk", -1);
 	struct stat st;
-	uint64_t bsize;
+	uint64_t size;
 	int fd, dfd = -1, out[2], rc;
 
 	if (!h->src.active || h->src.go || (!h->src.streamed &&
@@ -675,13 +675,14 @@ helper_src_disk(struct helper *h, struct json_object *args, int *fds,
 	if (fd == -1)
 		return helper_error(h, "storage", "%s: %s",
 		    h->src.copy_path[n], strerror(errno));
-	if (fstat(fd, &st) == 0 && S_ISBLK(st.st_mode) && h->src.copy_blk[n] &&
-	    lvm_blk_size(fd, &bsize) == 0)
-		st.st_size = (off_t)bsize;
-	else if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    h->src.copy_blk[n])
-		st.st_size = -1;
-	if ((uint64_t)st.st_size != h->src.copy_size[n]) {
+	if (fstat(fd, &st) == -1)
+		size = UINT64_MAX;
+	else if (h->src.copy_blk[n])
+		size = S_ISBLK(st.st_mode) && lvm_blk_size(fd, &size) == 0 ?
+		    size : UINT64_MAX;
+	else
+		size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : UINT64_MAX;
+	if (size != h->src.copy_size[n]) {
 		close(fd);
 		return helper_error(h, "storage", "%s changed since the "
 		    "migration began (no longer a %s of %llu bytes)",

@@ -34,8 +34,8 @@ static int	lvm_run(const struct relocd_conf *, const char *const *, char *,
 		    size_t, char *, size_t);
 
 /*
- * argv[0] is lvm_command's subcommand; 0 when it exited 0 (its stdout in
- * out), else -1 with the command and its stderr in err.
+ * lvm_command with ARGS (a subcommand first): 0 when it exited 0 (its
+ * stdout in out), else -1 with the command and its stderr in err.
  */
 static int
 lvm_run(const struct relocd_conf *conf, const char *const *args, char *out,
@@ -78,6 +78,7 @@ lvm_run(const struct relocd_conf *conf, const char *const *args, char *out,
 		/* lvm complains of every descriptor it inherits. */
 		close_range(3, ~0U, 0);
 		execve(argv[0], (char *const *)argv, envp);
+		dprintf(2, "cannot run it: %s\n", strerror(errno));
 		_exit(127);
 	}
 	close(po[1]);
@@ -133,8 +134,21 @@ lvm_run(const struct relocd_conf *conf, const char *const *args, char *out,
 			break;
 	}
 	ebuf[elen] = '\0';
-	while ((w = waitpid(pid, &status, 0)) == -1 && errno == EINTR)
-		;
+	/* Its output closed; its end bounded all the same. */
+	while ((w = waitpid(pid, &status, WNOHANG)) == 0 ||
+	    (w == -1 && errno == EINTR)) {
+		if (clock_mono_us() >= deadline) {
+			kill(-pid, SIGKILL);
+			while ((w = waitpid(pid, &status, 0)) == -1 &&
+			    errno == EINTR)
+				;
+			snprintf(err, errlen, "%s %s did not end within %d s "
+			    "(killed)", conf->lvm_command, args[0],
+			    LVM_TIMEOUT_S);
+			goto fail;
+		}
+		usleep(10000);
+	}
 	if (w == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		if (po[0] != -1)
 			close(po[0]);

@@ -244,7 +244,6 @@ storage_plan(const struct relocd_conf *conf, struct json_object *offer)
 			continue;
 		}
 		if (lv[i]) {
-			/* An inactive LV has no /dev node: LVM knows it. */
 			if (!vg_known && lvm_vg_info(conf,
 			    conf->incoming_volume_group, &vg_free, &vg_extent,
 			    why, sizeof(why)) == -1) {
@@ -253,6 +252,7 @@ storage_plan(const struct relocd_conf *conf, struct json_object *offer)
 				continue;
 			}
 			vg_known = 1;
+			/* An inactive LV has no /dev node: LVM knows it. */
 			if ((r = lvm_lv_exists(conf,
 			    conf->incoming_volume_group, strrchr(target, '/') +
 			    1, why, sizeof(why))) != 0) {
