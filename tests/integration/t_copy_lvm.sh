@@ -242,5 +242,24 @@ check "$SCEN: the source is untouched" source_intact
 held_on a $D
 scenario_end
 
+# 8. The LV takes longer to make than the source's io_timeout (3 s
+# here): the migration fails before go, the domain resumes on a, and
+# the LV made late is removed.
+scenario_begin "LV creation slower than io_timeout"
+lvm_setup 256
+echo 8 > "$S/lvcreate_delay"
+xmig_on a migrate --copy-storage $D 127.0.0.3 > "$W/mig.out" 2>&1
+rc=$?
+rm -f "$S/lvcreate_delay"
+sed 's/^/    | /' "$W/mig.out"
+check "$SCEN: the migration fails (exit $rc)" [ $rc -eq 1 ]
+check "$SCEN: b's session ended" wait_no_workers b 20
+check "$SCEN: the LV is removed" \
+    wait_for "$S/calls.log" "^lvremove --yes $VG/$D\$" 10
+check "$SCEN: no LV left" no_lv_left
+check "$SCEN: the source is untouched" source_intact
+held_on a $D
+scenario_end
+
 scenario_summary
 finish

@@ -10,7 +10,7 @@
 # STATE holds: vg (the name), size and extent (bytes), lv/NAME.img (the
 # backing files), lv/NAME.dev (the loop device), calls.log, and
 # loops (one "DEVICE BACKINGFILE" line per device attached, which the
-# test detaches by name).  A new LV is filled with 0xAA first: real
+# test detaches by name), lvcreate_delay (seconds, optional).  A new LV is filled with 0xAA first: real
 # extents hold whatever was there before, and relocd must zero them.
 # relocd runs it with a fixed environment: nothing comes from there.
 set -u
@@ -64,6 +64,9 @@ lvcreate)
 	[ -e "$S/lv/$lv.img" ] && die "Logical Volume \"$lv\" already exists in volume group \"$VG\""
 	[ $((SIZE - $(used))) -ge "$sz" ] ||
 	    die "Volume group \"$VG\" has insufficient free space"
+	# A slow VG (STATE/lvcreate_delay seconds), as lvcreate and the
+	# zeroing after it can be on storage that writes every byte.
+	[ -f "$S/lvcreate_delay" ] && sleep "$(cat "$S/lvcreate_delay")"
 	# Old data on the "PV": every byte 0xAA.
 	head -c "$sz" /dev/zero | tr '\0' '\252' > "$S/lv/$lv.img" || die "cannot write"
 	dev=$(losetup -f --show "$S/lv/$lv.img") || { rm -f "$S/lv/$lv.img"; die "losetup failed"; }
