@@ -27,6 +27,7 @@
 #include "allow.h"
 #include "cfg.h"
 #include "conf.h"
+#include "domcfg.h"
 #include "errbuf.h"
 #include "log.h"
 
@@ -40,6 +41,7 @@ enum conf_type {
 	CT_ALLOW,	/* hosts_allow + nhosts_allow + compiled allow */
 	CT_TLSVER,	/* "1.2" | "1.3" -> 12 | 13 */
 	CT_BACKEND,	/* "libxl" | "sim" */
+	CT_LVMNAME,	/* char *, "" or an LVM volume group name */
 };
 
 #define NOLINE	((size_t)-1)
@@ -120,6 +122,12 @@ static const struct conf_key conf_keys[] = {
 	    NOLINE },
 	{ "incoming_disk_paths", CT_PATHLIST, OFF(incoming_disk_paths), NULL,
 	    0, 0, 0, NOLINE },
+	/* --copy-storage of block devices: new LVs in this VG, made with
+	 * lvm_command as root by the helper */
+	{ "incoming_volume_group", CT_LVMNAME, OFF(incoming_volume_group), "",
+	    0, 0, 0, NOLINE },
+	{ "lvm_command", CT_PATH, OFF(lvm_command), "/sbin/lvm", 0, 0, 0,
+	    NOLINE },
 	{ "incoming_bridges", CT_STRLIST, OFF(incoming_bridges), NULL, 0, 0, 0,
 	    NOLINE },
 	{ "incoming_allow_bootloader", CT_INT, OFF(incoming_allow_bootloader),
@@ -169,6 +177,7 @@ conf_set_defaults(struct relocd_conf *c)
 		switch (k->type) {
 		case CT_STRING:
 		case CT_PATH:
+		case CT_LVMNAME:
 			if ((*FIELD(c, k, char *) = strdup(k->defstr)) == NULL)
 				return -1;
 			break;
@@ -217,6 +226,7 @@ conf_dispose(struct relocd_conf *c)
 		switch (k->type) {
 		case CT_STRING:
 		case CT_PATH:
+		case CT_LVMNAME:
 			free(*FIELD(c, k, char *));
 			break;
 		case CT_STRLIST:
@@ -231,6 +241,34 @@ conf_dispose(struct relocd_conf *c)
 	allow_free(c->allow);
 	free(c->path);
 	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * LVM's rule for VG and LV names (lvm(8), VALID NAMES); an LV name that
+ * LVM keeps for itself (snapshot, pvmove, _mlog...) is refused by
+ * lvcreate, which says so.
+ */
+int
+conf_lvm_name_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > CONF_LVM_NAME_MAX || s[0] == '-' ||
+	    strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '+' ||
+		    s[i] == '_' || s[i] == '.' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+int
+conf_vg_path(const struct relocd_conf *conf, const char *path)
+{
+	return domcfg_vg_path(path, conf->incoming_volume_group);
 }
 
 const char *
@@ -302,8 +340,18 @@ conf_apply(struct relocd_conf *c, struct cfg *cfg, struct cfg_setting *st,
 	switch (k->type) {
 	case CT_STRING:
 	case CT_PATH:
+	case CT_LVMNAME:
 		if (cfg_get_string(cfg, k->name, &s, err, errlen) == -1)
 			goto out;
+		if (k->type == CT_LVMNAME && *s != '\0' &&
+		    !conf_lvm_name_ok(s)) {
+			errbuf_set(err, errlen, "%s:%d: %s: '%.64s' is not a "
+			    "volume group name (LVM allows A-Z a-z 0-9 + _ . -, "
+			    "not a leading '-', not \".\" or \"..\", at most %d "
+			    "characters)", cfg->file, st->line, k->name, s,
+			    CONF_LVM_NAME_MAX);
+			goto out;
+		}
 		if (k->type == CT_PATH) {
 			if ((p = conf_path_join(dir, s)) == NULL)
 				goto nomem;

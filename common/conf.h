@@ -63,6 +63,8 @@ struct relocd_conf {
 	/* incoming domain-config policy */
 	char		**incoming_disk_paths;	/* allowed backend path prefixes */
 	char		**incoming_bridges;	/* allowed bridges */
+	char		*incoming_volume_group;	/* "" = block devices not copied */
+	char		*lvm_command;
 	int		 incoming_allow_bootloader;
 	int		 incoming_allow_device_model;
 	long		 incoming_max_memory_mb;	/* 0 = host limit only */
@@ -97,6 +99,13 @@ void	conf_dispose(struct relocd_conf *);
  */
 int	conf_load(struct relocd_conf *, const char *file, char *err,
 	    size_t errlen);
+/* LVM's limit for an LV name (a VG's is the same, 127 too). */
+#define CONF_LVM_NAME_MAX	127
+/* S is a valid LVM VG or LV name. */
+int	conf_lvm_name_ok(const char *s);
+/* PATH is /dev/VG/NAME, VG incoming_volume_group and NAME a valid LV
+ * name: an LV there, whose path is LVM's symlink to /dev/dm-N. */
+int	conf_vg_path(const struct relocd_conf *, const char *path);
 /* The file conf_load would read for NULL. */
 const char *conf_default_path(void);
 

@@ -251,6 +251,13 @@ diskcopy_extents(int fd, uint64_t off, uint32_t len,
 		if ((d = lseek(fd, (off_t)pos, SEEK_DATA)) == -1) {
 			if (errno == ENXIO)
 				break;	/* nothing but hole to the end */
+			/* A block device knows no holes: all data, its
+			 * zeros found as it is read. */
+			if (errno == EINVAL && n == 0 && pos == off) {
+				ext[0].off = 0;
+				ext[0].len = len;
+				return 1;
+			}
 			return -1;
 		}
 		if ((uint64_t)d >= end)

@@ -121,11 +121,17 @@ struct domcfg_policy {
 	/* The pre-flight (precheck.c) judges disk paths, bridges and
 	 * passthrough itself, one line per device: skip them here. */
 	int		 devices_judged;
+	/* incoming_volume_group: its LVs, /dev/VG/NAME, are allowed too,
+	 * though they are LVM's links out of that directory ("" = none) */
+	const char	*volume_group;
 };
 
 /* 1 if absolute PATH is one of PREFIXES or below one, component by
  * component; a path with a ".." component is never. */
 int	domcfg_path_in(const char *path, char *const *prefixes);
+/* 1 if PATH is /dev/VG/NAME, NAME a valid LV name (VG "" or NULL:
+ * never). */
+int	domcfg_vg_path(const char *path, const char *vg);
 /* A PCI device of a config as "DDDD:BB:DD.F"; -1 if it has none. */
 int	domcfg_pci_bdf(struct json_object *dev, char *bdf, size_t len);
 

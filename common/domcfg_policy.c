@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conf.h"
 #include "domcfg.h"
 #include "domcfg_impl.h"
 #include "errbuf.h"
@@ -89,6 +90,17 @@ domcfg_in_list(char *const *list, const char *s)
 		if (strcmp(list[i], s) == 0)
 			return 1;
 	return 0;
+}
+
+int
+domcfg_vg_path(const char *path, const char *vg)
+{
+	size_t n = vg != NULL ? strlen(vg) : 0;
+
+	if (n == 0 || path == NULL || strncmp(path, "/dev/", 5) != 0 ||
+	    strncmp(path + 5, vg, n) != 0 || path[5 + n] != '/')
+		return 0;
+	return conf_lvm_name_ok(path + 6 + n);
 }
 
 int
@@ -191,7 +203,8 @@ domcfg_policy_check(struct json_object *obj, const struct domcfg_policy *pol,
 				    pol->disk_paths[j]))
 					break;
 			if (!pol->devices_judged && (pol->disk_paths ==
-			    NULL || pol->disk_paths[j] == NULL)) {
+			    NULL || pol->disk_paths[j] == NULL) &&
+			    !domcfg_vg_path(path, pol->volume_group)) {
 				errbuf_set(reason, reasonlen, "disk %.32s: "
 				    "backend path %.200s is not under an "
 				    "allowed path (incoming_disk_paths)", vdev,

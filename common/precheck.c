@@ -99,7 +99,7 @@ precheck_weight_used(const struct precheck_host *h)
 }
 
 struct json_object *
-precheck_disk_paths(struct json_object *cfg, char *const *prefixes)
+precheck_disk_paths(const struct relocd_conf *conf, struct json_object *cfg)
 {
 	struct json_object *arr, *out;
 	const char *path;
@@ -111,7 +111,8 @@ precheck_disk_paths(struct json_object *cfg, char *const *prefixes)
 	for (i = 0; i < n; i++) {
 		path = domcfg_get_str(json_object_array_get_idx(arr, i),
 		    "pdev_path");
-		if (path != NULL && domcfg_path_in(path, prefixes))
+		if (path != NULL && (domcfg_path_in(path,
+		    conf->incoming_disk_paths) || conf_vg_path(conf, path)))
 			json_object_array_add(out,
 			    json_object_new_string(path));
 	}
@@ -143,7 +144,10 @@ precheck_copy_find(struct json_object *plan, const char *path)
 	n = json_object_array_length(plan);
 	for (i = 0; i < n; i++) {
 		e = json_object_array_get_idx(plan, i);
-		if ((t = domcfg_get_str(e, "target")) != NULL &&
+		/* One refused before it had a target is under its source. */
+		if ((t = domcfg_get_str(e, "target")) != NULL ?
+		    strcmp(t, path) == 0 : domcfg_get_str(e, "error") !=
+		    NULL && (t = domcfg_get_str(e, "source")) != NULL &&
 		    strcmp(t, path) == 0)
 			return e;
 	}
@@ -232,7 +236,8 @@ precheck_storage(const struct relocd_conf *conf, const struct precheck_host *h,
 				    "fs_free");
 			continue;
 		}
-		if (!domcfg_path_in(path, conf->incoming_disk_paths)) {
+		if (!domcfg_path_in(path, conf->incoming_disk_paths) &&
+		    !conf_vg_path(conf, path)) {
 			precheck_append(bad, sizeof(bad), "%s: %.200s is not "
 			    "under incoming_disk_paths", what, path);
 			continue;
@@ -412,6 +417,7 @@ precheck_policy(const struct relocd_conf *conf, char *const *host_bridges,
 {
 	memset(pol, 0, sizeof(*pol));
 	pol->disk_paths = conf->incoming_disk_paths;
+	pol->volume_group = conf->incoming_volume_group;
 	pol->bridges = conf->incoming_bridges;
 	pol->host_bridges = host_bridges;
 	pol->pci_free = pci_free;

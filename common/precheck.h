@@ -83,9 +83,10 @@ int	precheck_dest(const struct relocd_conf *, const struct precheck_host *,
 	    const struct precheck_src *, struct json_object *cfg, int live,
 	    struct json_object *checks);
 /* The disk and CD-ROM image paths of CFG a destination should look up
- * (those under PREFIXES), as a JSON array of strings. */
-struct json_object *precheck_disk_paths(struct json_object *cfg,
-	    char *const *prefixes);
+ * (those under incoming_disk_paths, or LVs of incoming_volume_group), as
+ * a JSON array of strings. */
+struct json_object *precheck_disk_paths(const struct relocd_conf *,
+	    struct json_object *cfg);
 /*
  * A copy plan (precheck_host.copy) applied to CFG: each disk copied gets
  * its target as pdev_path, so the policy and the storage check judge

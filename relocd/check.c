@@ -66,7 +66,7 @@ check_source(struct worker *w, const char *domain, int how,
 	uint64_t data = 0, size = 0;
 	char err[1024];
 	int rc = -1, live = (how & CHECK_LIVE) != 0, big = 0;
-	size_t i, n;
+	size_t i, n, nblk = 0;
 
 	*checks = json_object_new_array();
 	*facts = NULL;
@@ -140,6 +140,8 @@ check_source(struct worker *w, const char *domain, int how,
 				d = json_object_array_get_idx(offer, i);
 				data += (uint64_t)proto_get_int(d, "allocated",
 				    0);
+				if (proto_get_str(d, "kind") != NULL)
+					nblk++;
 				size += (uint64_t)proto_get_int(d, "size", 0);
 				if ((uint64_t)proto_get_int(d, "size", 0) >
 				    DISKCOPY_LIVE_MAX_SIZE)
@@ -147,9 +149,10 @@ check_source(struct worker *w, const char *domain, int how,
 			}
 			precheck_add(*checks, big ? PRECHECK_FAIL :
 			    PRECHECK_PASS,
-			    "copy-storage", "%zu file-backed disk%s to copy%s: "
-			    "%.1f MiB allocated, %.1f MiB apparent%s", n, n ==
-			    1 ? "" : "s", live ? " live (its writes tracked "
+			    "copy-storage", "%zu disk%s to copy%s%s: %.1f MiB "
+			    "allocated, %.1f MiB apparent%s", n, n == 1 ? "" :
+			    "s", nblk == 0 ? "" : nblk == 1 ? " (1 block "
+			    "device)" : " (block devices among them)", live ? " live (its writes tracked "
 			    "while it runs)" : "", data / 1048576.0, size /
 			    1048576.0, big ? "; a disk over 1 TiB is too "
 			    "large for a live copy, migrate it offline" : "");

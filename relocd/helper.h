@@ -48,6 +48,7 @@ struct helper_recv {
 	 * (targets malloc'ed, fds open until the copy is verified) */
 	int		 ncopy;
 	char		*copy_target[DISKCOPY_MAX_DISKS];
+	char		*copy_lv[DISKCOPY_MAX_DISKS];	/* "VG/LV", or NULL */
 	int		 copy_fd[DISKCOPY_MAX_DISKS];
 	uint64_t	 copy_size[DISKCOPY_MAX_DISKS];
 	int		 copy_given[DISKCOPY_MAX_DISKS];
@@ -84,6 +85,7 @@ struct helper_src {
 	int		 ncopy;
 	char		*copy_path[DISKCOPY_MAX_DISKS];
 	uint64_t	 copy_size[DISKCOPY_MAX_DISKS];
+	int		 copy_blk[DISKCOPY_MAX_DISKS];	/* a block device */
 	int		 streamed;	/* the suspend ended: disks may go */
 	int		 remove_disks;
 	uint64_t	 disk_bytes;
@@ -250,6 +252,21 @@ struct json_object *storage_offer(struct json_object *cfg, char *err,
 const char *storage_plan_error(struct json_object *plan);
 
 /* hostinfo.c */
+/* lvm.c: lvm_command's subcommands, as root; -1 with the reason. */
+int	lvm_vg_info(const struct relocd_conf *, const char *vg,
+	    uint64_t *freeb, uint64_t *extent, char *err, size_t errlen);
+int	lvm_lv_exists(const struct relocd_conf *, const char *vg,
+	    const char *lv, char *err, size_t errlen);
+int	lvm_lv_create(const struct relocd_conf *, const char *vg,
+	    const char *lv, uint64_t size, char *err, size_t errlen);
+int	lvm_lv_remove(const struct relocd_conf *, const char *vg,
+	    const char *lv, char *err, size_t errlen);
+int	lvm_blk_size(int fd, uint64_t *size);
+int	storage_blk_size(const char *path, uint64_t *size);
+int	helper_lv_remove(const struct relocd_conf *, const char *name,
+	    char *err, size_t errlen);
+int	lvm_zero(int fd, uint64_t size, char *err, size_t errlen);
+
 /* REAL (a resolved path) is under one of incoming_disk_paths. */
 int	hostinfo_real_inside(const struct relocd_conf *, const char *real);
 struct json_object *hostinfo_list_json(struct xo_ctx *, char *err,

@@ -12,6 +12,8 @@
  *	recv-abort, or the network process ending before "go": destroy
  *	    the incoming copy, the sender keeps the domain
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -37,6 +39,7 @@ static int	helper_recv_copies_create(struct helper *, struct json_object *,
 		    char *, size_t);
 static int	helper_recv_precheck(struct helper *, struct json_object *,
 		    const char **, char *, size_t);
+static int	helper_recv_lv_open(struct helper *, size_t, char *, size_t);
 
 /* The same judgement the network process made, on the facts here. */
 static int
@@ -358,54 +361,144 @@ helper_recv_abandon(struct helper *h)
  * size) before any of their bytes arrive.  Journaled first: a crash from
  * here on leaves a record that names them, and the reconciliation
  * (reconcile.c) deletes them with the incoming domain.  O_EXCL: a file
- * that appeared since the plan is not ours to write.
+ * that appeared since the plan is not ours to write.  An LV is
+ * journaled ("copies_lv") only once lvcreate made it: a crash in
+ * between leaves an empty LV that refuses the next attempt by name,
+ * where journaling it first could remove one someone else made.
  */
 static int
 helper_recv_copies_create(struct helper *h, struct json_object *plan,
     char *err, size_t errlen)
 {
-	struct json_object *e, *names;
-	const char *target;
-	char jerr[512];
+	struct json_object *e, *names, *lvs;
+	const char *target, *lv, *vg;
+	char jerr[512], name[2 * (CONF_LVM_NAME_MAX + 1)];
 	size_t i, n;
 	int fd;
 
 	n = json_object_array_length(plan);
 	names = json_object_new_array();
+	lvs = json_object_new_array();
 	for (i = 0; i < n; i++) {
-		target = proto_get_str(json_object_array_get_idx(plan, i),
-		    "target");
-		json_object_array_add(names, json_object_new_string(target));
+		e = json_object_array_get_idx(plan, i);
+		if (proto_get_str(e, "lv") == NULL)
+			json_object_array_add(names, json_object_new_string(
+			    proto_get_str(e, "target")));
 	}
 	journal_set_obj(&h->recv.jr, "copies", names);
+	journal_set_obj(&h->recv.jr, "copies_lv", json_object_get(lvs));
 	if (journal_phase(&h->recv.jr, "receive", jerr, sizeof(jerr)) == -1) {
 		snprintf(err, errlen, "%s", jerr);
+		json_object_put(lvs);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		e = json_object_array_get_idx(plan, i);
 		target = proto_get_str(e, "target");
+		h->recv.copy_size[i] = (uint64_t)proto_get_int(e, "size", 0);
+		if ((lv = proto_get_str(e, "lv")) != NULL &&
+		    (vg = proto_get_str(e, "vg")) != NULL) {
+			snprintf(name, sizeof(name), "%s/%s", vg, lv);
+			if (lvm_lv_create(h->conf, vg, lv, (uint64_t)
+			    proto_get_int(e, "lv_size", 0), jerr,
+			    sizeof(jerr)) == -1) {
+				snprintf(err, errlen, "creating the logical "
+				    "volume %s: %s", name, jerr);
+				json_object_put(lvs);
+				return -1;
+			}
+			h->recv.copy_target[i] = strdup(target);
+			h->recv.copy_lv[i] = strdup(name);
+			h->recv.copy_fd[i] = -1;
+			h->recv.ncopy = (int)i + 1;
+			json_object_array_add(lvs, json_object_new_string(name));
+			if (journal_phase(&h->recv.jr, "receive", jerr,
+			    sizeof(jerr)) == -1) {
+				snprintf(err, errlen, "%s", jerr);
+				json_object_put(lvs);
+				return -1;
+			}
+			if (h->recv.copy_target[i] == NULL ||
+			    h->recv.copy_lv[i] == NULL) {
+				snprintf(err, errlen, "out of memory");
+				json_object_put(lvs);
+				return -1;
+			}
+			if (helper_recv_lv_open(h, i, err, errlen) == -1) {
+				json_object_put(lvs);
+				return -1;
+			}
+			log_info("%s: created the logical volume %s (%s, "
+			    "%lld bytes, zeroed) for the copy of %s", h->who,
+			    name, target, (long long)proto_get_int(e,
+			    "lv_size", 0), proto_get_str(e, "source"));
+			continue;
+		}
 		fd = open(target, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
 		    O_CLOEXEC, 0600);
 		if (fd == -1) {
 			snprintf(err, errlen, "creating %s: %s", target,
 			    strerror(errno));
+			json_object_put(lvs);
 			return -1;
 		}
 		h->recv.copy_target[i] = strdup(target);
 		h->recv.copy_fd[i] = fd;
-		h->recv.copy_size[i] = (uint64_t)proto_get_int(e, "size", 0);
 		h->recv.ncopy = (int)i + 1;
 		if (h->recv.copy_target[i] == NULL ||
 		    ftruncate(fd, (off_t)h->recv.copy_size[i]) == -1) {
 			snprintf(err, errlen, "sizing %s to %llu bytes: %s",
 			    target, (unsigned long long)h->recv.copy_size[i],
 			    strerror(errno));
+			json_object_put(lvs);
 			return -1;
 		}
 		log_info("%s: created %s (%llu bytes) for the copy of %s",
 		    h->who, target, (unsigned long long)h->recv.copy_size[i],
 		    proto_get_str(e, "source"));
+	}
+	json_object_put(lvs);
+	return 0;
+}
+
+/*
+ * The new LV of copy I, open for writing and all zeros.  Through
+ * LVM's link (/dev/VG/LV to /dev/dm-N), which udev may make a moment
+ * after lvcreate returns; what opens must be a block device that holds
+ * the source's bytes.
+ */
+static int
+helper_recv_lv_open(struct helper *h, size_t i, char *err, size_t errlen)
+{
+	const char *target = h->recv.copy_target[i];
+	char zerr[256];
+	struct stat st;
+	uint64_t size;
+	int fd = -1, tries;
+
+	for (tries = 0; tries < 50; tries++) {
+		if ((fd = open(target, O_RDWR | O_CLOEXEC)) != -1 ||
+		    errno != ENOENT)
+			break;
+		usleep(100000);
+	}
+	if (fd == -1) {
+		snprintf(err, errlen, "opening the new logical volume %s: %s",
+		    target, strerror(errno));
+		return -1;
+	}
+	h->recv.copy_fd[i] = fd;
+	if (fstat(fd, &st) == -1 || !S_ISBLK(st.st_mode) ||
+	    lvm_blk_size(fd, &size) == -1 || size < h->recv.copy_size[i]) {
+		snprintf(err, errlen, "the new logical volume %s is not a "
+		    "block device of at least %llu bytes", target,
+		    (unsigned long long)h->recv.copy_size[i]);
+		return -1;
+	}
+	if (lvm_zero(fd, size, zerr, sizeof(zerr)) == -1) {
+		snprintf(err, errlen, "the new logical volume %s: %s", target,
+		    zerr);
+		return -1;
 	}
 	return 0;
 }
@@ -421,16 +514,66 @@ helper_recv_copies_close(struct helper *h)
 		h->recv.copy_fd[i] = -1;
 		free(h->recv.copy_target[i]);
 		h->recv.copy_target[i] = NULL;
+		free(h->recv.copy_lv[i]);
+		h->recv.copy_lv[i] = NULL;
 	}
 	h->recv.ncopy = 0;
+}
+
+/* The LV VG/LV (a journaled copy) removed, a few times if LVM finds
+ * it still open (udev's probe after the last close): 0 or -1. */
+int
+helper_lv_remove(const struct relocd_conf *conf, const char *name,
+    char *err, size_t errlen)
+{
+	char vg[CONF_LVM_NAME_MAX + 1];
+	const char *slash = strchr(name, '/');
+	int tries;
+
+	if (slash == NULL || (size_t)(slash - name) >= sizeof(vg)) {
+		snprintf(err, errlen, "'%.200s' names no logical volume", name);
+		return -1;
+	}
+	memcpy(vg, name, (size_t)(slash - name));
+	vg[slash - name] = '\0';
+	if (!conf_lvm_name_ok(vg) || !conf_lvm_name_ok(slash + 1)) {
+		snprintf(err, errlen, "'%.200s' names no logical volume", name);
+		return -1;
+	}
+	for (tries = 0; tries < 3; tries++) {
+		if (tries > 0)
+			sleep(1);
+		if (lvm_lv_remove(conf, vg, slash + 1, err, errlen) == 0)
+			return 0;
+	}
+	return -1;
 }
 
 void
 helper_recv_copies_remove(struct helper *h, const char *why)
 {
+	char err[1024];
 	int i;
 
+	/* Every descriptor closed first: an open LV is "in use". */
 	for (i = 0; i < h->recv.ncopy; i++) {
+		if (h->recv.copy_fd[i] != -1)
+			close(h->recv.copy_fd[i]);
+		h->recv.copy_fd[i] = -1;
+	}
+	for (i = 0; i < h->recv.ncopy; i++) {
+		if (h->recv.copy_lv[i] != NULL) {
+			if (helper_lv_remove(h->conf, h->recv.copy_lv[i], err,
+			    sizeof(err)) == -1)
+				log_warnx("%s: removing the partial copy, the "
+				    "logical volume %s: %s", h->who,
+				    h->recv.copy_lv[i], err);
+			else
+				log_info("%s: removed the copy, the logical "
+				    "volume %s (%s)", h->who,
+				    h->recv.copy_lv[i], why);
+			continue;
+		}
 		if (h->recv.copy_target[i] == NULL)
 			continue;
 		if (unlink(h->recv.copy_target[i]) == -1 && errno != ENOENT)

@@ -615,6 +615,7 @@ helper_src_offer(struct helper *h, struct json_object *cfg, char *err,
 			return NULL;
 		}
 		h->src.copy_size[i] = (uint64_t)proto_get_int(d, "size", 0);
+		h->src.copy_blk[i] = proto_get_str(d, "kind") != NULL;
 		h->src.ncopy = (int)i + 1;
 	}
 	return offer;
@@ -659,22 +660,34 @@ helper_src_disk(struct helper *h, struct json_object *args, int *fds,
 {
 	int64_t n = proto_get_int(args, "disk", -1);
 	struct stat st;
+	uint64_t size;
 	int fd, dfd = -1, out[2], rc;
 
 	if (!h->src.active || h->src.go || (!h->src.streamed &&
 	    !h->src.live) || n < 0 || n >= h->src.ncopy)
 		return helper_error(h, "proto", "src-disk out of order");
-	if ((fd = open(h->src.copy_path[n], O_RDONLY | O_CLOEXEC |
-	    O_NOFOLLOW)) == -1)
+	/* A file is opened as named, never through a symbolic link; a
+	 * block device is, as LVM names it: /dev/VG/LV is its link to
+	 * /dev/dm-N.  Either way what opened must be what was offered. */
+	fd = open(h->src.copy_path[n], O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1 && errno == ELOOP && h->src.copy_blk[n])
+		fd = open(h->src.copy_path[n], O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
 		return helper_error(h, "storage", "%s: %s",
 		    h->src.copy_path[n], strerror(errno));
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size != h->src.copy_size[n]) {
+	if (fstat(fd, &st) == -1)
+		size = UINT64_MAX;
+	else if (h->src.copy_blk[n])
+		size = S_ISBLK(st.st_mode) && lvm_blk_size(fd, &size) == 0 ?
+		    size : UINT64_MAX;
+	else
+		size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : UINT64_MAX;
+	if (size != h->src.copy_size[n]) {
 		close(fd);
 		return helper_error(h, "storage", "%s changed since the "
-		    "migration began (no longer a file of %llu bytes)",
-		    h->src.copy_path[n],
-		    (unsigned long long)h->src.copy_size[n]);
+		    "migration began (no longer a %s of %llu bytes)",
+		    h->src.copy_path[n], h->src.copy_blk[n] ? "block device" :
+		    "file", (unsigned long long)h->src.copy_size[n]);
 	}
 	if (h->src.live && !h->src.streamed && xo_disk_dirty(h->xo,
 	    h->src.domid, h->src.copy_path[n], &dfd) != 0) {
@@ -721,6 +734,14 @@ helper_src_remove_disks(struct helper *h, char *msg, size_t len)
 		return;
 	}
 	for (i = 0; i < h->src.ncopy; i++) {
+		/* Unlinking /dev/VG/LV would drop LVM's link, not the LV:
+		 * the operator removes it, with lvremove. */
+		if (h->src.copy_blk[i]) {
+			log_info("%s: its source disk %s is a block device: "
+			    "kept (remove it with lvremove if it is an LV no "
+			    "longer needed)", h->src.name, h->src.copy_path[i]);
+			continue;
+		}
 		if (unlink(h->src.copy_path[i]) == -1)
 			log_warn("%s runs on %s; removing its source disk %s",
 			    h->src.name, h->src.host, h->src.copy_path[i]);

@@ -148,7 +148,8 @@ hostinfo_path_json(const struct relocd_conf *conf, const char *path)
 	struct stat st;
 	const char *kind;
 
-	if (!domcfg_path_in(path, conf->incoming_disk_paths)) {
+	if (!domcfg_path_in(path, conf->incoming_disk_paths) &&
+	    !conf_vg_path(conf, path)) {
 		json_object_object_add(o, "inside",
 		    json_object_new_boolean(0));
 		return o;
@@ -161,7 +162,11 @@ hostinfo_path_json(const struct relocd_conf *conf, const char *path)
 			    json_object_new_string(strerror(errno)));
 		return o;
 	}
-	if (!hostinfo_real_inside(conf, real)) {
+	/* LVM's /dev/VG/LV is a link to /dev/dm-N: inside when it leads
+	 * to a block device, and nothing else of /dev counts. */
+	if (conf_vg_path(conf, path) && !domcfg_path_in(path,
+	    conf->incoming_disk_paths) ? stat(real, &st) == -1 ||
+	    !S_ISBLK(st.st_mode) : !hostinfo_real_inside(conf, real)) {
 		json_object_object_add(o, "inside",
 		    json_object_new_boolean(0));
 		return o;

@@ -16,7 +16,7 @@ struct migration {
 	int		 live;
 	int		 paused;	/* leave it paused at the destination */
 	int		 bandwidth_mbit;	/* 0: unlimited */
-	int		 copy_storage;	/* copy its file-backed disks too */
+	int		 copy_storage;	/* copy its disks too (files, block devices) */
 	int		 remove_source_disk;	/* ...and remove them after */
 	/* Each progress frame's body as it comes (not kept). */
 	void		(*progress)(struct json_object *, void *arg);

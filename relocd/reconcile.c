@@ -45,7 +45,8 @@ static int	recover_act(struct xo_ctx *, const char *, const char *,
 		    char *, size_t);
 static void	recover_mark(struct relocd_conf *, const char *,
 		    const char *);
-static void	recover_copies_remove(const char *, struct json_object *);
+static void	recover_copies_remove(struct relocd_conf *, const char *,
+		    struct json_object *);
 
 /* Left by a worker that died, for the reconciliation table. */
 static int
@@ -261,7 +262,7 @@ recover_one(struct relocd_conf *conf, struct xo_ctx *xo, const char *dir,
 		/* Before "go" the sender keeps its disks: the copies made
 		 * here for it (--copy-storage) are partial, or unused. */
 		if (drop_copies)
-			recover_copies_remove(name, o);
+			recover_copies_remove(conf, name, o);
 	}
 	snprintf(m, sizeof(m), "%s", msg);
 	json_object_object_del(o, "alive");
@@ -275,14 +276,36 @@ out:
 	close(fd);
 }
 
-/* The disk copies a destination's record names ("copies"). */
+/* The disk copies a destination's record names: files ("copies") and
+ * the LVs it made ("copies_lv", VG/LV). */
 static void
-recover_copies_remove(const char *name, struct json_object *o)
+recover_copies_remove(struct relocd_conf *conf, const char *name,
+    struct json_object *o)
 {
 	struct json_object *arr;
 	const char *path;
+	char err[1024];
 	size_t i, n;
 
+	if (json_object_object_get_ex(o, "copies_lv", &arr) &&
+	    json_object_is_type(arr, json_type_array)) {
+		n = json_object_array_length(arr);
+		for (i = 0; i < n; i++) {
+			path = json_object_get_string(
+			    json_object_array_get_idx(arr, i));
+			if (path == NULL)
+				continue;
+			if (helper_lv_remove(conf, path, err,
+			    sizeof(err)) == 0)
+				log_warnx("recovered the migration of %s: "
+				    "removed the partial disk copy, the "
+				    "logical volume %s", name, path);
+			else
+				log_warnx("recovering the migration of %s: "
+				    "removing the partial disk copy, the "
+				    "logical volume %s: %s", name, path, err);
+		}
+	}
 	if (!json_object_object_get_ex(o, "copies", &arr) ||
 	    !json_object_is_type(arr, json_type_array))
 		return;

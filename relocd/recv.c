@@ -340,8 +340,8 @@ recv_checks(struct worker *w, struct json_object *req, struct json_object *cfg,
 
 	memset(&f, 0, sizeof(f));
 	args = json_object_new_object();
-	json_object_object_add(args, "paths", precheck_disk_paths(cfg,
-	    w->conf->incoming_disk_paths));
+	json_object_object_add(args, "paths", precheck_disk_paths(w->conf,
+	    cfg));
 	/* --copy-storage: the helper plans where the copies would go. */
 	if ((offer = recv_offer(req)) != NULL)
 		json_object_object_add(args, "copy", json_object_get(offer));
@@ -1425,6 +1425,9 @@ recv_migrate(struct worker *w, struct json_object *req)
 	    reason, sizeof(reason));
 out:
 	explicit_bzero(&key, sizeof(key));
+	/* Ours closed first: an LV still open here would be "in use" to
+	 * the helper's lvremove. */
+	recv_live_close(&lv);
 	if (begun) {
 		/* Before "go": the incoming copy goes, the sender keeps it. */
 		json_object_put(args);
@@ -1440,7 +1443,6 @@ out:
 		close(sp[0]);
 	if (sp[1] != -1)
 		close(sp[1]);
-	recv_live_close(&lv);
 	json_object_put(ok);
 	json_object_put(cfg);
 	json_object_put(args);

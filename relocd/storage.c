@@ -12,11 +12,21 @@
  * both refuse the migration with a message that says so.  The copies
  * must fit: their allocated bytes, per filesystem, within what statvfs
  * says is free for an unprivileged writer (the root reserve is left).
+ *
+ * A block device (the offer says "kind": "block") goes into a new LV of
+ * incoming_volume_group named after the source's last path component,
+ * /dev/VG/NAME, made by the helper (helper_recv.c) with lvm_command.
+ * One whose path exists here as a block device the incoming policy
+ * allows as is (under incoming_disk_paths, or in that VG) is shared
+ * storage, or a stale copy: refused, never copied over itself, as a
+ * file that exists is.  The LVs must fit: their whole sizes (LVs are
+ * thick), rounded up to the VG's extents, within the VG's free bytes.
  */
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +41,8 @@
 static const char *storage_dir_for(const struct relocd_conf *, const char *,
 		    char *, size_t);
 static int	storage_target(const struct relocd_conf *, const char *,
+		    char *, size_t, char *, size_t);
+static int	storage_lv_target(const struct relocd_conf *, const char *,
 		    char *, size_t, char *, size_t);
 
 /* The directory a copy of SRC goes to when its own path is not allowed:
@@ -109,9 +121,53 @@ storage_target(const struct relocd_conf *conf, const char *src, char *target,
 	return 0;
 }
 
+/* The LV a copy of the block device SRC becomes: 0, or -1 with the
+ * reason. */
+static int
+storage_lv_target(const struct relocd_conf *conf, const char *src,
+    char *target, size_t tlen, char *why, size_t whylen)
+{
+	const char *vg = conf->incoming_volume_group, *base;
+	struct stat st;
+
+	if (src[0] != '/' || strstr(src, "/../") != NULL ||
+	    strlen(src) >= PATH_MAX - 1) {
+		snprintf(why, whylen, "%.200s is not an absolute path", src);
+		return -1;
+	}
+	if (stat(src, &st) == 0 && S_ISBLK(st.st_mode) &&
+	    (domcfg_path_in(src, conf->incoming_disk_paths) ||
+	    conf_vg_path(conf, src))) {
+		snprintf(why, whylen, "%.200s is present here as a block "
+		    "device and is never copied over: if the disk is on "
+		    "shared storage, migrate without --copy-storage; if it is "
+		    "a stale copy, remove it", src);
+		return -1;
+	}
+	if (*vg == '\0') {
+		snprintf(why, whylen, "%.200s is a block device: copying it "
+		    "needs incoming_volume_group (the LVM volume group for "
+		    "the copies) in this host's relocd.conf; if the disk is on "
+		    "shared storage, migrate without --copy-storage", src);
+		return -1;
+	}
+	base = strrchr(src, '/') + 1;
+	if (!conf_lvm_name_ok(base)) {
+		snprintf(why, whylen, "the copy of %.200s would be the "
+		    "logical volume '%.200s' of %s, which is not a valid LV "
+		    "name", src, base, vg);
+		return -1;
+	}
+	snprintf(target, tlen, "/dev/%s/%s", vg, base);
+	return 0;
+}
+
 struct json_object *
 storage_plan(const struct relocd_conf *conf, struct json_object *offer)
 {
+	uint64_t vg_free = 0, vg_extent = 0, lvneed;
+	int lv[DISKCOPY_MAX_DISKS], vg_known = 0, r;
+	const char *kind;
 	struct json_object *plan, *d, *e, *v;
 	struct statvfs sv[DISKCOPY_MAX_DISKS];
 	uint64_t need[DISKCOPY_MAX_DISKS], size, alloc, avail;
@@ -131,7 +187,9 @@ storage_plan(const struct relocd_conf *conf, struct json_object *offer)
 		e = json_object_new_object();
 		json_object_array_add(plan, e);
 		need[i] = 0;
+		lv[i] = 0;
 		src = proto_get_str(d, "path");
+		kind = proto_get_str(d, "kind");
 		vdev = proto_get_str(d, "vdev");
 		size = (uint64_t)proto_get_int(d, "size", -1);
 		alloc = (uint64_t)proto_get_int(d, "allocated", -1);
@@ -152,8 +210,9 @@ storage_plan(const struct relocd_conf *conf, struct json_object *offer)
 		    json_object_new_int64((int64_t)size));
 		json_object_object_add(e, "allocated",
 		    json_object_new_int64((int64_t)alloc));
-		if (storage_target(conf, src, target, sizeof(target), why,
-		    sizeof(why)) == -1) {
+		lv[i] = kind != NULL && strcmp(kind, "block") == 0;
+		if ((lv[i] ? storage_lv_target : storage_target)(conf, src,
+		    target, sizeof(target), why, sizeof(why)) == -1) {
 			json_object_object_add(e, "error",
 			    json_object_new_string(why));
 			continue;
@@ -161,10 +220,12 @@ storage_plan(const struct relocd_conf *conf, struct json_object *offer)
 		json_object_object_add(e, "target",
 		    json_object_new_string(target));
 		if (lstat(target, &st) == 0) {
-			snprintf(why, sizeof(why), "%.200s already exists here "
-			    "and is never overwritten: if it is a stale copy, "
-			    "remove it; if the disk is on shared storage, "
-			    "migrate without --copy-storage", target);
+			snprintf(why, sizeof(why), "%s%.200s already exists "
+			    "here and is never overwritten: if it is a stale "
+			    "copy, remove it%s; if the disk is on shared "
+			    "storage, migrate without --copy-storage", lv[i] ?
+			    "the logical volume " : "", target, lv[i] ?
+			    " (lvremove)" : "");
 			json_object_object_add(e, "error",
 			    json_object_new_string(why));
 			continue;
@@ -180,6 +241,46 @@ storage_plan(const struct relocd_conf *conf, struct json_object *offer)
 			    "two disks", target);
 			json_object_object_add(e, "error",
 			    json_object_new_string(why));
+			continue;
+		}
+		if (lv[i]) {
+			if (!vg_known && lvm_vg_info(conf,
+			    conf->incoming_volume_group, &vg_free, &vg_extent,
+			    why, sizeof(why)) == -1) {
+				json_object_object_add(e, "error",
+				    json_object_new_string(why));
+				continue;
+			}
+			vg_known = 1;
+			/* An inactive LV has no /dev node: LVM knows it. */
+			if ((r = lvm_lv_exists(conf,
+			    conf->incoming_volume_group, strrchr(target, '/') +
+			    1, why, sizeof(why))) != 0) {
+				if (r == 1)
+					snprintf(why, sizeof(why), "the logical "
+					    "volume %.200s already exists here "
+					    "and is never overwritten: if it is "
+					    "a stale copy, remove it "
+					    "(lvremove); if the disk is on "
+					    "shared storage, migrate without "
+					    "--copy-storage", target);
+				json_object_object_add(e, "error",
+				    json_object_new_string(why));
+				continue;
+			}
+			/* Thick: all of it, in whole extents. */
+			lvneed = (size + vg_extent - 1) / vg_extent * vg_extent;
+			need[i] = lvneed;
+			json_object_object_add(e, "lv", json_object_new_string(
+			    strrchr(target, '/') + 1));
+			json_object_object_add(e, "vg", json_object_new_string(
+			    conf->incoming_volume_group));
+			json_object_object_add(e, "lv_size",
+			    json_object_new_int64((int64_t)lvneed));
+			json_object_object_add(e, "allocated",
+			    json_object_new_int64((int64_t)lvneed));
+			json_object_object_add(e, "fs_free",
+			    json_object_new_int64((int64_t)vg_free));
 			continue;
 		}
 		snprintf(dir, sizeof(dir), "%s", target);
@@ -202,9 +303,30 @@ storage_plan(const struct relocd_conf *conf, struct json_object *offer)
 		e = json_object_array_get_idx(plan, i);
 		if (need[i] == 0 || json_object_object_get_ex(e, "error", &v))
 			continue;
+		if (lv[i]) {
+			alloc = 0;
+			for (j = 0; j < n; j++)
+				if (need[j] != 0 && lv[j])
+					alloc += need[j];
+			if (alloc > vg_free) {
+				snprintf(why, sizeof(why), "no room for its "
+				    "copy: %.1f MiB needed in volume group %s "
+				    "(LVs are thick: whole sizes, in %llu-byte "
+				    "extents) where %.200s would go, %.1f MiB "
+				    "free there", alloc / 1048576.0,
+				    conf->incoming_volume_group,
+				    (unsigned long long)vg_extent,
+				    proto_get_str(e, "target"),
+				    vg_free / 1048576.0);
+				json_object_object_add(e, "error",
+				    json_object_new_string(why));
+			}
+			continue;
+		}
 		alloc = 0;
 		for (j = 0; j < n; j++)
-			if (need[j] != 0 && sv[j].f_fsid == sv[i].f_fsid)
+			if (need[j] != 0 && !lv[j] &&
+			    sv[j].f_fsid == sv[i].f_fsid)
 				alloc += need[j];
 		avail = (uint64_t)sv[i].f_bavail * sv[i].f_frsize;
 		if (alloc > avail) {
@@ -239,16 +361,38 @@ storage_plan_error(struct json_object *plan)
 
 /*
  * The disks --copy-storage copies: every disk of the config whose
- * backing is a regular file here (CD-ROMs are files too, but read only
- * and shared by nature: not copied).  Block devices are not copied;
- * they must be present at the destination, as without --copy-storage.
+ * backing is a regular file or a block device here (CD-ROMs are files
+ * too, but read only and shared by nature: not copied).  A block device
+ * is read whole: its "allocated" bytes are its size (a hole in an LV is
+ * not known from here; chunks of zeros are skipped as they are read).
  * Sizes and allocation as root sees them now; the source's helper
- * checks again, as it opens each one, that it is still the file
- * offered.
+ * checks again, as it opens each one, that it is still the file or
+ * device offered.
  */
+/* PATH's size as a block device (LVM's /dev/VG/LV: a symlink, followed). */
+int
+storage_blk_size(const char *path, uint64_t *size)
+{
+	struct stat st;
+	int fd, e;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISBLK(st.st_mode) ||
+	    lvm_blk_size(fd, size) == -1) {
+		e = S_ISBLK(st.st_mode) ? errno : ENOTBLK;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 struct json_object *
 storage_offer(struct json_object *cfg, char *err, size_t errlen)
 {
+	uint64_t bsize;
 	struct json_object *arr, *dev, *v, *offer, *d;
 	const char *path, *vdev;
 	struct stat st;
@@ -274,14 +418,23 @@ storage_offer(struct json_object *cfg, char *err, size_t errlen)
 			    vdev ? vdev : "?", path, strerror(errno));
 			goto fail;
 		}
-		if (!S_ISREG(st.st_mode))
+		if (S_ISBLK(st.st_mode)) {
+			if (storage_blk_size(path, &bsize) == -1) {
+				snprintf(err, errlen, "--copy-storage: disk %s: "
+				    "%s: its size: %s", vdev ? vdev : "?",
+				    path, strerror(errno));
+				goto fail;
+			}
+			st.st_size = (off_t)bsize;
+			st.st_blocks = (blkcnt_t)(bsize / 512);
+		} else if (!S_ISREG(st.st_mode))
 			continue;
 		if (ncopy == DISKCOPY_MAX_DISKS ||
 		    (uint64_t)st.st_size > DISKCOPY_MAX_SIZE ||
 		    st.st_size == 0) {
 			snprintf(err, errlen, "--copy-storage: disk %s: %s: "
 			    "%s", vdev ? vdev : "?", path, st.st_size == 0 ?
-			    "an empty file" : "more disks or a larger image "
+			    "empty" : "more disks or a larger image "
 			    "than a copy takes (16 disks, 16 TiB)");
 			goto fail;
 		}
@@ -289,6 +442,9 @@ storage_offer(struct json_object *cfg, char *err, size_t errlen)
 		json_object_object_add(d, "vdev",
 		    json_object_new_string(vdev ? vdev : "?"));
 		json_object_object_add(d, "path", json_object_new_string(path));
+		if (S_ISBLK(st.st_mode))
+			json_object_object_add(d, "kind",
+			    json_object_new_string("block"));
 		json_object_object_add(d, "size",
 		    json_object_new_int64((int64_t)st.st_size));
 		json_object_object_add(d, "allocated",
@@ -298,7 +454,7 @@ storage_offer(struct json_object *cfg, char *err, size_t errlen)
 	}
 	if (ncopy == 0) {
 		snprintf(err, errlen, "--copy-storage: none of its disks is a "
-		    "file on this host (block devices are not copied)");
+		    "file or a block device on this host");
 		goto fail;
 	}
 	return offer;

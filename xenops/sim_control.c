@@ -5,6 +5,7 @@
  * RELOCD_SIM_FAULT fault points.  The guest process itself is
  * simguest.c.
  */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -22,6 +23,8 @@
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
+
+#include <linux/fs.h>
 
 #include <json-c/json.h>
 
@@ -41,6 +44,7 @@ struct sim_procstat {
 };
 
 static int	sim_proc_stat(pid_t, struct sim_procstat *);
+static int	sim_disk_open(const char *);
 static int	sim_pid_alive(pid_t, uint64_t);
 static int	sim_ctl_addr(struct xo_ctx *, uint32_t, struct sockaddr_un *,
 		    int *);
@@ -480,8 +484,7 @@ sim_guest_start(struct xo_ctx *ctx, uint32_t domid,
 		goto out;
 	}
 
-	if (*dc->disk != '\0' && (a.disk_fd = open(dc->disk, O_RDWR |
-	    O_CLOEXEC | O_NOFOLLOW)) == -1) {
+	if (*dc->disk != '\0' && (a.disk_fd = sim_disk_open(dc->disk)) == -1) {
 		rc = xo_fail(ctx, XO_E_FAIL, "domain %s: disk %s: %s",
 		    dc->name, dc->disk, strerror(errno));
 		goto out;
@@ -498,6 +501,12 @@ sim_guest_start(struct xo_ctx *ctx, uint32_t domid,
 			goto out;
 		}
 		a.disk_size = (uint64_t)dst.st_size;
+		if (S_ISBLK(dst.st_mode) && ioctl(a.disk_fd, BLKGETSIZE64,
+		    &a.disk_size) == -1) {
+			rc = xo_fail(ctx, XO_E_FAIL, "domain %s: disk %s: %s",
+			    dc->name, dc->disk, strerror(errno));
+			goto out;
+		}
 		words = diskcopy_dirty_words(a.disk_size);
 		if ((rc = sim_memfd(ctx, domid, "diskdirty", (words ? words :
 		    1) * 8, &a.disk_dirty_fd)) != 0)
@@ -1060,6 +1069,30 @@ sim_unpause(struct xo_ctx *ctx, uint32_t domid)
 }
 
 /*
+ * The sim guest's disk, read-write: a file as named, or a block device
+ * as LVM names it (/dev/VG/LV, its link to /dev/dm-N), as a Xen host
+ * takes phy: disks.
+ */
+static int
+sim_disk_open(const char *path)
+{
+	struct stat st;
+	int fd;
+
+	if ((fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) != -1 ||
+	    errno != ELOOP)
+		return fd;
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISBLK(st.st_mode)) {
+		close(fd);
+		errno = ELOOP;
+		return -1;
+	}
+	return fd;
+}
+
+/*
  * The dirty bitmap of domid's disk at path.  The sim guest writes one
  * disk only, sim_disk_counter's, and marks every write to it; for that
  * disk the map is the guest's own.  No other disk of a sim domain is
@@ -1073,8 +1106,9 @@ sim_disk_dirty(struct xo_ctx *ctx, uint32_t domid, const char *path, int *fd)
 	struct sim_domcfg dc;
 	struct stat a, b;
 	enum xo_state st;
+	uint64_t size;
 	size_t words;
-	int rc;
+	int rc, bfd;
 
 	*fd = -1;
 	if ((rc = sim_cfg_load(ctx, domid, &cfg)) != 0 ||
@@ -1095,7 +1129,13 @@ sim_disk_dirty(struct xo_ctx *ctx, uint32_t domid, const char *path, int *fd)
 		rc = sim_guest_cmd(ctx, domid, "diskfds", "ok diskfds", fd, 1);
 		goto out;
 	}
-	words = diskcopy_dirty_words((uint64_t)a.st_size);
+	size = (uint64_t)a.st_size;
+	if (S_ISBLK(a.st_mode) && (bfd = sim_disk_open(path)) != -1) {
+		if (ioctl(bfd, BLKGETSIZE64, &size) == -1)
+			size = 0;
+		close(bfd);
+	}
+	words = diskcopy_dirty_words(size);
 	rc = sim_memfd(ctx, domid, "diskdirty", (words ? words : 1) * 8, fd);
 out:
 	json_object_put(cfg);

@@ -19,6 +19,7 @@
 #include "allow.h"
 #include "cfg.h"
 #include "conf.h"
+#include "domcfg.h"
 
 #ifndef CONF_TEST_DIR
 #define CONF_TEST_DIR	"tests/conf"
@@ -747,6 +748,40 @@ START_TEST(conf_dir_of_file)
 }
 END_TEST
 
+/* LVM's names (incoming_volume_group, the LVs made there), and which
+ * paths are LVs of that VG for the incoming policy. */
+START_TEST(conf_lvm_names)
+{
+	char longname[CONF_LVM_NAME_MAX + 2];
+
+	ck_assert(conf_lvm_name_ok("vg0"));
+	ck_assert(conf_lvm_name_ok("web-disk_1.img+x"));
+	ck_assert(!conf_lvm_name_ok(""));
+	ck_assert(!conf_lvm_name_ok("-vg"));
+	ck_assert(!conf_lvm_name_ok("."));
+	ck_assert(!conf_lvm_name_ok(".."));
+	ck_assert(!conf_lvm_name_ok("a/b"));
+	ck_assert(!conf_lvm_name_ok("a b"));
+	ck_assert(!conf_lvm_name_ok("dísk"));
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	ck_assert(!conf_lvm_name_ok(longname));
+	longname[CONF_LVM_NAME_MAX] = '\0';
+	ck_assert(conf_lvm_name_ok(longname));
+
+	ck_assert(domcfg_vg_path("/dev/vg0/web", "vg0"));
+	ck_assert(!domcfg_vg_path("/dev/vg0/web", ""));
+	ck_assert(!domcfg_vg_path("/dev/vg0/web", NULL));
+	ck_assert(!domcfg_vg_path("/dev/vg0", "vg0"));
+	ck_assert(!domcfg_vg_path("/dev/vg0/", "vg0"));
+	ck_assert(!domcfg_vg_path("/dev/vg0/..", "vg0"));
+	ck_assert(!domcfg_vg_path("/dev/vg0/a/b", "vg0"));
+	ck_assert(!domcfg_vg_path("/dev/vg01/web", "vg0"));
+	ck_assert(!domcfg_vg_path("/dev/vg/web", "vg0"));
+	ck_assert(!domcfg_vg_path("/dev/sda", "vg0"));
+}
+END_TEST
+
 /* --- golden files: tests/conf/{good,bad} --- */
 
 static const char *
@@ -865,6 +900,7 @@ cfg_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("golden");
+	tcase_add_test(tc, conf_lvm_names);
 	tcase_add_test(tc, conf_golden_good);
 	tcase_add_test(tc, conf_golden_bad);
 	suite_add_tcase(s, tc);
