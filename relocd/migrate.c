@@ -558,7 +558,8 @@ migrate_disk_one(struct migrate_run *r, uint32_t disk, int fd, char *err,
 	}
 	json_object_put(end);
 	migrate_note(r, "disk", "disk %s: sent %llu bytes of data (%llu "
-	    "bytes apparent) in %llu chunks, %.0f ms, image SHA-256 %.16s...",
+	    "bytes apparent) in %llu chunks, %.0f ms, image digest (of its "
+	    "chunks' tags, not a sha256sum) %.16s...",
 	    vdev, (unsigned long long)im.bytes, (unsigned long long)size,
 	    (unsigned long long)im.chunks, (clock_mono_us() - t0) / 1000.0,
 	    hex);
@@ -847,7 +848,8 @@ migrate_live_final(struct migrate_run *r, char *err, size_t errlen)
 			return -1;
 		}
 		migrate_note(r, "disk", "disk %s: final image %llu bytes of "
-		    "data in %llu chunks, image SHA-256 %.16s...",
+		    "data in %llu chunks, image digest (of its chunks' tags, not "
+		    "a sha256sum) %.16s...",
 		    proto_get_str(d, "vdev"), (unsigned long long)bytes,
 		    (unsigned long long)chunks, hex);
 	}
