@@ -156,6 +156,25 @@ check_source(struct worker *w, const char *domain, int how,
 			    "while it runs)" : "", data / 1048576.0, size /
 			    1048576.0, big ? "; a disk over 1 TiB is too "
 			    "large for a live copy, migrate it offline" : "");
+			/* Judged by the destination's storage line as
+			 * without --copy-storage: present there, or no. */
+			if (json_object_object_get_ex(*facts, "copy_skipped",
+			    &offer) && json_object_is_type(offer,
+			    json_type_array))
+				for (i = 0; i < json_object_array_length(offer);
+				    i++) {
+					d = json_object_array_get_idx(offer, i);
+					precheck_add(*checks, PRECHECK_PASS,
+					    "copy-storage", "disk %s: %s is not "
+					    "copied, it must be present at the "
+					    "destination: %s",
+					    proto_get_str(d, "vdev") ?
+					    proto_get_str(d, "vdev") : "?",
+					    proto_get_str(d, "path") ?
+					    proto_get_str(d, "path") : "?",
+					    proto_get_str(d, "why") ?
+					    proto_get_str(d, "why") : "?");
+				}
 		}
 	}
 	rc = 0;

@@ -418,11 +418,15 @@ helper_domfacts(struct helper *h, struct json_object *args, int *fds,
 		    json_object_new_string(busy));
 	/* xmig check --copy-storage: what would be copied, or why not. */
 	if (proto_get_int(args, "copy_storage", 0)) {
-		struct json_object *offer;
+		struct json_object *offer, *skipped;
 
-		if ((offer = storage_offer(cfg, err, sizeof(err))) != NULL)
+		if ((offer = storage_offer(h->conf, cfg, &skipped, err,
+		    sizeof(err))) != NULL) {
 			json_object_object_add(o, "copy", offer);
-		else
+			if (skipped != NULL)
+				json_object_object_add(o, "copy_skipped",
+				    skipped);
+		} else
 			json_object_object_add(o, "copy_error",
 			    json_object_new_string(err));
 	}

@@ -245,8 +245,11 @@ int	cluster_tombstones_clear(const struct relocd_conf *, char *err,
 struct json_object *storage_plan(const struct relocd_conf *,
 	    struct json_object *offer);
 /* The source's side: the disks of CFG that --copy-storage copies,
- * [{"vdev", "path", "size", "allocated"}], or NULL with the reason. */
-struct json_object *storage_offer(struct json_object *cfg, char *err,
+ * [{"vdev", "path", "size", "allocated"[, "kind"]}], or NULL with the
+ * reason; *skipped (if not NULL), the block devices left alone,
+ * [{"vdev", "path", "why"}]. */
+struct json_object *storage_offer(const struct relocd_conf *,
+	    struct json_object *cfg, struct json_object **skipped, char *err,
 	    size_t errlen);
 /* The first entry's error of a plan, or NULL if every disk can come. */
 const char *storage_plan_error(struct json_object *plan);
@@ -257,6 +260,8 @@ int	lvm_vg_info(const struct relocd_conf *, const char *vg,
 	    uint64_t *freeb, uint64_t *extent, char *err, size_t errlen);
 int	lvm_lv_exists(const struct relocd_conf *, const char *vg,
 	    const char *lv, char *err, size_t errlen);
+int	lvm_lv_local(const struct relocd_conf *, const char *path,
+	    char *why, size_t whylen);
 int	lvm_lv_create(const struct relocd_conf *, const char *vg,
 	    const char *lv, uint64_t size, char *err, size_t errlen);
 int	lvm_lv_remove(const struct relocd_conf *, const char *vg,

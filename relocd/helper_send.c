@@ -41,7 +41,8 @@ static int	helper_src_end(struct helper *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static int	helper_src_resume(struct helper *, const char *);
 static struct json_object *helper_src_offer(struct helper *,
-		    struct json_object *, char *, size_t);
+		    struct json_object *, struct json_object **, char *,
+		    size_t);
 static void	helper_src_remove_disks(struct helper *, char *, size_t);
 static int	helper_src_live_too_big(const struct helper *);
 
@@ -241,7 +242,7 @@ helper_src_begin(struct helper *h, struct json_object *args, int *fds,
 {
 	const char *dom = proto_get_str(args, "domain");
 	const char *host = proto_get_str(args, "host");
-	struct json_object *cfg = NULL, *reply, *offer = NULL;
+	struct json_object *cfg = NULL, *reply, *offer = NULL, *skipped = NULL;
 	struct domcfg_info info;
 	struct xo_dominfo di;
 	struct xo_hostinfo hi;
@@ -331,7 +332,8 @@ helper_src_begin(struct helper *h, struct json_object *args, int *fds,
 		    "offline (without -l)", di.name, xo_backend_name(h->xo));
 	}
 	if (proto_get_int(args, "copy_storage", 0) &&
-	    (offer = helper_src_offer(h, cfg, err, sizeof(err))) == NULL) {
+	    (offer = helper_src_offer(h, cfg, &skipped, err, sizeof(err))) ==
+	    NULL) {
 		xo_hostinfo_dispose(&hi);
 		json_object_put(cfg);
 		return helper_error(h, "storage", "%s not migrated: %s",
@@ -342,6 +344,7 @@ helper_src_begin(struct helper *h, struct json_object *args, int *fds,
 		xo_hostinfo_dispose(&hi);
 		json_object_put(cfg);
 		json_object_put(offer);
+		json_object_put(skipped);
 		rc = helper_error(h, "storage", "%s not migrated: its disk %s "
 		    "is %llu bytes; a live copy handles images up to %llu "
 		    "bytes (the chunk tables it keeps grow with the image); "
@@ -362,6 +365,7 @@ helper_src_begin(struct helper *h, struct json_object *args, int *fds,
 		xo_hostinfo_dispose(&hi);
 		json_object_put(cfg);
 		json_object_put(offer);
+		json_object_put(skipped);
 		helper_src_copies_free(h);
 		return helper_error(h, "journal", "%s not migrated: %s",
 		    h->src.name, err);
@@ -387,6 +391,9 @@ helper_src_begin(struct helper *h, struct json_object *args, int *fds,
 	json_object_object_add(reply, "source", hostinfo_source_json(&hi));
 	if (offer != NULL)
 		json_object_object_add(reply, "copy", offer);
+	/* Said to the operator: the destination must have these. */
+	if (skipped != NULL)
+		json_object_object_add(reply, "copy_skipped", skipped);
 	xo_hostinfo_dispose(&hi);
 	rc = helper_ok(h, reply, NULL, 0);
 	json_object_put(reply);
@@ -596,13 +603,14 @@ helper_src_abandon(struct helper *h)
 /* The disks --copy-storage copies (storage_offer), kept to be opened
  * for the network process and removed after, by this side's paths. */
 static struct json_object *
-helper_src_offer(struct helper *h, struct json_object *cfg, char *err,
-    size_t errlen)
+helper_src_offer(struct helper *h, struct json_object *cfg,
+    struct json_object **skipped, char *err, size_t errlen)
 {
 	struct json_object *offer, *d;
 	size_t i, n;
 
-	if ((offer = storage_offer(cfg, err, errlen)) == NULL)
+	if ((offer = storage_offer(h->conf, cfg, skipped, err, errlen)) ==
+	    NULL)
 		return NULL;
 	n = json_object_array_length(offer);
 	for (i = 0; i < n; i++) {
@@ -611,6 +619,8 @@ helper_src_offer(struct helper *h, struct json_object *cfg, char *err,
 		    "path"))) == NULL) {
 			snprintf(err, errlen, "out of memory");
 			json_object_put(offer);
+			json_object_put(*skipped);
+			*skipped = NULL;
 			helper_src_copies_free(h);
 			return NULL;
 		}

@@ -220,6 +220,63 @@ lvm_lv_exists(const struct relocd_conf *conf, const char *vg, const char *lv,
 	return 0;
 }
 
+/*
+ * 1 if the block device PATH is a logical volume of a volume group only
+ * this host uses, as LVM says; 0 if not, with what it is in WHY.  Only
+ * such an LV is --copy-storage's to copy: any other block device (a SAN
+ * LUN, multipath, iSCSI, DRBD, an LV of a clustered or lvmlockd VG) may
+ * be the very storage the destination sees, which a copy would refuse
+ * as present there, or write over itself.  The path alone cannot tell:
+ * /dev/VG/LV names a shared VG's LV too.  lvm_command failing, or
+ * saying nothing, means no LV (also where LVM is not installed); an
+ * answer not of the expected shape is not trusted either way.
+ */
+int
+lvm_lv_local(const struct relocd_conf *conf, const char *path, char *why,
+    size_t whylen)
+{
+	const char *args[] = { "lvs", "--noheadings", "--options",
+	    "vg_name,lv_name,vg_attr", path, NULL };
+	char out[1024], err[512], *f[4], *save = NULL;
+	size_t n;
+
+	/* A leading '-' would be read as an option. */
+	if (path[0] != '/') {
+		snprintf(why, whylen, "not an absolute path, so not asked of "
+		    "LVM");
+		return 0;
+	}
+	if (lvm_run(conf, args, out, sizeof(out), err, sizeof(err)) == -1) {
+		snprintf(why, whylen, "not a logical volume (%.400s)", err);
+		return 0;
+	}
+	for (n = 0; n < 4 && (f[n] = strtok_r(n == 0 ? out : NULL, " \t\n",
+	    &save)) != NULL; n++)
+		;
+	if (n == 0) {
+		snprintf(why, whylen, "not a logical volume (%s lvs says "
+		    "nothing of it)", conf->lvm_command);
+		return 0;
+	}
+	/* vg_attr: permissions, resizeable, exported, partial, allocation
+	 * policy, then 'c' clustered (clvmd) or 's' shared (lvmlockd). */
+	if (n != 3 || !conf_lvm_name_ok(f[0]) || !conf_lvm_name_ok(f[1]) ||
+	    strlen(f[2]) != 6) {
+		snprintf(why, whylen, "not known to be a local logical volume: "
+		    "%s lvs answered what is not \"VG LV ATTR\"",
+		    conf->lvm_command);
+		return 0;
+	}
+	if (f[2][5] == 'c' || f[2][5] == 's') {
+		snprintf(why, whylen, "the logical volume %s/%s of the %s "
+		    "volume group %s (attributes %s), which other hosts see",
+		    f[0], f[1], f[2][5] == 'c' ? "clustered" : "shared",
+		    f[0], f[2]);
+		return 0;
+	}
+	return 1;
+}
+
 /* A new LV of SIZE bytes (a multiple of the VG's extent size), not
  * initialized: lvm_zero does it, on the descriptor that is handed out. */
 int

@@ -925,6 +925,22 @@ migration_run(struct worker *w, const struct migration *m)
 	if (r.copy != NULL) {
 		size_t i, n = json_object_array_length(r.copy);
 
+		/* Left alone, and why: the operator sees it before the
+		 * destination refuses one that is not there. */
+		if (json_object_object_get_ex(reply, "copy_skipped", &src) &&
+		    json_object_is_type(src, json_type_array))
+			for (i = 0; i < json_object_array_length(src); i++) {
+				cs = json_object_array_get_idx(src, i);
+				migrate_note(&r, "disk", "disk %s: %s is not "
+				    "copied, it must be present at %s: %s",
+				    proto_get_str(cs, "vdev") ?
+				    proto_get_str(cs, "vdev") : "?",
+				    proto_get_str(cs, "path") ?
+				    proto_get_str(cs, "path") : "?", r.host,
+				    proto_get_str(cs, "why") ?
+				    proto_get_str(cs, "why") : "?");
+			}
+
 		for (i = 0; i < n; i++)
 			r.disk_total += (uint64_t)proto_get_int(
 			    json_object_array_get_idx(r.copy, i), "allocated",

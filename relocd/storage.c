@@ -13,13 +13,15 @@
  * must fit: their allocated bytes, per filesystem, within what statvfs
  * says is free for an unprivileged writer (the root reserve is left).
  *
- * A block device (the offer says "kind": "block") goes into a new LV of
+ * A block device (the offer says "kind": "block"; a source offers only
+ * an LV of a VG it alone uses, storage_offer) goes into a new LV of
  * incoming_volume_group named after the source's last path component,
  * /dev/VG/NAME, made by the helper (helper_recv.c) with lvm_command.
  * One whose path exists here as a block device the incoming policy
- * allows as is (under incoming_disk_paths, or in that VG) is shared
- * storage, or a stale copy: refused, never copied over itself, as a
- * file that exists is.  The LVs must fit: their whole sizes (LVs are
+ * allows as is (under incoming_disk_paths, or in that VG) is a stale
+ * copy, shared storage LVM does not say is shared, or an older source's
+ * offer of a LUN: refused, never copied over itself, as a file that
+ * exists is.  The LVs must fit: their whole sizes (LVs are
  * thick), rounded up to the VG's extents, within the VG's free bytes.
  */
 #include <sys/stat.h>
@@ -36,6 +38,7 @@
 #include "diskcopy.h"
 #include "domcfg.h"
 #include "helper.h"
+#include "log.h"
 #include "relocd.h"
 
 static const char *storage_dir_for(const struct relocd_conf *, const char *,
@@ -361,13 +364,19 @@ storage_plan_error(struct json_object *plan)
 
 /*
  * The disks --copy-storage copies: every disk of the config whose
- * backing is a regular file or a block device here (CD-ROMs are files
- * too, but read only and shared by nature: not copied).  A block device
- * is read whole: its "allocated" bytes are its size (a hole in an LV is
- * not known from here; chunks of zeros are skipped as they are read).
- * Sizes and allocation as root sees them now; the source's helper
- * checks again, as it opens each one, that it is still the file or
- * device offered.
+ * backing is a regular file here, or a logical volume of a volume group
+ * only this host uses (lvm_lv_local; CD-ROMs are files too, but read
+ * only and shared by nature: not copied).  Any other block device is
+ * left alone and must be present at the destination, as without
+ * --copy-storage: a LUN or a shared VG's LV is the same storage there,
+ * and the destination, which refuses a present path, would refuse the
+ * whole migration if it were offered.  The source cannot learn the
+ * destination's plan before it offers, so it decides alone, from what
+ * LVM says here.  A block device is read whole: its "allocated" bytes
+ * are its size (a hole in an LV is not known from here; chunks of zeros
+ * are skipped as they are read).  Sizes and allocation as root sees
+ * them now; the source's helper checks again, as it opens each one,
+ * that it is still the file or device offered.
  */
 /* PATH's size as a block device (LVM's /dev/VG/LV: a symlink, followed). */
 int
@@ -390,14 +399,18 @@ storage_blk_size(const char *path, uint64_t *size)
 }
 
 struct json_object *
-storage_offer(struct json_object *cfg, char *err, size_t errlen)
+storage_offer(const struct relocd_conf *conf, struct json_object *cfg,
+    struct json_object **skipped, char *err, size_t errlen)
 {
 	uint64_t bsize;
 	struct json_object *arr, *dev, *v, *offer, *d;
 	const char *path, *vdev;
+	char why[512];
 	struct stat st;
 	size_t i, n, ncopy = 0;
 
+	if (skipped != NULL)
+		*skipped = NULL;
 	if (!json_object_object_get_ex(cfg, "disks", &arr) ||
 	    !json_object_is_type(arr, json_type_array) ||
 	    (n = json_object_array_length(arr)) == 0) {
@@ -417,6 +430,25 @@ storage_offer(struct json_object *cfg, char *err, size_t errlen)
 			snprintf(err, errlen, "--copy-storage: disk %s: %s: %s",
 			    vdev ? vdev : "?", path, strerror(errno));
 			goto fail;
+		}
+		if (S_ISBLK(st.st_mode) && !lvm_lv_local(conf, path, why,
+		    sizeof(why))) {
+			log_info("--copy-storage: disk %s: %s is not copied, "
+			    "it must be present at the destination: %s",
+			    vdev ? vdev : "?", path, why);
+			if (skipped == NULL)
+				continue;
+			if (*skipped == NULL)
+				*skipped = json_object_new_array();
+			d = json_object_new_object();
+			json_object_object_add(d, "vdev",
+			    json_object_new_string(vdev ? vdev : "?"));
+			json_object_object_add(d, "path",
+			    json_object_new_string(path));
+			json_object_object_add(d, "why",
+			    json_object_new_string(why));
+			json_object_array_add(*skipped, d);
+			continue;
 		}
 		if (S_ISBLK(st.st_mode)) {
 			if (storage_blk_size(path, &bsize) == -1) {
@@ -454,11 +486,16 @@ storage_offer(struct json_object *cfg, char *err, size_t errlen)
 	}
 	if (ncopy == 0) {
 		snprintf(err, errlen, "--copy-storage: none of its disks is a "
-		    "file or a block device on this host");
+		    "file or a local logical volume on this host (other block "
+		    "devices must be present at the destination)");
 		goto fail;
 	}
 	return offer;
 fail:
 	json_object_put(offer);
+	if (skipped != NULL) {
+		json_object_put(*skipped);
+		*skipped = NULL;
+	}
 	return NULL;
 }

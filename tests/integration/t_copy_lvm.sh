@@ -9,7 +9,13 @@
 # as zeros over the stand-in's 0xAA "old data", the LV rounded up to
 # whole extents); an LV of that name already there; a VG too small; no
 # incoming_volume_group; a damaged chunk (the partial LV removed); kill
-# -9 of b's relocd mid-copy (the LV removed on reconciliation).
+# -9 of b's relocd mid-copy (the LV removed on reconciliation).  a asks
+# its own stand-in (a VG named rsrcPID, whose one LV is that device)
+# whether a block device is a local LV: only then is it copied.  A loop
+# device that is no LV (a shared LUN, present on b as on a) and an LV
+# of a VG whose attributes say shared are left alone, the file beside
+# them copied: present on b, the domain moves; not allowed there, the
+# migration is refused up front.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/tools/faultlib.sh"
 
@@ -17,6 +23,8 @@ VG=rtest$$
 SRCVG=rsrc$$
 S=$W/vg			# the stand-in's state
 LVM=$W/lvm		# lvm_command for b
+SS=$W/srcvg		# a's stand-in's state: the VG of the source's LV
+LVMA=$W/lvm-a		# lvm_command for a
 SRC_MB=62		# not a whole number of 4 MiB extents
 EXT=$((4 * 1048576))
 LV_BYTES=$(( (SRC_MB * 1048576 + EXT - 1) / EXT * EXT ))
@@ -27,7 +35,7 @@ D=web
 lvm_cleanup() {
 	local dev file
 	fault_cleanup
-	for f in "$S/loops" "$W/srcloop"; do
+	for f in "$S/loops" "$W/srcloop" "$W/lunloop"; do
 		[ -f "$f" ] || continue
 		while read -r dev file; do
 			[ "$(losetup -nO BACK-FILE "$dev" 2>/dev/null)" = "$file" ] &&
@@ -55,7 +63,15 @@ SRC_SUM=$(sha256sum < "$SRCDEV" | cut -d' ' -f1)
 
 printf '#!/bin/bash\nexec bash %q %q "$@"\n' \
     "$ROOT/tests/tools/lvm-standin.sh" "$S" > "$LVM"
-chmod 755 "$LVM"
+printf '#!/bin/bash\nexec bash %q %q "$@"\n' \
+    "$ROOT/tests/tools/lvm-standin.sh" "$SS" > "$LVMA"
+chmod 755 "$LVM" "$LVMA"
+# a's VG holds one LV, the source's device; nothing is made in it.
+mkdir -p "$SS/lv"
+echo "$SRCVG" > "$SS/vg"
+echo $((1024 * 1048576)) > "$SS/size"
+echo $EXT > "$SS/extent"
+echo "$SRCDEV" > "$SS/lv/$D.dev"
 
 cat > "$W/$D.cfg" <<EOC
 name = "$D"
@@ -83,7 +99,10 @@ vg_reset() {
 # 0: no incoming_volume_group), $D running on a.
 lvm_setup() {
 	vg_reset "$1"
+	rm -f "$SS/vg_attr"
+	: > "$SS/calls.log"
 	fault_hosts
+	conf_set a lvm_command "\"$LVMA\""
 	conf_set b lvm_command "\"$LVM\""
 	[ "$1" -gt 0 ] && conf_set b incoming_volume_group "\"$VG\""
 	start_fault a "${2:-}" || return 1
@@ -115,6 +134,8 @@ sed 's/^/    | /' "$W/check.out"
 check "$SCEN: xmig check --copy-storage passes (exit $rc)" [ $rc -eq 0 ]
 check "$SCEN: ... with the LV's size and the VG's free space" \
     grep -q "PASS storage: 1 disk copied here: 64.0 MiB of data ($SRC_MB.0 MiB apparent), 256.0 MiB free" "$W/check.out"
+check "$SCEN: a asked LVM whether /dev/$SRCVG/$D is a local LV" \
+    grep -qx -- "lvs --noheadings --options vg_name,lv_name,vg_attr /dev/$SRCVG/$D" "$SS/calls.log"
 xmig_on a migrate --copy-storage $D 127.0.0.3 > "$W/mig.out" 2>&1
 rc=$?
 sed 's/^/    | /' "$W/mig.out"
@@ -259,6 +280,114 @@ check "$SCEN: the LV is removed" \
 check "$SCEN: no LV left" no_lv_left
 check "$SCEN: the source is untouched" source_intact
 held_on a $D
+scenario_end
+
+# The shared-storage scenarios: domain $D2 with a file disk that exists
+# only on a (xvda, copied) and a block device that is not copied (xvdb).
+D2=db
+truncate -s 16M "$W/lun.img"
+dd if=/dev/urandom of="$W/lun.img" bs=1M count=2 conv=notrunc status=none
+if ! LUNDEV=$(losetup -f --show "$W/lun.img" 2>"$W/losetup.err"); then
+	echo "FAIL $T: losetup cannot attach a second loop device ($(cat "$W/losetup.err"))"
+	exit 1
+fi
+echo "$LUNDEV $W/lun.img" > "$W/lunloop"
+LUN_SUM=$(sha256sum < "$LUNDEV" | cut -d' ' -f1)
+
+# share_setup BLOCKDEV [B_PATH]: fresh hosts (lvm_setup's, b with a VG
+# of 256 MiB), $D2 running on a on its own file and BLOCKDEV; b allows
+# its disk directory, and B_PATH if given.
+share_setup() {
+	vg_reset 256
+	rm -f "$SS/vg_attr"
+	: > "$SS/calls.log"
+	fault_hosts
+	mkdir -p "$W/a/disks" "$W/b/disks"
+	conf_set a lvm_command "\"$LVMA\""
+	conf_set b lvm_command "\"$LVM\""
+	conf_set b incoming_volume_group "\"$VG\""
+	conf_set b incoming_disk_paths "[ \"$W/b/disks/\"${2:+, \"$2\"} ]"
+	truncate -s 8M "$W/a/disks/$D2-a.img"
+	dd if=/dev/urandom of="$W/a/disks/$D2-a.img" bs=1M count=1 \
+	    conv=notrunc status=none
+	cat > "$W/$D2.cfg" <<EOC
+name = "$D2"
+memory = 16
+vcpus = 1
+sim_dirty_rate = 200
+sim_tick_ms = 50
+disk = [ "$W/a/disks/$D2-a.img,raw,xvda,rw", "phy:$1,xvdb,w" ]
+EOC
+	start_host a || return 1
+	start_host b || return 1
+	xmig_on a create "$W/$D2.cfg" >/dev/null || return 1
+	wait_for "$(console_log a "$D2")" "tick 3" 10
+}
+
+# 9. A block device that is no LV (a LUN both hosts see): left alone,
+# the file beside it copied, the domain on b on the same device.
+scenario_begin "a shared block device stays, the file is copied"
+share_setup "$LUNDEV" "$LUNDEV"
+FILE_SUM=$(sha256sum < "$W/a/disks/$D2-a.img" | cut -d' ' -f1)
+xmig_on a check --copy-storage $D2 127.0.0.3 > "$W/check.out" 2>&1
+rc=$?
+sed 's/^/    | /' "$W/check.out"
+check "$SCEN: xmig check --copy-storage passes (exit $rc)" [ $rc -eq 0 ]
+check "$SCEN: ... one disk to copy, a file" \
+    grep -q "PASS copy-storage: 1 disk to copy: " "$W/check.out"
+check "$SCEN: ... the block device not copied, to be present at b" \
+    grep -q "PASS copy-storage: disk xvdb: $LUNDEV is not copied, it must be present at the destination: not a logical volume" "$W/check.out"
+check "$SCEN: ... b checks it as present" \
+    grep -q "PASS storage: 1 disk copied here: .* 1 other disk and 0 CD-ROM images present on b" "$W/check.out"
+xmig_on a migrate --copy-storage $D2 127.0.0.3 > "$W/mig.out" 2>&1
+rc=$?
+sed 's/^/    | /' "$W/mig.out"
+check "$SCEN: migrated (exit $rc)" [ $rc -eq 0 ]
+check "$SCEN: xmig said the block device is not copied" \
+    grep -q "disk xvdb: $LUNDEV is not copied, it must be present at 127.0.0.3" "$W/mig.out"
+check "$SCEN: a asked LVM about it" \
+    grep -qx -- "lvs --noheadings --options vg_name,lv_name,vg_attr $LUNDEV" "$SS/calls.log"
+check "$SCEN: the file was copied into b's disk directory" \
+    [ "$(sha256sum < "$W/b/disks/$D2-a.img" | cut -d' ' -f1)" = "$FILE_SUM" ]
+check "$SCEN: no LV made on b" sh -c "! grep -q lvcreate '$S/calls.log' && [ -z \"\$(ls -A '$S/lv')\" ]"
+check "$SCEN: the domain on b runs on the copied file" \
+    sh -c "grep -rqs '\"$W/b/disks/$D2-a.img\"' '$W/b/state/sim/dom'"
+check "$SCEN: ... and on $LUNDEV, its path unchanged" \
+    sh -c "grep -rqs '\"$LUNDEV\"' '$W/b/state/sim/dom'"
+check "$SCEN: the block device's bytes are untouched" \
+    [ "$(sha256sum < "$LUNDEV" | cut -d' ' -f1)" = "$LUN_SUM" ]
+held_on b $D2
+scenario_end
+
+# 10. An LV of a VG whose attributes say shared (lvmlockd), not allowed
+# on b: not copied, and refused up front by b's storage check; a
+# clustered VG's LV (clvmd) the same.
+scenario_begin "an LV of a shared VG is not copied"
+share_setup "/dev/$SRCVG/$D"
+echo wz--ns > "$SS/vg_attr"
+xmig_on a check --copy-storage $D2 127.0.0.3 > "$W/check.out" 2>&1
+rc=$?
+sed 's/^/    | /' "$W/check.out"
+check "$SCEN: xmig check fails (exit $rc)" [ $rc -eq 1 ]
+check "$SCEN: ... the LV not copied: its VG is shared" \
+    grep -q "disk xvdb: /dev/$SRCVG/$D is not copied, it must be present at the destination: the logical volume $SRCVG/$D of the shared volume group $SRCVG (attributes wz--ns)" "$W/check.out"
+check "$SCEN: ... and b has it not" \
+    grep -q "FAIL storage: disk xvdb: /dev/$SRCVG/$D is not under incoming_disk_paths" "$W/check.out"
+xmig_on a migrate --copy-storage $D2 127.0.0.3 > "$W/mig.out" 2>&1
+rc=$?
+sed 's/^/    | /' "$W/mig.out"
+check "$SCEN: refused (exit $rc)" [ $rc -eq 1 ]
+check "$SCEN: ... by b's storage check" \
+    grep -q "/dev/$SRCVG/$D is not under incoming_disk_paths" "$W/mig.out"
+check "$SCEN: ... up front: nothing received, nothing created" nothing_on_b
+check "$SCEN: ... no file copied" [ -z "$(ls -A "$W/b/disks")" ]
+check "$SCEN: the source LV is untouched" source_intact
+echo wz--nc > "$SS/vg_attr"
+xmig_on a check --copy-storage $D2 127.0.0.3 > "$W/check.out" 2>&1
+rc=$?
+check "$SCEN: a clustered VG's LV is not copied either (exit $rc)" \
+    grep -q "disk xvdb: /dev/$SRCVG/$D is not copied, it must be present at the destination: the logical volume $SRCVG/$D of the clustered volume group" "$W/check.out"
+VERIFY=0 held_on a $D2
 scenario_end
 
 scenario_summary

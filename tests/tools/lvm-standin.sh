@@ -10,8 +10,12 @@
 # STATE holds: vg (the name), size and extent (bytes), lv/NAME.img (the
 # backing files), lv/NAME.dev (the loop device), calls.log, and
 # loops (one "DEVICE BACKINGFILE" line per device attached, which the
-# test detaches by name), lvcreate_delay (seconds, optional).  A new LV is filled with 0xAA first: real
-# extents hold whatever was there before, and relocd must zero them.
+# test detaches by name), lvcreate_delay (seconds, optional), vg_attr
+# (the VG's six attribute characters, wz--n- when absent: wz--ns is an
+# lvmlockd-shared VG, wz--nc a clustered one).  An LV made elsewhere
+# (the source's, over the test's own loop device) is just its
+# lv/NAME.dev.  A new LV is filled with 0xAA first: real extents hold
+# whatever was there before, and relocd must zero them.
 # relocd runs it with a fixed environment: nothing comes from there.
 set -u
 S=$1
@@ -45,12 +49,36 @@ vgs)
 	printf '  %s %s\n' $((SIZE - $(used))) "$EXT"
 	;;
 lvs)
-	[ $# -eq 4 ] && [ "$1 $2 $3" = "--noheadings --options lv_name" ] ||
+	[ $# -eq 4 ] && [ "$1 $2" = "--noheadings --options" ] ||
 	    die "stand-in: unexpected lvs $*"
-	need_vg "$4"
-	for f in "$S"/lv/*.img; do
-		[ -f "$f" ] && printf '  %s\n' "$(basename "$f" .img)"
-	done
+	case $3 in
+	lv_name)
+		need_vg "$4"
+		for f in "$S"/lv/*.img; do
+			[ -f "$f" ] && printf '  %s\n' "$(basename "$f" .img)"
+		done
+		;;
+	vg_name,lv_name,vg_attr)
+		# lvs PATH: /dev/VG/LV or VG/LV, as real lvs takes them;
+		# anything else is no LV of ours, as for real LVM.
+		p=${4#/dev/}
+		case $p in
+		*/*/*|/*|*/) die "Volume group \"${p%%/*}\" not found";;
+		*/*) ;;
+		*) die "Volume group \"$p\" not found";;
+		esac
+		need_vg "${p%%/*}"
+		lv=${p#*/}
+		[ -e "$S/lv/$lv.dev" ] ||
+		    die "Failed to find logical volume \"$p\""
+		attr=wz--n-
+		[ -f "$S/vg_attr" ] && attr=$(cat "$S/vg_attr")
+		printf '  %s %s %s\n' "$VG" "$lv" "$attr"
+		;;
+	*)
+		die "stand-in: unexpected lvs $*"
+		;;
+	esac
 	;;
 lvcreate)
 	# lvcreate --yes --wipesignatures n --zero n -n LV -L SIZEb VG
