@@ -424,7 +424,10 @@ sampler_stop() {
 assert_never_two() {
 	local d m k
 	k=$(wc -l < "$W/sample.count" 2>/dev/null || echo 0)
-	check "the copies were sampled while it happened ($k rounds)" [ "$k" -ge 5 ]
+	# Enough to show the sampler ran during the move, not a speed: a
+	# round asks every node about every domain, and a quick standby
+	# was over in 4 rounds in one CI run (2026-12-03).
+	check "the copies were sampled while it happened ($k rounds)" [ "$k" -ge 3 ]
 	for d in "$@"; do
 		m=$(cat "$W/sample.$d" 2>/dev/null || echo 0)
 		check "never more than one running copy of $d while it happened (max $m)" [ "$m" -le 1 ]
