@@ -180,7 +180,9 @@ for m in drivers/xen/xen-evtchn.ko drivers/xen/xen-gntdev.ko \
     drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko \
     drivers/virtio/virtio_pci_modern_dev.ko \
     drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci.ko \
-    net/9p/9pnet_virtio.ko fs/9p/9p.ko; do
+    net/9p/9pnet_virtio.ko fs/9p/9p.ko net/core/failover.ko \
+    drivers/net/net_failover.ko drivers/net/virtio_net.ko \
+    drivers/net/mii.ko drivers/net/ethernet/realtek/8139cp.ko; do
 	mkdir -p "$img/lib/modules/$kver/$(dirname "$m")"
 	cp "$root/lib/modules/$kver/kernel/$m" "$img/lib/modules/$kver/$m"
 done

@@ -36,7 +36,10 @@
 # (auto|kvm|tcg), XEN_KEEP=1 keeps the hosts' logs' directory listing,
 # XEN=shadow boots Debian's hypervisor rebuilt with shadow paging
 # (build-xen.sh, cached under build/xen/shadow), XEN_STEPS="3c ..." runs
-# only the steps named (scenario.sh's want).
+# only the steps named (scenario.sh's want).  For the experiments on the
+# live PVH damage (README): XEN_NIC (e1000; virtio-net-pci has no
+# checksum offload behind a socket netdev), XEN_TCG_THREAD (QEMU's
+# default; single or multi), XEN_SMP (2 CPUs per host).
 
 set -u
 
@@ -49,6 +52,16 @@ esac
 dir=${XEN_DIR:-$tree/build/xen}
 netport=${XEN_NETPORT:-18400}
 accel=${XEN_ACCEL:-auto}
+nic=${XEN_NIC:-e1000}
+smp=${XEN_SMP:-2}
+case $nic in
+e1000 | virtio-net-pci | rtl8139) ;;
+*) echo "check-xen: XEN_NIC=$nic: e1000, virtio-net-pci or rtl8139"; exit 2 ;;
+esac
+case ${XEN_TCG_THREAD:-} in
+'' | single | multi) ;;
+*) echo "check-xen: XEN_TCG_THREAD=$XEN_TCG_THREAD: single or multi"; exit 2 ;;
+esac
 root=$dir/root
 W=$dir/run
 T0=$(date +%s.%N)
@@ -138,7 +151,7 @@ log "check-xen: $hvname, dom0 tools $hvdeb," \
 # ---- the hosts ----
 # boot NAME ADDR NETSPEC ACCEL
 boot() {
-	local h=$1 addr=$2 net=$3 acc=$4 cpu xenopts
+	local h=$1 addr=$2 net=$3 acc=$4 cpu xenopts accopt=$4
 	if [ "$acc" = kvm ]; then
 		# -cpu host: QEMU 7.2 cannot set MSR_ARCH_CAPABILITIES here.
 		cpu=host,-arch-capabilities
@@ -151,18 +164,19 @@ boot() {
 		# then loops on it.
 		cpu=max,-smap,-rdtscp
 		xenopts=""
+		[ -n "${XEN_TCG_THREAD:-}" ] && accopt=$acc,thread=$XEN_TCG_THREAD
 	fi
 	rm -f "$W/$h.ctl" "$W/$h.out"
 	QEMU_MODULE_DIR=$root/usr/lib/x86_64-linux-gnu/qemu \
 	LD_LIBRARY_PATH=$root/usr/lib/x86_64-linux-gnu:$root/lib/x86_64-linux-gnu \
-	"$QEMU" -accel "$acc" -cpu "$cpu" -m 2048 -smp 2 \
+	"$QEMU" -accel "$accopt" -cpu "$cpu" -m 2048 -smp "$smp" \
 	    -nodefaults -display none -no-reboot -monitor none \
 	    -L "$root/usr/share/seabios" -L "$root/usr/share/qemu" \
 	    -serial "file:$W/$h.console" \
 	    -chardev "socket,id=ctl,path=$W/$h.ctl,server=on,wait=off" \
 	    -serial chardev:ctl \
 	    -netdev "socket,id=n0,$net" \
-	    -device "e1000,netdev=n0,romfile=,mac=52:54:00:99:00:0${addr##*.}" \
+	    -device "$nic,netdev=n0,romfile=,mac=52:54:00:99:00:0${addr##*.}" \
 	    -virtfs "local,path=$W/cluster,mount_tag=cluster,security_model=passthrough,id=cluster" \
 	    -kernel "$W/xen" \
 	    -append "console=com1 com1=115200 dom0_mem=512M,max:512M dom0_max_vcpus=1 guest_loglvl=all $xenopts" \
@@ -260,7 +274,8 @@ if [ "$accel" != tcg ] && [ -w /dev/kvm ]; then
 	fi
 fi
 if [ -z "$booted" ] && [ "$accel" != kvm ]; then
-	log "check-xen: booting two Xen hosts under TCG"
+	log "check-xen: booting two Xen hosts under TCG" \
+	    "(thread=${XEN_TCG_THREAD:-default}, $smp CPUs each, NIC $nic)"
 	start_hosts tcg 300 && booted=tcg
 fi
 if [ -z "$booted" ]; then

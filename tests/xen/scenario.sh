@@ -165,6 +165,75 @@ case " ${XEN_STEPS:-} " in
 	;;
 esac
 
+# pvhloop: only when XEN_STEPS names it.  The live PVH damage (README)
+# counted: hbpvh moved live back and forth XEN_PVH_LOOPS times (8), each
+# move classed as whole, damaged (the receiver's TLS found a bad record),
+# a guest crash at the source, or other, with both kernels' TCP checksum
+# error counters before and after; run.sh's XEN_NIC, XEN_TCG_THREAD and
+# XEN_SMP change one variable at a time.  The one check is the contract:
+# never two running copies, whatever the move did.
+case " ${XEN_STEPS:-} " in
+*" pvhloop "*)
+	log ""
+	log "== pvhloop. hbpvh live back and forth ${XEN_PVH_LOOPS:-8} times"
+	# InCsumErrors: the last field of /proc/net/snmp's second Tcp: line
+	csum() {
+		on "$1" 10 "awk '/^Tcp:/ && ++n == 2 { print \$NF }' /proc/net/snmp" |
+		    tail -n 1
+	}
+	ca0=$(csum xena) cb0=$(csum xenb)
+	on xena 180 xl create /etc/xen/hb-pvh.cfg &&
+	    wait_hb xena $CON/guest-hbpvh.log 90
+	from=xena to=xenb
+	n_ok=0 n_dmg=0 n_crash=0 n_other=0 n_two=0 times=
+	for i in $(seq 1 "${XEN_PVH_LOOPS:-8}"); do
+		since=$(on $to 10 "date +%T" | tail -n 1)
+		t=$(now)
+		out=$(on $from 300 "xmig migrate -l hbpvh $to 2>&1")
+		rc=$?
+		dt=$(since "$t")
+		read -r _ nrun <<<"$(copies hbpvh)"
+		[ "${nrun:-0}" -le 1 ] || n_two=$((n_two + 1))
+		if [ "$rc" = 0 ] && runs_only_on $to hbpvh; then
+			what=whole
+			n_ok=$((n_ok + 1))
+			times="$times $dt"
+			x=$from from=$to to=$x
+		else
+			st=$(state $from hbpvh)
+			broke=$(stream_broke $to "$since")
+			case $st in
+			*c*) what="guest crashed at $from"
+			     n_crash=$((n_crash + 1)) ;;
+			*) if [ -n "$broke" ]; then
+				what="damaged: $(tail -n 1 <<<"$broke")"
+				n_dmg=$((n_dmg + 1))
+			   else
+				what="other (xmig: $(tail -n 1 <<<"$out"))"
+				n_other=$((n_other + 1))
+			   fi ;;
+			esac
+			on $from 20 "xl dmesg | tail -n 6; grep -E 'panic|BUG|Oops|RIP:|invalid opcode' $CON/guest-hbpvh.log | tail -n 4"
+			if ! runs_only_on $from hbpvh; then
+				on $from 60 "xl destroy hbpvh 2>/dev/null; sleep 1; mv -f $CON/guest-hbpvh.log $CON/guest-hbpvh.crashed$i.log; xl create /etc/xen/hb-pvh.cfg" >/dev/null
+				wait_hb $from $CON/guest-hbpvh.log 90
+			fi
+		fi
+		log "pvhloop $i: $from -> $to, $dt s, exit $rc: $what"
+	done
+	ca1=$(csum xena) cb1=$(csum xenb)
+	for h in xena xenb; do
+		on $h 20 "cat /proc/net/dev | grep -E 'eth0'"
+	done
+	PVHLOOP="${XEN_PVH_LOOPS:-8} moves (NIC ${XEN_NIC:-e1000}, TCG thread=${XEN_TCG_THREAD:-default}, ${XEN_SMP:-2} CPUs): whole $n_ok, damaged $n_dmg, guest crashed $n_crash, other $n_other; TCP InCsumErrors xena ${ca0:-?}->${ca1:-?}, xenb ${cb0:-?}->${cb1:-?}; whole moves took$times s"
+	log "pvhloop: $PVHLOOP"
+	check "pvhloop: never two running copies of hbpvh ($n_two times)" \
+	    test "$n_two" = 0
+	on xena 30 "xl destroy hbpvh 2>/dev/null; true" >/dev/null
+	on xenb 30 "xl destroy hbpvh 2>/dev/null; true" >/dev/null
+	;;
+esac
+
 log ""
 log "== a PV guest with a heartbeat on xena"
 t=$(now)
@@ -1268,7 +1337,9 @@ on xenb 20 "grep 'FORCED restart' /var/log/relocd.log | tail -n 1" >/dev/null
 fi # want 7
 
 log ""
-log "== summary (QEMU $booted, 2 hosts x 2 vCPU, 2 GiB; guests 128 MiB)"
+log "== summary (QEMU $booted, 2 hosts x $smp vCPU, 2 GiB; guests 128 MiB)"
+[ -n "${PVHLOOP:-}" ] &&
+log "pvhloop:                       $PVHLOOP"
 [ -n "${TIMES[xenbuild]:-}" ] &&
 log "hypervisor (XEN=shadow):       ${TIMES[xenbuild]} s to build or take from the cache"
 log "boot, both dom0s ready:        ${TIMES[boot]} s"
