@@ -39,7 +39,8 @@
 # only the steps named (scenario.sh's want).  For the experiments on the
 # live PVH damage (README): XEN_NIC (e1000; virtio-net-pci has no
 # checksum offload behind a socket netdev), XEN_TCG_THREAD (QEMU's
-# default; single or multi), XEN_SMP (2 CPUs per host).
+# default; single or multi), XEN_SMP (2 CPUs per host), XEN_CPU (more
+# CPU flags under TCG, e.g. -avx,-avx2).
 
 set -u
 
@@ -162,7 +163,7 @@ boot() {
 		# rdtscp off: Xen's SVM under QEMU's nested SVM cannot get the
 		# length of an intercepted RDTSCP (no NRIP), and a PVH guest
 		# then loops on it.
-		cpu=max,-smap,-rdtscp
+		cpu=max,-smap,-rdtscp${XEN_CPU:+,$XEN_CPU}
 		xenopts=""
 		[ -n "${XEN_TCG_THREAD:-}" ] && accopt=$acc,thread=$XEN_TCG_THREAD
 	fi
@@ -275,7 +276,7 @@ if [ "$accel" != tcg ] && [ -w /dev/kvm ]; then
 fi
 if [ -z "$booted" ] && [ "$accel" != kvm ]; then
 	log "check-xen: booting two Xen hosts under TCG" \
-	    "(thread=${XEN_TCG_THREAD:-default}, $smp CPUs each, NIC $nic)"
+	    "(thread=${XEN_TCG_THREAD:-default}, $smp CPUs each, NIC $nic${XEN_CPU:+, CPU flags $XEN_CPU})"
 	start_hosts tcg 300 && booted=tcg
 fi
 if [ -z "$booted" ]; then

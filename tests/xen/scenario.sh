@@ -181,6 +181,14 @@ case " ${XEN_STEPS:-} " in
 		on "$1" 10 "awk '/^Tcp:/ && ++n == 2 { print \$NF }' /proc/net/snmp" |
 		    tail -n 1
 	}
+	# XEN_PVHLOOP_PV=1: the PV guest hbpv runs on xenb meanwhile, as
+	# it does during the full run's live PVH moves (steps 2b, 3c).
+	# XEN_PVHLOOP_PV=paused: the same guest, paused (never scheduled).
+	if [ "${XEN_PVHLOOP_PV:-0}" != 0 ]; then
+		on xenb 120 xl create /etc/xen/hb-pv.cfg &&
+		    wait_hb xenb $CON/guest-hbpv.log 120
+	fi
+	[ "${XEN_PVHLOOP_PV:-0}" = paused ] && on xenb 20 "xl pause hbpv; xl list"
 	ca0=$(csum xena) cb0=$(csum xenb)
 	on xena 180 xl create /etc/xen/hb-pvh.cfg &&
 	    wait_hb xena $CON/guest-hbpvh.log 90
@@ -188,6 +196,7 @@ case " ${XEN_STEPS:-} " in
 	n_ok=0 n_dmg=0 n_crash=0 n_other=0 n_two=0 times=
 	for i in $(seq 1 "${XEN_PVH_LOOPS:-8}"); do
 		since=$(on $to 10 "date +%T" | tail -n 1)
+		dir="$from -> $to"
 		t=$(now)
 		out=$(on $from 300 "xmig migrate -l hbpvh $to 2>&1")
 		rc=$?
@@ -219,18 +228,93 @@ case " ${XEN_STEPS:-} " in
 				wait_hb $from $CON/guest-hbpvh.log 90
 			fi
 		fi
-		log "pvhloop $i: $from -> $to, $dt s, exit $rc: $what"
+		log "pvhloop $i: $dir, $dt s, exit $rc: $what"
 	done
 	ca1=$(csum xena) cb1=$(csum xenb)
 	for h in xena xenb; do
 		on $h 20 "cat /proc/net/dev | grep -E 'eth0'"
 	done
-	PVHLOOP="${XEN_PVH_LOOPS:-8} moves (NIC ${XEN_NIC:-e1000}, TCG thread=${XEN_TCG_THREAD:-default}, ${XEN_SMP:-2} CPUs): whole $n_ok, damaged $n_dmg, guest crashed $n_crash, other $n_other; TCP InCsumErrors xena ${ca0:-?}->${ca1:-?}, xenb ${cb0:-?}->${cb1:-?}; whole moves took$times s"
+	PVHLOOP="${XEN_PVH_LOOPS:-8} moves (NIC ${XEN_NIC:-e1000}, TCG thread=${XEN_TCG_THREAD:-default}, ${XEN_SMP:-2} CPUs, PV guest on xenb: ${XEN_PVHLOOP_PV:-0}): whole $n_ok, damaged $n_dmg, guest crashed $n_crash, other $n_other; TCP InCsumErrors xena ${ca0:-?}->${ca1:-?}, xenb ${cb0:-?}->${cb1:-?}; whole moves took$times s"
 	log "pvhloop: $PVHLOOP"
 	check "pvhloop: never two running copies of hbpvh ($n_two times)" \
 	    test "$n_two" = 0
 	on xena 30 "xl destroy hbpvh 2>/dev/null; true" >/dev/null
-	on xenb 30 "xl destroy hbpvh 2>/dev/null; true" >/dev/null
+	on xenb 30 "xl destroy hbpvh 2>/dev/null; xl destroy hbpv 2>/dev/null; rm -f $CON/guest-hbpv.log; true" >/dev/null
+	;;
+esac
+
+# netload: only when XEN_STEPS names it.  Which guests it takes for the
+# link to damage what xenb sends, with relocd out of the way: xena pulls
+# a 32 MiB file from busybox httpd on xenb over plain TCP and compares its
+# SHA-256, and xenb sends TLS streams (xmig speedtest), in five states of
+# xenb: no guest; the PV guest hbpv; hbpv and the PVH guest hbpvh; and
+# hbpvh in HAP log-dirty (a live migration to xena held in round 1 by a
+# 2 Mbit/s limit, cancelled after), without and with hbpv.
+case " ${XEN_STEPS:-} " in
+*" netload "*)
+	log ""
+	log "== netload. what xenb sends, plain TCP and TLS, with which guests on xenb"
+	# vecguard: whether a dom0 process's vector registers keep their
+	# values (built here, static; carried over the 9p share)
+	gcc -O2 -static -o "$W/cluster/vecguard" "$tree/tests/xen/vecguard.c" ||
+	    log "netload: cannot build vecguard"
+	on xenb 20 "cp /var/lib/relocd-cluster/vecguard /tmp/vecguard && /tmp/vecguard 1 && /tmp/vecguard -x 1; grep -o -w -E 'avx2?' /proc/cpuinfo | sort -u"
+	on xenb 60 "mkdir -p /tmp/www && dd if=/dev/urandom of=/tmp/www/tx bs=1M count=32 2>/dev/null && sha256sum /tmp/www/tx | cut -d' ' -f1 > /tmp/tx.sum && (busybox httpd -f -p 10.99.0.2:8080 -h /tmp/www & echo \$! > /tmp/httpd.pid)" >/dev/null
+	want_sum=$(on xenb 10 "cat /tmp/tx.sum" | tail -n 1)
+	csum_a() {
+		on xena 10 "awk '/^Tcp:/ && ++n == 2 { print \$NF }' /proc/net/snmp" |
+		    tail -n 1
+	}
+	# load STATE: four pulls and four TLS streams, xenb to xena
+	load() {
+		local i bad=0 tbad=0 c0 c1 got vg
+		c0=$(csum_a)
+		on xenb 10 "rm -f /tmp/vg.out; (/tmp/vecguard 45 >/tmp/vg.out 2>&1; echo \"vecguard exit \$?\" >>/tmp/vg.out) >/dev/null 2>&1 & echo started" >/dev/null
+		for i in 1 2 3 4; do
+			got=$(on xena 120 "busybox wget -q -O - http://10.99.0.2:8080/tx | sha256sum | cut -d' ' -f1" | tail -n 1)
+			[ "$got" = "$want_sum" ] || bad=$((bad + 1))
+			on xenb 120 "xmig speedtest -s 32 xena >/dev/null 2>&1" >/dev/null ||
+			    tbad=$((tbad + 1))
+		done
+		c1=$(csum_a)
+		on xenb 60 "for i in \$(seq 1 50); do grep -q '^vecguard exit' /tmp/vg.out && break; sleep 1; done; head -n 4 /tmp/vg.out; tail -n 2 /tmp/vg.out"
+		vg=$(on xenb 10 "sed -n 's/^vecguard \\([xy]mm\\): /\\1 /p; s/^vecguard exit \\([1-9][0-9]*\\)/exit \\1/p' /tmp/vg.out" | tr '\n' ' ')
+		log "netload: $1: plain TCP $bad of 4 pulls damaged, TLS $tbad of 4 streams failed, xena's InCsumErrors ${c0:-?} -> ${c1:-?}; vector registers on xenb: ${vg:-?}"
+		NETLOAD="${NETLOAD:-}${NETLOAD:+; }$1: TCP $bad/4, TLS $tbad/4, ${vg:-?}"
+	}
+	# logdirty: hbpvh leaving for xena, held in round 1
+	logdirty() {
+		on xenb 20 "rm -f /tmp/ld.out; (xmig migrate -l -r 2 hbpvh xena >/tmp/ld.out 2>&1; echo \"exit \$?\" >>/tmp/ld.out) >/dev/null 2>&1 & echo started" >/dev/null
+		for i in $(seq 1 60); do
+			on xenb 20 "grep -Eq 'round 1: +([1-9]|[1-9][0-9])% of' /tmp/ld.out" >/dev/null && return 0
+			sleep 1
+		done
+		return 1
+	}
+	logdirty_end() {
+		on xenb 60 "xmig cancel hbpvh 2>&1; for i in \$(seq 1 60); do grep -q '^exit ' /tmp/ld.out && break; sleep 1; done; tr '\\r' '\\n' < /tmp/ld.out | grep -v '^\$' | tail -n 2"
+		on xenb 20 "xl list"
+	}
+	load "no guest on xenb"
+	on xenb 120 xl create /etc/xen/hb-pv.cfg && wait_hb xenb $CON/guest-hbpv.log 120
+	load "hbpv (PV) on xenb"
+	on xenb 180 xl create /etc/xen/hb-pvh.cfg && wait_hb xenb $CON/guest-hbpvh.log 90
+	load "hbpv and hbpvh (PVH) on xenb"
+	if logdirty; then
+		load "hbpv, hbpvh in log-dirty"
+	else
+		log "netload: hbpvh's live migration did not reach round 1"
+	fi
+	logdirty_end
+	on xenb 30 "xl destroy hbpv" >/dev/null
+	if [ "$(state xenb hbpvh)" != absent ] && logdirty; then
+		load "hbpvh in log-dirty, no PV guest"
+	fi
+	logdirty_end
+	log "netload: $NETLOAD"
+	on xenb 30 "kill \$(cat /tmp/httpd.pid); xl destroy hbpvh 2>/dev/null; rm -f $CON/guest-hbpv.log $CON/guest-hbpvh.log; true" >/dev/null
+	check "netload: xenb's guests gone after the step" \
+	    test "$(copies hbpv)$(copies hbpvh)" = "0 00 0"
 	;;
 esac
 
@@ -1340,6 +1424,8 @@ log ""
 log "== summary (QEMU $booted, 2 hosts x $smp vCPU, 2 GiB; guests 128 MiB)"
 [ -n "${PVHLOOP:-}" ] &&
 log "pvhloop:                       $PVHLOOP"
+[ -n "${NETLOAD:-}" ] &&
+log "netload (damaged/sent):        $NETLOAD"
 [ -n "${TIMES[xenbuild]:-}" ] &&
 log "hypervisor (XEN=shadow):       ${TIMES[xenbuild]} s to build or take from the cache"
 log "boot, both dom0s ready:        ${TIMES[boot]} s"
