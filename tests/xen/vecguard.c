@@ -113,7 +113,8 @@ main(int argc, char *argv[])
 				continue;
 			bad++;
 			if (shown++ < 8) {
-				printf("round %lu: %smm%d differs from byte %d:",
+				printf(
+				    "round %lu: %smm%d differs from byte %d:",
 				    rounds, xmm ? "x" : "y", r, i);
 				for (j = 0; j < width; j++)
 					printf(" %02x", got[r][j]);
@@ -121,7 +122,7 @@ main(int argc, char *argv[])
 			}
 		}
 	}
-	printf("vecguard %s: rounds %lu bad %lu\n", xmm ? "xmm" : "ymm",
-	    rounds, bad);
+	printf("vecguard %s: rounds %lu bad %lu\n", xmm ? "xmm" : "ymm", rounds,
+	    bad);
 	return bad != 0;
 }
