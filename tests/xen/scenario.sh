@@ -636,7 +636,7 @@ lv3_gone_b() {
 # lvkill HOST: hblv3 moved to xenb, HOST's relocd killed mid-copy and
 # started again, the checks; what it showed is added to LK_SAID
 lvkill() {
-	local k=$1 na nb t at tk out rc st nc nr hb0 hb1 tg gone said blog
+	local k=$1 na nb t at tk out rc st nc nr hb0 hb1 tg gone said blog attr
 	na=$(on xena 10 "wc -l < /var/log/relocd.log" | tail -n 1)
 	nb=$(on xenb 10 "wc -l < /var/log/relocd.log" | tail -n 1)
 	hb0=$(hb_last xena $CON/guest-hblv3.log)
@@ -657,7 +657,7 @@ lvkill() {
 	out=$(lk_end)
 	printf '%s\n' "$out"
 	rc=$(sed -n 's/^exit //p' <<<"$out" | tail -n 1)
-	said="$k's relocd killed at ${at##*disks: } ($tk s into the move): xmig exit ${rc:-?}"
+	said="$k's relocd killed at $(sed -n 's/.*disks: \([0-9.]* of [0-9.]* MiB ([0-9]*%)\) copied, \([0-9.]* MiB\/s\).*/\1 at \2/p' <<<"$at"), $tk s into the move: xmig exit ${rc:-?}"
 	if [ "$k" = xenb ]; then
 		check "xmig on xena fails (exit ${rc:-none}), saying why" \
 		    eval 'test "$rc" = 1 && grep -q "^xmig: " <<<"$out"'
@@ -668,8 +668,13 @@ lvkill() {
 		log "hblv3: '$st' on xena, hblv3--incoming '$(state xenb hblv3--incoming)' on xenb; $nc copies, $nr running"
 		check "hblv3 runs on xena ('$st'), the only running copy of it" \
 		    eval 'test "$nr" = 1 && case $st in absent | *p* | *s* | *c* | *d*) false ;; esac'
-		check "the killed relocd left $LV3 on xenb (lvs lists it)" \
-		    on xenb 30 "lvm lvs --noheadings -o lv_name,lv_size,lv_attr $VG | grep -w hblv3"
+		# Open (lv_attr's sixth character "o"): the incoming domain,
+		# paused, has it as its vbd, which is what lvremove refuses.
+		attr=$(on xenb 30 "lvm lvs --noheadings -o lv_attr $VG/hblv3 2>/dev/null" |
+		    tail -n 1 | tr -d ' ')
+		check "the killed relocd left $LV3 on xenb (lv_attr ${attr:-none})" \
+		    test -n "$attr"
+		[ "${attr:5:1}" = o ] && said="$said; the LV left open ($attr)"
 		check "xenb's relocd started again" start_relocd xenb
 		check "its reconciliation removed the partial LV, saying so" \
 		    wait_log xenb "$nb" "recovered the migration of hblv3: removed the partial disk copy, the logical volume $VG/hblv3"
@@ -677,7 +682,7 @@ lvkill() {
 		printf '%s\n' "$blog"
 		check "and destroyed hblv3--incoming first (destination, before go)" \
 		    grep -Eq 'recovered the migration of hblv3 \(destination, phase [a-z]+\): interrupted before go; the incoming copy was destroyed' <<<"$blog"
-		said="$said; xenb's reconciliation: $(grep -o 'recovered the migration of hblv3 (destination, phase [a-z]*)' <<<"$blog" | tail -n 1), LV removed"
+		said="$said; xenb's reconciliation ($(grep -o 'destination, phase [a-z]*' <<<"$blog" | tail -n 1)) destroyed hblv3--incoming and removed the LV"
 	else
 		check "xmig on xena: its relocd gone (exit ${rc:-none}), the outcome unknown to it" \
 		    eval 'test "$rc" = 3 && grep -q "lost the connection to relocd" <<<"$out"'
@@ -704,7 +709,7 @@ lvkill() {
 		check "xena's relocd started again" start_relocd xena
 		check "its reconciliation resumed hblv3 (source, before go)" \
 		    wait_log xena "$na" 'recovered the migration of hblv3 \(source, phase [a-z]+\): interrupted before go; resumed here'
-		said="$said; xenb removed its LV ${tg} s after; xena's reconciliation: $(log_since xena "$na" | grep -o 'recovered the migration of hblv3 (source, phase [a-z]*)' | tail -n 1), resumed"
+		said="$said; xenb's session removed its LV, $tg s after; xena's reconciliation ($(log_since xena "$na" | grep -o 'source, phase [a-z]*' | tail -n 1)) resumed hblv3"
 	fi
 	check "hblv3 runs on xena only, exactly once" runs_only_on xena hblv3
 	check "hblv3's heartbeat advances on xena" \
