@@ -536,7 +536,8 @@ fi # want 1e
 # only the data should cross the link.  The guest never opens its disk,
 # so xena's checksum before the move is that of the volume at the
 # suspended point, and xenb's copy must equal it.  Then the refusals:
-# an LV of the same name already on xenb, and a volume group too small.
+# an LV of the same name already on xenb, and a volume group too small;
+# then a copy cut off by kill -9 of either relocd (lvkill, below).
 VG=vgxen
 LV=/dev/$VG/hblv
 LV2=/dev/$VG/hblv2
