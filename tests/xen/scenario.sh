@@ -620,7 +620,8 @@ fi # want 1e
 # only the data should cross the link.  The guest never opens its disk,
 # so xena's checksum before the move is that of the volume at the
 # suspended point, and xenb's copy must equal it.  Then the refusals:
-# an LV of the same name already on xenb, and a volume group too small.
+# an LV of the same name already on xenb, and a volume group too small;
+# then a copy cut off by kill -9 of either relocd (lvkill, below).
 VG=vgxen
 LV=/dev/$VG/hblv
 LV2=/dev/$VG/hblv2
@@ -649,6 +650,162 @@ vg_remove() {
 # reload_relocd HOST: SIGHUP, then until its log says it reloaded
 reload_relocd() {
 	on "$1" 40 "n=\$(grep -c 'reloaded /etc/xen/relocd.conf' /var/log/relocd.log); kill -HUP \$(cat /run/relocd.pid); i=0; until [ \$(grep -c 'reloaded /etc/xen/relocd.conf' /var/log/relocd.log) -gt \$n ]; do i=\$((i + 1)); [ \$i -gt 100 ] && { tail -n 3 /var/log/relocd.log; exit 1; }; sleep 0.2; done; grep 'reload' /var/log/relocd.log | tail -n 1"
+}
+# The copy cut off (1f, after the refusals): hblv3 on xena, a 32 MiB LV
+# of random data (so copied whole), moved with --copy-storage slowed to
+# -r 16 (2 MB/s: the guest's 128 MiB of memory first, in about a
+# minute, then the volume, in about 17 s); once xmig's progress shows
+# the volume's copy part-way, every relocd process of one host is
+# killed with SIGKILL: xenb's (the receiver, which made the LV; the
+# incoming domain's vbd and the session hold it open), then xena's (the
+# sender; the guest is suspended there).  Never two running copies;
+# hblv3 runs on at xena, once, with its relocd back; xenb's partial LV
+# is removed: by its reconciliation when it starts again, or by its
+# session when the stream breaks.
+LV3=/dev/$VG/hblv3
+LK=/tmp/lvkill.out
+# relocd_kill9 HOST: SIGKILL to HOST's relocd (/run/relocd.pid) and
+# every process under it (relocd-priv, the sessions' network processes
+# and root helpers, what they run), all stopped first and looked for
+# again, so that none forks or acts in between; the death monitors are
+# not under it (a double fork) and stay.  Prints what it killed; the
+# control socket it leaves is removed, so that start_relocd waits for
+# the next one's.
+relocd_kill9() {
+	on "$1" 30 "t=; for n in 1 2 3; do t=\$(ps -o pid,ppid | awk -v r=\$(cat /run/relocd.pid) 'NR > 1 { p[\$1] = \$2 } END { for (i in p) { x = i; n = 0; while (x != r && (x in p) && n < 64) { x = p[x]; n++ } if (x == r) print i } }'); [ -n \"\$t\" ] && kill -STOP \$t; done; ps -o pid,ppid,args | awk -v l=\" \$(echo \$t) \" 'index(l, \" \" \$1 \" \")'; [ -n \"\$t\" ] && kill -9 \$t; i=0; while [ \$i -lt 50 ]; do a=; for q in \$t; do [ -e /proc/\$q ] && ! grep -q ') Z ' /proc/\$q/stat 2>/dev/null && a=1; done; [ -z \"\$a\" ] && break; i=\$((i + 1)); sleep 0.1; done; rm -f /run/relocd/control.sock; echo \"killed: \$(echo \$t)\"; [ -n \"\$t\" ] && [ -z \"\$a\" ]"
+}
+# lk_start: xmig migrate --copy-storage -r 16 hblv3 xenb in the
+# background on xena, its output, then "exit N", in $LK
+lk_start() {
+	on xena 20 "rm -f $LK; (xmig migrate --copy-storage -r 16 hblv3 xenb >$LK 2>&1; echo \"exit \$?\" >>$LK) >/dev/null 2>&1 & echo started" >/dev/null
+}
+# lk_midcopy: until xmig's progress shows the volume's copy at 10 to
+# 79 % (bounded: 240 looks, some 5 min; the memory goes first): that
+# line; or, when xmig ended first, the end of its output and 1
+lk_midcopy() {
+	local i l
+	for i in $(seq 1 240); do
+		l=$(on xena 10 "tr '\\r' '\\n' < $LK | grep -E 'disks: [0-9.]+ of [0-9.]+ MiB \\([1-7][0-9]%\\)|^exit ' | tail -n 1" |
+		    tail -n 1)
+		case $l in
+		exit*)	on xena 10 "tr '\\r' '\\n' < $LK | grep -v '^\$' | tail -n 4"
+			return 1 ;;
+		*disks:*) echo "$l"
+			return 0 ;;
+		esac
+		sleep 1
+	done
+	return 1
+}
+# lk_end: until xmig on xena has ended (bounded: 120 s); its last lines
+lk_end() {
+	on xena 150 "i=0; until grep -q '^exit ' $LK; do i=\$((i + 1)); [ \$i -gt 120 ] && break; sleep 1; done; tr '\\r' '\\n' < $LK | grep -v '^\$' | tail -n 5"
+}
+# log_since HOST N: HOST's relocd log from line N + 1 on, its lines
+# about hblv3 and the recovery
+log_since() {
+	on "$1" 20 "sed -n '$(($2 + 1)),\$p' /var/log/relocd.log | grep -E 'hblv3|recover|logical volume'"
+}
+# wait_log HOST N PATTERN: until HOST's relocd log has a line matching
+# PATTERN (grep -E) after line N (bounded: 60 s)
+wait_log() {
+	on "$1" 70 "i=0; until sed -n '$(($2 + 1)),\$p' /var/log/relocd.log | grep -Eq '$3'; do i=\$((i + 1)); [ \$i -gt 60 ] && exit 1; sleep 1; done" >/dev/null
+}
+# lv3_gone_b: nothing of hblv3 on xenb: no domain, no LV, no node, no
+# device-mapper device
+lv3_gone_b() {
+	[ "$(state xenb hblv3--incoming)" = absent ] &&
+	    [ "$(state xenb hblv3)" = absent ] &&
+	    on xenb 30 "test ! -e $LV3 && ! lvm lvs --noheadings -o lv_name $VG | grep -qw hblv3 && ! dmsetup ls | grep -q hblv3" >/dev/null
+}
+# lvkill HOST: hblv3 moved to xenb, HOST's relocd killed mid-copy and
+# started again, the checks; what it showed is added to LK_SAID
+lvkill() {
+	local k=$1 na nb t at tk out rc st nc nr hb0 hb1 tg gone said blog attr
+	na=$(on xena 10 "wc -l < /var/log/relocd.log" | tail -n 1)
+	nb=$(on xenb 10 "wc -l < /var/log/relocd.log" | tail -n 1)
+	hb0=$(hb_last xena $CON/guest-hblv3.log)
+	t=$(now)
+	lk_start
+	at=$(lk_midcopy)
+	tk=$(since "$t")
+	log "hblv3's move, $tk s in: $at"
+	check "kill -9 on $k: the volume's copy seen part-way (xmig: ${at##*disks: })" \
+	    grep -q 'disks: ' <<<"$at"
+	if ! grep -q 'disks: ' <<<"$at"; then
+		lk_end >/dev/null
+		LK_SAID="$LK_SAID; $k: the copy not seen part-way"
+		return
+	fi
+	check "kill -9 of every relocd process on $k ($tk s into the move)" \
+	    relocd_kill9 "$k"
+	out=$(lk_end)
+	printf '%s\n' "$out"
+	rc=$(sed -n 's/^exit //p' <<<"$out" | tail -n 1)
+	said="$k's relocd killed at $(sed -n 's/.*disks: \([0-9.]* of [0-9.]* MiB ([0-9]*%)\) copied, \([0-9.]* MiB\/s\).*/\1 at \2/p' <<<"$at"), $tk s into the move: xmig exit ${rc:-?}"
+	if [ "$k" = xenb ]; then
+		check "xmig on xena fails (exit ${rc:-none}), saying why" \
+		    eval 'test "$rc" = 1 && grep -q "^xmig: " <<<"$out"'
+		# xena resumed it; xenb's incoming copy, paused, and the LV
+		# stay until xenb's relocd is back.
+		st=$(state xena hblv3)
+		read -r nc nr <<<"$(copies hblv3)"
+		log "hblv3: '$st' on xena, hblv3--incoming '$(state xenb hblv3--incoming)' on xenb; $nc copies, $nr running"
+		check "hblv3 runs on xena ('$st'), the only running copy of it" \
+		    eval 'test "$nr" = 1 && case $st in absent | *p* | *s* | *c* | *d*) false ;; esac'
+		# Open (lv_attr's sixth character "o"): the incoming domain,
+		# paused, has it as its vbd, which is what lvremove refuses.
+		attr=$(on xenb 30 "lvm lvs --noheadings -o lv_attr $VG/hblv3 2>/dev/null" |
+		    tail -n 1 | tr -d ' ')
+		check "the killed relocd left $LV3 on xenb (lv_attr ${attr:-none})" \
+		    test -n "$attr"
+		[ "${attr:5:1}" = o ] && said="$said; the LV left open ($attr)"
+		check "xenb's relocd started again" start_relocd xenb
+		check "its reconciliation removed the partial LV, saying so" \
+		    wait_log xenb "$nb" "recovered the migration of hblv3: removed the partial disk copy, the logical volume $VG/hblv3"
+		blog=$(log_since xenb "$nb")
+		printf '%s\n' "$blog"
+		check "and destroyed hblv3--incoming first (destination, before go)" \
+		    grep -Eq 'recovered the migration of hblv3 \(destination, phase [a-z]+\): interrupted before go; the incoming copy was destroyed' <<<"$blog"
+		said="$said; xenb's reconciliation ($(grep -o 'destination, phase [a-z]*' <<<"$blog" | tail -n 1)) destroyed hblv3--incoming and removed the LV"
+	else
+		check "xmig on xena: its relocd gone (exit ${rc:-none}), the outcome unknown to it" \
+		    eval 'test "$rc" = 3 && grep -q "lost the connection to relocd" <<<"$out"'
+		st=$(state xena hblv3)
+		read -r nc nr <<<"$(copies hblv3)"
+		log "hblv3: '$st' on xena, hblv3--incoming '$(state xenb hblv3--incoming)' on xenb; $nc copies, $nr running"
+		check "no running copy of hblv3 while xena's relocd is down (xena: '$st')" \
+		    test "$nr" = 0
+		# xenb's session sees the stream end: it destroys its copy
+		# and removes the LV, at once or (no FIN) after io_timeout.
+		t=$(now)
+		gone=
+		for i in $(seq 1 75); do
+			lv3_gone_b && { gone=1; break; }
+			sleep 2
+		done
+		tg=$(since "$t")
+		blog=$(log_since xenb "$nb")
+		printf '%s\n' "$blog"
+		check "xenb dropped hblv3--incoming and removed the partial LV on its own ($tg s after the kill)" \
+		    test -n "$gone"
+		check "its session said so: removed the copy, the logical volume $VG/hblv3" \
+		    grep -q "removed the copy, the logical volume $VG/hblv3" <<<"$blog"
+		check "xena's relocd started again" start_relocd xena
+		check "its reconciliation resumed hblv3 (source, before go)" \
+		    wait_log xena "$na" 'recovered the migration of hblv3 \(source, phase [a-z]+\): interrupted before go; resumed here'
+		said="$said; xenb's session removed its LV, $tg s after; xena's reconciliation ($(log_since xena "$na" | grep -o 'source, phase [a-z]*' | tail -n 1)) resumed hblv3"
+	fi
+	check "hblv3 runs on xena only, exactly once" runs_only_on xena hblv3
+	check "hblv3's heartbeat advances on xena" \
+	    advancing xena $CON/guest-hblv3.log
+	hb1=$(hb_last xena $CON/guest-hblv3.log)
+	check "the same guest: its heartbeat goes on from HB ${hb0:-?} (now HB ${hb1:-?})" \
+	    test -n "$hb0" -a -n "$hb1" -a "${hb1:-0}" -gt "${hb0:-0}"
+	check "nothing of hblv3 on xenb: no domain, no $LV3, no device-mapper device" \
+	    lv3_gone_b
+	check "xena's $LV3 unchanged" test "$(lv_sum xena $LV3)" = "$lvsum3"
+	LK_SAID="${LK_SAID:+$LK_SAID; }$said"
 }
 if want 1f; then
 log ""
@@ -801,6 +958,39 @@ if [ "$rc" = 0 ]; then
 fi
 on xena 60 "xl destroy hblv2 2>/dev/null; true" >/dev/null
 check "nothing of hblv2 left running on either host" test "$(copies hblv2)" = "0 0"
+# kill -9 of a relocd in the middle of the copy into a new LV (above,
+# at lvkill): xenb's, then xena's.
+log ""
+log "== 1f. kill -9 of xenb's relocd, then of xena's, in the middle of hblv3's copy into a new LV"
+LK_SAID=
+on xenb 60 "lvm lvremove -q --yes $VG/filler 2>/dev/null; lvm vgs --units m $VG" >/dev/null
+check "xena: $LV3, 32 MiB of random data, and hblv3's config" \
+    on xena 90 "sed -e 's/hblv/hblv3/g' /etc/xen/hblv.cfg > /etc/xen/hblv3.cfg && grep -F $LV3 /etc/xen/hblv3.cfg && lvm lvcreate -q --yes -n hblv3 -L 32m $VG && dd if=/dev/urandom of=$LV3 bs=1M count=32 2>/dev/null && sync && test \$(blockdev --getsize64 $LV3) = 33554432"
+check "xenb: no $LV3, and room for it in $VG" \
+    on xenb 30 "test ! -e $LV3 && test \$(lvm vgs --noheadings --units b --nosuffix -o vg_free $VG) -ge 33554432"
+lvsum3=$(lv_sum xena $LV3)
+log "sha256 of $LV3 on xena: $lvsum3"
+on xena 120 xl create /etc/xen/hblv3.cfg
+rc=$?
+check "xl create hblv3 on xena (xvda = phy:$LV3)" test "$rc" = 0
+if [ "$rc" = 0 ] && wait_hb xena $CON/guest-hblv3.log 120; then
+	lvkill xenb
+	if runs_only_on xena hblv3 && lv3_gone_b; then
+		lvkill xena
+	else
+		LK_SAID="$LK_SAID; xena's relocd not killed: hblv3 not back on xena alone"
+	fi
+	for h in xena xenb; do
+		on $h 20 "grep -E 'hblv3' /var/log/relocd.log | tail -n 14"
+	done
+else
+	LK_SAID="hblv3 could not be started on xena"
+fi
+log "1f, killed mid-copy: $LK_SAID"
+LVMSTEP="${LVMSTEP:-?}; kill -9 mid-copy: $LK_SAID"
+on xena 60 "xl destroy hblv3 2>/dev/null; true" >/dev/null
+on xenb 60 "xl destroy hblv3--incoming 2>/dev/null; xl destroy hblv3 2>/dev/null; true" >/dev/null
+check "nothing of hblv3 left running on either host" test "$(copies hblv3)" = "0 0"
 # Clean up: every LV the step made, the volume groups, brd; xenb's
 # relocd.conf as it was.
 vbd_gone xena >/dev/null
