@@ -40,7 +40,9 @@
 # live PVH damage (README): XEN_NIC (e1000; virtio-net-pci has no
 # checksum offload behind a socket netdev), XEN_TCG_THREAD (QEMU's
 # default; single or multi), XEN_SMP (2 CPUs per host), XEN_CPU (more
-# CPU flags under TCG, e.g. -avx,-avx2).
+# CPU flags under TCG, e.g. -avx,-avx2), XEN_OPTS (more options for
+# Xen's command line, after ours: spec-ctrl=no-eager-fpu undoes the one
+# we add under TCG).
 
 set -u
 
@@ -164,7 +166,14 @@ boot() {
 		# length of an intercepted RDTSCP (no NRIP), and a PVH guest
 		# then loops on it.
 		cpu=max,-smap,-rdtscp${XEN_CPU:+,$XEN_CPU}
-		xenopts=""
+		# Eager FPU switching: with Xen's default on AMD, lazy
+		# switching (CR0.TS and #NM), a dom0 process under QEMU's
+		# TCG resumed with another context's vector registers
+		# whenever a PV and a PVH guest shared the host, which broke
+		# TLS records and killed the PVH guest (README, "Why live
+		# PVH moves failed under TCG"; XEN_OPTS=spec-ctrl=no-eager-fpu
+		# brings it back).
+		xenopts="spec-ctrl=eager-fpu"
 		[ -n "${XEN_TCG_THREAD:-}" ] && accopt=$acc,thread=$XEN_TCG_THREAD
 	fi
 	rm -f "$W/$h.ctl" "$W/$h.out"
@@ -180,7 +189,7 @@ boot() {
 	    -device "$nic,netdev=n0,romfile=,mac=52:54:00:99:00:0${addr##*.}" \
 	    -virtfs "local,path=$W/cluster,mount_tag=cluster,security_model=passthrough,id=cluster" \
 	    -kernel "$W/xen" \
-	    -append "console=com1 com1=115200 dom0_mem=512M,max:512M dom0_max_vcpus=1 guest_loglvl=all $xenopts" \
+	    -append "console=com1 com1=115200 dom0_mem=512M,max:512M dom0_max_vcpus=1 guest_loglvl=all $xenopts${XEN_OPTS:+ $XEN_OPTS}" \
 	    -initrd "$root/boot/vmlinuz-$kver console=hvc0 earlyprintk=xen panic=1 xhost=$h xaddr=$addr,$dir/dom0.cpio.gz" \
 	    >"$W/$h.qemu.log" 2>&1 &
 	QPIDS="$QPIDS $!"
@@ -275,8 +284,8 @@ if [ "$accel" != tcg ] && [ -w /dev/kvm ]; then
 	fi
 fi
 if [ -z "$booted" ] && [ "$accel" != kvm ]; then
-	log "check-xen: booting two Xen hosts under TCG" \
-	    "(thread=${XEN_TCG_THREAD:-default}, $smp CPUs each, NIC $nic${XEN_CPU:+, CPU flags $XEN_CPU})"
+	log "check-xen: booting two Xen hosts under TCG, Xen with spec-ctrl=eager-fpu" \
+	    "(thread=${XEN_TCG_THREAD:-default}, $smp CPUs each, NIC $nic${XEN_CPU:+, CPU flags $XEN_CPU}${XEN_OPTS:+, Xen options $XEN_OPTS})"
 	start_hosts tcg 300 && booted=tcg
 fi
 if [ -z "$booted" ]; then
