@@ -11,6 +11,27 @@ want() {
 	case " ${XEN_STEPS//,/ } " in *" $1 "*) return 0 ;; esac
 	return 1
 }
+# A live stream damaged on its way, which lazy FPU switching caused under
+# TCG (README, "Why live PVH moves failed under TCG").  run.sh boots Xen
+# with spec-ctrl=eager-fpu, and then none is expected: tcg_known counts
+# one as a FAIL.  With XEN_OPTS naming no-eager-fpu (or under KVM) it
+# stays a NOTE, as it was.  The PVH guest's own crashes (SIGILL in its
+# init) stay NOTEs: eager switching did not end them.
+lazy_fpu() {
+	[ "${booted:-tcg}" = kvm ] && return 0
+	case " ${XEN_OPTS:-} " in
+	*no-eager-fpu* | *eager-fpu=[0nf]*) return 0 ;;
+	esac
+	return 1
+}
+tcg_known() {
+	if lazy_fpu; then
+		log "NOTE: $* (lazy FPU switching under TCG: README)"
+	else
+		check "no damaged stream with eager FPU ($*)" false
+	fi
+}
+
 # PVHOST: where hbpv runs now (steps 1, 2 and 3 move it); PVOTHER: the
 # other host
 PVHOST=xena
@@ -1104,6 +1125,7 @@ pvh_cancel() {
 		# runs on at xena, below.
 		log "NOTE: the live stream reached xenb damaged before the" \
 		    "cancel (TCG, as in 2b): $broke"
+		tcg_known "2c: the stream reached xenb damaged"
 	else
 		check "xmig says: cancelled: hbpvh runs on xena" \
 		    grep -q 'cancelled: hbpvh runs on xena' <<<"$out"
@@ -1195,6 +1217,7 @@ if on xena 180 xl create /etc/xen/hb-pvh.cfg &&
 			broke=$(stream_broke xenb "$since2b")
 			if [ -n "$broke" ]; then
 				log "NOTE: the live stream reached xenb damaged (TCG): $broke"
+				tcg_known "2b: the stream reached xenb damaged"
 				PVH="$PVH; its stream reached xenb damaged (TLS)"
 			fi
 			;;
@@ -1360,6 +1383,7 @@ elif pvh_on_xenb; then
 			if [ -n "$broke" ]; then
 				log "NOTE: the live stream reached xena damaged" \
 				    "(TCG, as in 2b): $broke"
+				tcg_known "3c: the stream reached xena damaged"
 				XLPVH="failed (exit $rc): the stream reached xena damaged (TLS), as relocd's own under TCG"
 				check "hbpvh still runs on xenb only" \
 				    runs_only_on xenb hbpvh
@@ -1471,9 +1495,9 @@ fi # want 6
 # gap is between the last heartbeat at the source and the next one at the
 # destination, from xenconsoled's timestamps (1 s resolution; a guest
 # that never stops shows 1 s).
-if [ "${XEN_SSH_BENCH:-0}" = 1 ]; then
-# Not on by default yet: in its first runs `ssh xenb hostname` from xena
-# hung (Dropbear's dbclient, 30 s timeout); see README.
+# On by default since eager FPU switching (run.sh) ended the damaged
+# streams that made both methods fail; XEN_SSH_BENCH=0 leaves it out.
+if want 6b && [ "${XEN_SSH_BENCH:-1}" = 1 ]; then
 log ""
 log "== 6b. relocd against xl over ssh: hbpvh moved live, in turn"
 # pvh_log HOST: the log hbpvh writes on HOST (a relocd arrival's is
@@ -1513,6 +1537,11 @@ if pvh_fresh xena; then
 		for m in $order; do
 			to=xenb
 			[ $at = xenb ] && to=xena
+			case $(state $at hbpvh) in
+			*c*)	# its init's SIGILL at boot (README): not the move's
+				log "NOTE: 6b round $r: hbpvh crashed on $at before the move (SIGILL in its init, README); created again"
+				pvh_fresh $at || break 2 ;;
+			esac
 			slog=$(pvh_log $at)
 			t=$(now)
 			if [ $m = relocd ]; then
@@ -1630,11 +1659,11 @@ log "2. PV live (xmig migrate -l):  ${TIMES[m2pv]:-?} s: ${PVLIVE:-not run}"
 log "2b. PVH live:                  ${TIMES[m2pvh]:-?} s: ${PVH:-not run}"
 log "3. xl via xmig tunnel (PV):    ${TIMES[m3]:-?} s: ${XL:-not run}"
 log "3c. xl via xmig tunnel (PVH):  ${TIMES[m3pvh]:-?} s: ${XLPVH:-not run}"
-[ "${XEN_SSH_BENCH:-0}" = 1 ] &&
+[ "${XEN_SSH_BENCH:-1}" = 1 ] && want 6b &&
 log "6b. PVH live, relocd:          ${B_relocd_t[*]:-?} s (mean $RT s), heartbeat gap ${B_relocd_g[*]:-?} s (mean $RG s)"
-[ "${XEN_SSH_BENCH:-0}" = 1 ] &&
+[ "${XEN_SSH_BENCH:-1}" = 1 ] && want 6b &&
 log "6b. PVH live, xl over ssh:     ${B_ssh_t[*]:-?} s (mean $ST s), heartbeat gap ${B_ssh_g[*]:-?} s (mean $SG s)"
-[ "${XEN_SSH_BENCH:-0}" = 1 ] &&
+[ "${XEN_SSH_BENCH:-1}" = 1 ] && want 6b &&
 log "6b. xl over ssh / relocd:      ${RATIO:-?} (mean wall time); transport alone, 32 MiB: ssh ${TIMES[ssh32]:-?} s, relocd ${TIMES[tls32]:-?} s"
 log "7. forced restart on xenb:     ${TIMES[force]:-?} s (xmig migrate --force, wall)"
 log "total:                         $(since "$T0") s"
