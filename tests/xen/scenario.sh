@@ -339,6 +339,37 @@ case " ${XEN_STEPS:-} " in
 	;;
 esac
 
+# pvhboot: only when XEN_STEPS names it.  How often the PVH guest's init
+# dies of SIGILL right after boot, with its kernel as it is and with
+# XEN_PVH_EXTRA (noxsave) added to its command line, boots alternating,
+# XEN_PVH_BOOTS (10) of each, on xena.
+case " ${XEN_STEPS:-} " in
+*" pvhboot "*)
+	log ""
+	log "== pvhboot. hbpvh booted ${XEN_PVH_BOOTS:-10} times as it is and with '${XEN_PVH_EXTRA:-noxsave}'"
+	on xena 20 "sed 's/^extra = \"\(.*\)\"/extra = \"\1 ${XEN_PVH_EXTRA:-noxsave}\"/' /etc/xen/hb-pvh.cfg > /etc/xen/hb-pvh-x.cfg; grep extra /etc/xen/hb-pvh-x.cfg"
+	died_plain=0 died_x=0
+	for i in $(seq 1 "${XEN_PVH_BOOTS:-10}"); do
+		for v in plain x; do
+			cfg=/etc/xen/hb-pvh.cfg
+			[ $v = x ] && cfg=/etc/xen/hb-pvh-x.cfg
+			on xena 60 "xl destroy hbpvh 2>/dev/null; rm -f $CON/guest-hbpvh.log; xl create $cfg >/dev/null" >/dev/null
+			wait_hb xena $CON/guest-hbpvh.log 60
+			sleep 8
+			st=$(state xena hbpvh)
+			sig=$(on xena 10 "grep -c 'exitcode=0x00000004' $CON/guest-hbpvh.log" | tail -n 1)
+			case $st in
+			*c*) [ $v = x ] && died_x=$((died_x + 1)) || died_plain=$((died_plain + 1)) ;;
+			esac
+			log "pvhboot $i $v: '$st', SIGILL lines ${sig:-?}"
+		done
+	done
+	on xena 20 "xl destroy hbpvh 2>/dev/null; true" >/dev/null
+	PVHBOOT="died at boot: as it is $died_plain of ${XEN_PVH_BOOTS:-10}, with '${XEN_PVH_EXTRA:-noxsave}' $died_x of ${XEN_PVH_BOOTS:-10}"
+	log "pvhboot: $PVHBOOT"
+	;;
+esac
+
 log ""
 log "== a PV guest with a heartbeat on xena"
 t=$(now)
@@ -1665,6 +1696,8 @@ log "== summary (QEMU $booted, 2 hosts x $smp vCPU, 2 GiB; guests 128 MiB)"
 log "pvhloop:                       $PVHLOOP"
 [ -n "${NETLOAD:-}" ] &&
 log "netload (damaged/sent):        $NETLOAD"
+[ -n "${PVHBOOT:-}" ] &&
+log "pvhboot:                       $PVHBOOT"
 [ -n "${TIMES[xenbuild]:-}" ] &&
 log "hypervisor (XEN=shadow):       ${TIMES[xenbuild]} s to build or take from the cache"
 log "boot, both dom0s ready:        ${TIMES[boot]} s"
