@@ -20,7 +20,7 @@ want() {
 lazy_fpu() {
 	[ "${booted:-tcg}" = kvm ] && return 0
 	case " ${XEN_OPTS:-} " in
-	*no-eager-fpu* | *eager-fpu=[0nf]*) return 0 ;;
+	*no-eager-fpu* | *eager-fpu=[0nf]* | *eager-fpu=of*) return 0 ;;
 	esac
 	return 1
 }
