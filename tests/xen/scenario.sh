@@ -112,6 +112,12 @@ wait_hb() {
 	done
 	return 1
 }
+# csum HOST: the kernel's TCP checksum errors (InCsumErrors, the last
+# field of /proc/net/snmp's second Tcp: line)
+csum() {
+	on "$1" 10 "awk '/^Tcp:/ && ++n == 2 { print \$NF }' /proc/net/snmp" |
+	    tail -n 1
+}
 # stream_broke HOST SINCE: HOST's relocd received a live stream that
 # TLS found damaged (a record failing its MAC or with a wrong version,
 # or the session ending without close_notify), in log lines from SINCE
@@ -197,11 +203,6 @@ case " ${XEN_STEPS:-} " in
 *" pvhloop "*)
 	log ""
 	log "== pvhloop. hbpvh live back and forth ${XEN_PVH_LOOPS:-8} times"
-	# InCsumErrors: the last field of /proc/net/snmp's second Tcp: line
-	csum() {
-		on "$1" 10 "awk '/^Tcp:/ && ++n == 2 { print \$NF }' /proc/net/snmp" |
-		    tail -n 1
-	}
 	# XEN_PVHLOOP_PV=1: the PV guest hbpv runs on xenb meanwhile, as
 	# it does during the full run's live PVH moves (steps 2b, 3c).
 	# XEN_PVHLOOP_PV=paused: the same guest, paused (never scheduled).
@@ -282,14 +283,10 @@ case " ${XEN_STEPS:-} " in
 	on xenb 20 "cp /var/lib/relocd-cluster/vecguard /tmp/vecguard && /tmp/vecguard 1 && /tmp/vecguard -x 1; grep -o -w -E 'avx2?' /proc/cpuinfo | sort -u"
 	on xenb 60 "mkdir -p /tmp/www && dd if=/dev/urandom of=/tmp/www/tx bs=1M count=32 2>/dev/null && sha256sum /tmp/www/tx | cut -d' ' -f1 > /tmp/tx.sum && (busybox httpd -f -p 10.99.0.2:8080 -h /tmp/www & echo \$! > /tmp/httpd.pid)" >/dev/null
 	want_sum=$(on xenb 10 "cat /tmp/tx.sum" | tail -n 1)
-	csum_a() {
-		on xena 10 "awk '/^Tcp:/ && ++n == 2 { print \$NF }' /proc/net/snmp" |
-		    tail -n 1
-	}
 	# load STATE: four pulls and four TLS streams, xenb to xena
 	load() {
 		local i bad=0 tbad=0 c0 c1 got vg
-		c0=$(csum_a)
+		c0=$(csum xena)
 		on xenb 10 "rm -f /tmp/vg.out; (/tmp/vecguard 45 >/tmp/vg.out 2>&1; echo \"vecguard exit \$?\" >>/tmp/vg.out) >/dev/null 2>&1 & echo started" >/dev/null
 		for i in 1 2 3 4; do
 			got=$(on xena 120 "busybox wget -q -O - http://10.99.0.2:8080/tx | sha256sum | cut -d' ' -f1" | tail -n 1)
@@ -297,7 +294,7 @@ case " ${XEN_STEPS:-} " in
 			on xenb 120 "xmig speedtest -s 32 xena >/dev/null 2>&1" >/dev/null ||
 			    tbad=$((tbad + 1))
 		done
-		c1=$(csum_a)
+		c1=$(csum xena)
 		on xenb 60 "for i in \$(seq 1 50); do grep -q '^vecguard exit' /tmp/vg.out && break; sleep 1; done; head -n 4 /tmp/vg.out; tail -n 2 /tmp/vg.out"
 		vg=$(on xenb 10 "sed -n 's/^vecguard \\([xy]mm\\): /\\1 /p; s/^vecguard exit \\([1-9][0-9]*\\)/exit \\1/p' /tmp/vg.out" | tr '\n' ' ')
 		log "netload: $1: plain TCP $bad of 4 pulls damaged, TLS $tbad of 4 streams failed, xena's InCsumErrors ${c0:-?} -> ${c1:-?}; vector registers on xenb: ${vg:-?}"
@@ -750,6 +747,13 @@ lk_midcopy() {
 	done
 	return 1
 }
+# lk_where: where hblv3 is after a kill: st (its state on xena), nc
+# and nr (its copies, and how many run), logged.
+lk_where() {
+	st=$(state xena hblv3)
+	read -r nc nr <<<"$(copies hblv3)"
+	log "hblv3: '$st' on xena, hblv3--incoming '$(state xenb hblv3--incoming)' on xenb; $nc copies, $nr running"
+}
 # lk_end: until xmig on xena has ended (bounded: 120 s); its last lines
 lk_end() {
 	on xena 150 "i=0; until grep -q '^exit ' $LK; do i=\$((i + 1)); [ \$i -gt 120 ] && break; sleep 1; done; tr '\\r' '\\n' < $LK | grep -v '^\$' | tail -n 5"
@@ -801,9 +805,7 @@ lvkill() {
 		    eval 'test "$rc" = 1 && grep -q "^xmig: " <<<"$out"'
 		# xena resumed it; xenb's incoming copy, paused, and the LV
 		# stay until xenb's relocd is back.
-		st=$(state xena hblv3)
-		read -r nc nr <<<"$(copies hblv3)"
-		log "hblv3: '$st' on xena, hblv3--incoming '$(state xenb hblv3--incoming)' on xenb; $nc copies, $nr running"
+		lk_where
 		check "hblv3 runs on xena ('$st'), the only running copy of it" \
 		    eval 'test "$nr" = 1 && case $st in absent | *p* | *s* | *c* | *d*) false ;; esac'
 		# Open (lv_attr's sixth character "o"): the incoming domain,
@@ -824,9 +826,7 @@ lvkill() {
 	else
 		check "xmig on xena: its relocd gone (exit ${rc:-none}), the outcome unknown to it" \
 		    eval 'test "$rc" = 3 && grep -q "lost the connection to relocd" <<<"$out"'
-		st=$(state xena hblv3)
-		read -r nc nr <<<"$(copies hblv3)"
-		log "hblv3: '$st' on xena, hblv3--incoming '$(state xenb hblv3--incoming)' on xenb; $nc copies, $nr running"
+		lk_where
 		check "no running copy of hblv3 while xena's relocd is down (xena: '$st')" \
 		    test "$nr" = 0
 		# xenb's session sees the stream end: it destroys its copy
