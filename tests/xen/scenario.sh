@@ -1107,6 +1107,22 @@ check "hbpv's heartbeat still advances on $PVHOST" \
 PVLIVE="refused up front (cap_shadow = 0), guest untouched"
 fi # want 2
 
+# pvh_boot HOST: hbpvh created on HOST, and still running past the 7-8 s
+# after boot where its init died of SIGILL before noxsave (README); three
+# times at most, the log of a death kept as guest-hbpvh.bootN.log.
+pvh_boot() {
+	local i
+	for i in 1 2 3; do
+		on "$1" 60 "xl destroy hbpvh 2>/dev/null; sleep 1; mv -f $CON/guest-hbpvh.log $CON/guest-hbpvh.boot$i.log 2>/dev/null; true" >/dev/null
+		on "$1" 180 xl create /etc/xen/hb-pvh.cfg &&
+		    wait_hb "$1" $CON/guest-hbpvh.log 90 && sleep 8 &&
+		    case $(state "$1" hbpvh) in *c* | absent) false ;; esac &&
+		    return 0
+		log "NOTE: hbpvh died at boot on $1 (SIGILL in its init, README)"
+	done
+	return 1
+}
+
 # hbpvh runs on xena, or is made to: under TCG its init sometimes dies
 # of SIGILL (a kernel panic in its console log) on its own, with no
 # migration near it.  That guest is destroyed and created again, once.
@@ -1120,17 +1136,7 @@ pvh_running() {
 	log "NOTE: hbpvh is '$st' on xena before the step (TCG guest crash:" \
 	    "$(on xena 20 "grep -m 1 -E 'panic|SIGILL' $CON/guest-hbpvh.log" |
 	    tail -n 1)); creating it again"
-	# Its init may die of SIGILL 7-8 s after boot (README): up to
-	# three times, each past that point.
-	for st in 1 2 3; do
-		on xena 60 "xl destroy hbpvh 2>/dev/null; sleep 1; mv -f $CON/guest-hbpvh.log $CON/guest-hbpvh.crashed$st.log 2>/dev/null; true" >/dev/null
-		on xena 180 xl create /etc/xen/hb-pvh.cfg &&
-		    wait_hb xena $CON/guest-hbpvh.log 90 && sleep 8 &&
-		    case $(state xena hbpvh) in *c* | absent) false ;; esac &&
-		    return 0
-		log "NOTE: hbpvh died at boot on xena again (SIGILL in its init)"
-	done
-	return 1
+	pvh_boot xena
 }
 
 # 2c, inside 2b: a live migration of hbpvh, slowed to 24 Mbit/s so that
@@ -1555,18 +1561,7 @@ pvh_fresh() {
 	for h in xena xenb; do
 		on $h 60 "xl destroy hbpvh 2>/dev/null; xl destroy hbpvh--incoming 2>/dev/null; xl destroy hbpvh--migratedaway 2>/dev/null; mkdir -p $CON/old; mv -f $CON/guest-hbpvh* $CON/old/ 2>/dev/null; true" >/dev/null
 	done
-	# Past the 7-8 s after boot where its init may die of SIGILL
-	# (README), three times at most.
-	for h in 1 2 3; do
-		on "$1" 60 "xl destroy hbpvh 2>/dev/null; true" >/dev/null
-		on "$1" 180 xl create /etc/xen/hb-pvh.cfg >/dev/null &&
-		    wait_hb "$1" $CON/guest-hbpvh.log 90 && sleep 8 &&
-		    case $(state "$1" hbpvh) in *c* | absent) false ;; esac &&
-		    return 0
-		log "NOTE: hbpvh died at boot on $1 (SIGILL in its init, README); once more"
-		on "$1" 20 "mv -f $CON/guest-hbpvh.log $CON/old/guest-hbpvh.boot$h.log" >/dev/null
-	done
-	return 1
+	pvh_boot "$1"
 }
 check "xl's transport: ssh from xena to xenb runs a command there (Dropbear, keys made for this run)" \
     eval 'test "$(on xena 30 "ssh xenb hostname" | tail -n 1)" = xenb'
