@@ -170,9 +170,8 @@ boot() {
 		# switching (CR0.TS and #NM), a dom0 process under QEMU's
 		# TCG resumed with another context's vector registers
 		# whenever a PV and a PVH guest shared the host, which broke
-		# TLS records and killed the PVH guest (README, "Why live
-		# PVH moves failed under TCG"; XEN_OPTS=spec-ctrl=no-eager-fpu
-		# brings it back).
+		# TLS records (README, "Why live PVH moves failed under
+		# TCG"; XEN_OPTS=spec-ctrl=no-eager-fpu brings it back).
 		xenopts="spec-ctrl=eager-fpu"
 		[ -n "${XEN_TCG_THREAD:-}" ] && accopt=$acc,thread=$XEN_TCG_THREAD
 	fi
