@@ -41,7 +41,20 @@ struct iochan;
  * only knows the offline order must refuse it by name.
  */
 #define PROTO_F_COPY_LIVE	0x0200U
-#define PROTO_FLAGS_KNOWN	(PROTO_F_COPY_STORAGE | PROTO_F_COPY_LIVE)
+/*
+ * With PROTO_F_COPY_STORAGE, always: the receiver makes its copies (an
+ * LV is created and zeroed, which can take minutes) between the config
+ * and anything that touches the domain, and says so: PT_PROGRESS
+ * {"phase": "prepare"[, "message"]} at least every second while it
+ * works, then PT_OK {} or PT_ERROR.  The sender suspends the domain
+ * (offline) or sends its first chunk (live) only after PT_OK, so the
+ * domain runs at the source, and no timeout runs out, while the
+ * destination's storage is slow.  Mandatory: a sender that does not
+ * wait would time out, or suspend the domain for the zeroing.
+ */
+#define PROTO_F_COPY_PREPARE	0x0400U
+#define PROTO_FLAGS_KNOWN	(PROTO_F_COPY_STORAGE | PROTO_F_COPY_LIVE | \
+				 PROTO_F_COPY_PREPARE)
 
 /*
  * Type numbers are allocated in ranges per feature so that features can

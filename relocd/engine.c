@@ -281,7 +281,8 @@ engine_dispatch(struct worker *w)
 	}
 	/* Copy storage changes what follows a migrate-receive request
 	 * only; on anything else the flag is a peer's mistake. */
-	if ((h.flags & (PROTO_F_COPY_STORAGE | PROTO_F_COPY_LIVE)) &&
+	if ((h.flags & (PROTO_F_COPY_STORAGE | PROTO_F_COPY_LIVE |
+	    PROTO_F_COPY_PREPARE)) &&
 	    h.type != PT_MIGRATE_RECEIVE) {
 		log_warnx("%s: refused %s request: the copy-storage flag is "
 		    "for migrate-receive only", w->peer.addr,

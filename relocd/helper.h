@@ -270,7 +270,9 @@ int	lvm_blk_size(int fd, uint64_t *size);
 int	storage_blk_size(const char *path, uint64_t *size);
 int	helper_lv_remove(const struct relocd_conf *, const char *name,
 	    char *err, size_t errlen);
-int	lvm_zero(int fd, uint64_t size, char *err, size_t errlen);
+/* TICK after each step with the bytes done; its -1 stops the zeroing. */
+int	lvm_zero(int fd, uint64_t size, int (*tick)(void *, uint64_t,
+	    uint64_t), void *arg, char *err, size_t errlen);
 
 /* REAL (a resolved path) is under one of incoming_disk_paths. */
 int	hostinfo_real_inside(const struct relocd_conf *, const char *real);

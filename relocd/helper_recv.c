@@ -4,9 +4,10 @@
  *
  *	recv-begin: judge the config again, journal, create the domain
  *	    paused as NAME--incoming and restore it from the data socket
- *	    the network process feeds from the TLS session (a live disk
- *	    copy: the copies only, and recv-restore later, so that the
- *	    disks can be written while the source still runs)
+ *	    the network process feeds from the TLS session (a disk copy:
+ *	    the copies only, with progress while an LV is zeroed, and
+ *	    recv-restore later, so that the copies are made, and live
+ *	    written, while the source still runs the domain)
  *	recv-go: "go" arrived: the domain is ours; rename, unpause
  *	recv-reported: the report reached the sender, or did not
  *	recv-abort, or the network process ending before "go": destroy
@@ -16,14 +17,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "diskcopy.h"
 #include "domcfg.h"
 #include "helper.h"
+#include "hx.h"
 #include "precheck.h"
 #include "iochan.h"
 #include "log.h"
@@ -40,6 +45,16 @@ static int	helper_recv_copies_create(struct helper *, struct json_object *,
 static int	helper_recv_precheck(struct helper *, struct json_object *,
 		    const char **, char *, size_t);
 static int	helper_recv_lv_open(struct helper *, size_t, char *, size_t);
+static void	helper_recv_note(struct helper *, const char *, ...)
+		    __attribute__((__format__(__printf__, 2, 3)));
+static int	helper_recv_zero_tick(void *, uint64_t, uint64_t);
+
+/* helper_recv_zero_tick's state: one LV being zeroed. */
+struct helper_zero {
+	struct helper	*h;
+	const char	*name;		/* VG/LV */
+	uint64_t	 t_note;	/* when progress last went out */
+};
 
 /* The same judgement the network process made, on the facts here. */
 static int
@@ -86,9 +101,11 @@ helper_recv_begin(struct helper *h, struct json_object *args, int *fds,
 	if (nfds != (defer ? 0 : 1))
 		return helper_error(h, "proto", "recv-begin without its data "
 		    "channel");
-	if (defer && !json_object_object_get_ex(args, "copy", NULL))
+	/* A disk copy always: its copies are made before the source
+	 * suspends anything (PROTO_F_COPY_PREPARE). */
+	if (defer != json_object_object_get_ex(args, "copy", NULL))
 		return helper_error(h, "proto", "recv-begin defers the restore "
-		    "for a disk copy only");
+		    "for a disk copy, and only for one");
 	if (!json_object_object_get_ex(args, "config", &cfg))
 		return helper_error(h, "proto", "recv-begin without a config");
 	if (helper_backend(h) == NULL)
@@ -399,6 +416,9 @@ helper_recv_copies_create(struct helper *h, struct json_object *plan,
 		if ((lv = proto_get_str(e, "lv")) != NULL &&
 		    (vg = proto_get_str(e, "vg")) != NULL) {
 			snprintf(name, sizeof(name), "%s/%s", vg, lv);
+			helper_recv_note(h, "creating the logical volume %s "
+			    "(%lld MiB)", name, (long long)proto_get_int(e,
+			    "lv_size", 0) >> 20);
 			if (lvm_lv_create(h->conf, vg, lv, (uint64_t)
 			    proto_get_int(e, "lv_size", 0), jerr,
 			    sizeof(jerr)) == -1) {
@@ -471,9 +491,11 @@ static int
 helper_recv_lv_open(struct helper *h, size_t i, char *err, size_t errlen)
 {
 	const char *target = h->recv.copy_target[i];
+	struct helper_zero z = { h, h->recv.copy_lv[i], 0 };
 	char zerr[256];
 	struct stat st;
 	uint64_t size;
+	unsigned secs;
 	int fd = -1, tries;
 
 	for (tries = 0; tries < 50; tries++) {
@@ -495,11 +517,69 @@ helper_recv_lv_open(struct helper *h, size_t i, char *err, size_t errlen)
 		    (unsigned long long)h->recv.copy_size[i]);
 		return -1;
 	}
-	if (lvm_zero(fd, size, zerr, sizeof(zerr)) == -1) {
+	/* Test fault: storage that zeroes slowly, one step a second. */
+	for (secs = worker_sim_hang(h->conf, "lvzero"); secs > 0; secs--) {
+		sleep(1);
+		if (helper_recv_zero_tick(&z, 0, size) == -1) {
+			snprintf(err, errlen, "the new logical volume %s: the "
+			    "migration ended while it was zeroed (test fault "
+			    "lvzero)", target);
+			return -1;
+		}
+	}
+	if (lvm_zero(fd, size, helper_recv_zero_tick, &z, zerr,
+	    sizeof(zerr)) == -1) {
 		snprintf(err, errlen, "the new logical volume %s: %s", target,
 		    zerr);
 		return -1;
 	}
+	return 0;
+}
+
+/* A line of progress while the copies are made (the "prepare" phase),
+ * for the source to show: best effort, as the stream's. */
+static void
+helper_recv_note(struct helper *h, const char *fmt, ...)
+{
+	struct json_object *o;
+	char msg[512], err[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o = json_object_new_object();
+	json_object_object_add(o, "phase", json_object_new_string("prepare"));
+	json_object_object_add(o, "message", json_object_new_string(msg));
+	hx_send(h->fd, PT_PROGRESS, o, NULL, 0, err, sizeof(err));
+	json_object_put(o);
+}
+
+/*
+ * After each step of a zeroing: progress at most once a second, and -1
+ * if the network process has gone.  In the middle of a call it sends
+ * nothing, so a readable channel can only be its end closed (the source
+ * left, recv.c recv_prepare): the rest of the zeroing would be for
+ * nobody, and the failure path removes the LV.
+ */
+static int
+helper_recv_zero_tick(void *arg, uint64_t done, uint64_t total)
+{
+	struct helper_zero *z = arg;
+	struct pollfd pfd;
+	uint64_t now = clock_mono_us();
+
+	pfd.fd = z->h->fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) != 0)
+		return -1;
+	if (now - z->t_note < 1000000 && done < total)
+		return 0;
+	z->t_note = now;
+	helper_recv_note(z->h, "zeroing the new logical volume %s: %llu of "
+	    "%llu MiB", z->name, (unsigned long long)(done >> 20),
+	    (unsigned long long)(total >> 20));
 	return 0;
 }
 

@@ -317,13 +317,15 @@ lvm_blk_size(int fd, uint64_t *size)
 /*
  * All of it zeros: a new LV holds whatever its extents held before,
  * another guest's data perhaps, and a hole of the source must read as
- * zeros in the copy (chunks of zeros are never sent).  In 1 GiB steps,
- * each bounded by the kernel.
+ * zeros in the copy (chunks of zeros are never sent).  In steps of 256
+ * MiB, each bounded by the kernel, so that TICK can report progress and
+ * stop a zeroing nobody waits for any more.
  */
 int
-lvm_zero(int fd, uint64_t size, char *err, size_t errlen)
+lvm_zero(int fd, uint64_t size, int (*tick)(void *, uint64_t, uint64_t),
+    void *arg, char *err, size_t errlen)
 {
-	uint64_t r[2], off, step = 1ULL << 30;
+	uint64_t r[2], off, step = 256ULL << 20;
 
 	for (off = 0; off < size; off += step) {
 		r[0] = off;
@@ -331,6 +333,12 @@ lvm_zero(int fd, uint64_t size, char *err, size_t errlen)
 		if (ioctl(fd, BLKZEROOUT, r) == -1) {
 			snprintf(err, errlen, "zeroing it (BLKZEROOUT at byte "
 			    "%" PRIu64 "): %s", off, strerror(errno));
+			return -1;
+		}
+		if (tick != NULL && tick(arg, off + r[1], size) == -1) {
+			snprintf(err, errlen, "zeroing it stopped at byte "
+			    "%" PRIu64 ": the migration ended meanwhile",
+			    off + r[1]);
 			return -1;
 		}
 	}

@@ -103,6 +103,7 @@ static void	migrate_tell(struct migrate_run *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static int	migrate_relay(struct migrate_run *, int, char *, size_t);
 static int	migrate_read_ready(struct peer_conn *, char *, size_t);
+static int	migrate_prepared(struct migrate_run *, char *, size_t);
 static int	migrate_disks(struct migrate_run *, char *, size_t);
 static int	migrate_disk_fds(struct migrate_run *, size_t, int, int *,
 		    char *, size_t);
@@ -246,6 +247,89 @@ migrate_read_ready(struct peer_conn *pc, char *err, size_t errlen)
 	}
 	rc = 0;
 out:
+	free(body);
+	json_object_put(o);
+	return rc;
+}
+
+/*
+ * Copy storage: the destination's PT_OK once its copies exist, before
+ * anything here touches the domain (PROTO_F_COPY_PREPARE).  Making an
+ * LV means zeroing it whole, minutes on storage that writes every
+ * byte, so the destination sends PT_PROGRESS at least every second
+ * meanwhile and io_timeout runs from frame to frame; its lines are
+ * shown as each step begins, and a step's count every 5 s.  A cancel
+ * ends the wait by closing the session (the caller's abort), which the
+ * destination takes as the sign to stop and remove its copies.  0, or
+ * -1 with the reason.
+ */
+static int
+migrate_prepared(struct migrate_run *r, char *err, size_t errlen)
+{
+	struct iochan *ioc = &r->pc.ioc;
+	struct json_object *o = NULL;
+	struct proto_hdr h;
+	uint8_t hdr[PROTO_HDR_LEN], *body = NULL;
+	uint64_t t_shown = 0, now;
+	const char *msg;
+	char why[256], shown[256] = "";
+	int rc = -1;
+
+	for (;;) {
+		if (worker_cancelled) {
+			snprintf(err, errlen, "cancelled by the administrator "
+			    "while %s made the disk copies", r->host);
+			break;
+		}
+		if (ioc_read_full(ioc, hdr, sizeof(hdr)) == -1) {
+			snprintf(err, errlen, "%s, making the disk copies, "
+			    "stopped answering: %s", r->host, ioc->err);
+			break;
+		}
+		if (proto_hdr_decode(hdr, sizeof(hdr), &h, PROTO_MAX_FRAME,
+		    why, sizeof(why)) != PROTO_OK) {
+			snprintf(err, errlen, "%s sent no frame while making "
+			    "the disk copies: %s", r->host, why);
+			break;
+		}
+		if (h.type != PT_PROGRESS && h.type != PT_OK &&
+		    h.type != PT_ERROR) {
+			snprintf(err, errlen, "%s sent %s while making the "
+			    "disk copies", r->host, proto_type_name(h.type));
+			break;
+		}
+		if ((body = malloc(h.len + 1)) == NULL ||
+		    ioc_read_full(ioc, body, h.len) == -1 ||
+		    proto_body_decode(body, h.len, &o, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "%s: reading the disk copies' "
+			    "progress: %s", r->host, body == NULL ?
+			    "out of memory" : ioc->err[0] ? ioc->err : why);
+			break;
+		}
+		if (h.type == PT_OK) {
+			rc = 0;
+			break;
+		}
+		msg = proto_get_str(o, "message");
+		if (h.type == PT_ERROR) {
+			snprintf(err, errlen, "%s cannot take the disk copies: "
+			    "%s", r->host, msg ? msg : "(no reason given)");
+			break;
+		}
+		/* A new step at once, the same one's count every 5 s. */
+		now = clock_mono_us();
+		if (msg != NULL && (now - t_shown >= 5000000 ||
+		    strncmp(msg, shown, strcspn(shown, ":")) != 0 ||
+		    strcspn(msg, ":") != strcspn(shown, ":"))) {
+			t_shown = now;
+			snprintf(shown, sizeof(shown), "%s", msg);
+			migrate_note(r, "prepare", "%s: %s", r->host, msg);
+		}
+		free(body);
+		body = NULL;
+		json_object_put(o);
+		o = NULL;
+	}
 	free(body);
 	json_object_put(o);
 	return rc;
@@ -986,7 +1070,8 @@ migration_run(struct worker *w, const struct migration *m)
 		json_object_object_add(rq, "copy_storage", cs);
 	}
 	if (peer_request_flags(&r.pc, PT_MIGRATE_RECEIVE, r.copy == NULL ? 0 :
-	    PROTO_F_COPY_STORAGE | (r.live_copy ? PROTO_F_COPY_LIVE : 0), rq,
+	    PROTO_F_COPY_STORAGE | PROTO_F_COPY_PREPARE |
+	    (r.live_copy ? PROTO_F_COPY_LIVE : 0), rq,
 	    &rreply, err, sizeof(err)) == -1) {
 		if (r.copy != NULL && strstr(err, "mandatory flags") != NULL)
 			migrate_tell(&r, HX_SRC_ABORT, "%s cannot copy disks "
@@ -1011,6 +1096,11 @@ migration_run(struct worker *w, const struct migration *m)
 	    &hdrlen) == -1 || ioc_write_full(&r.pc.ioc, hdr, hdrlen) == -1) {
 		migrate_tell(&r, HX_SRC_ABORT, "sending its config to %s: %s",
 		    r.host, r.pc.ioc.err);
+		goto out;
+	}
+	/* The destination makes the copies while the domain runs here. */
+	if (r.copy != NULL && migrate_prepared(&r, err, sizeof(err)) == -1) {
+		migrate_tell(&r, HX_SRC_ABORT, "%s", err);
 		goto out;
 	}
 	if (m->bandwidth_mbit > 0)

@@ -45,6 +45,9 @@
 #include "xlproto.h"
 
 #define RECV_RELAY_BUF	(256 * 1024)
+/* The helper making the copies says nothing for this long: it is stuck
+ * (lvm_command is bounded at 120 s, a zeroing step at 256 MiB). */
+#define RECV_PREPARE_SILENT_S	300
 
 /* A live copy's disks here: the copies, and what each chunk holds. */
 struct recv_live {
@@ -71,6 +74,8 @@ static struct json_object *recv_checks(struct worker *, struct json_object *,
 		    const char **, char *, size_t);
 static void	recv_source(struct json_object *, struct precheck_src *,
 		    char ***);
+static int	recv_prepare(struct worker *, struct json_object *,
+		    const char **, char *, size_t);
 static int	recv_relay(struct worker *, int, int, const char **, char *,
 		    size_t);
 static ssize_t	recv_stream_read(struct iochan *, uint32_t *, uint8_t *,
@@ -411,6 +416,119 @@ serve_preflight(struct worker *w, struct json_object *req)
 	json_object_object_add(o, "headroom", headroom);
 	proto_send(&w->ioc, PT_OK, o);
 	json_object_put(o);
+}
+
+/*
+ * The copies, made before anything touches the domain (recv-begin with
+ * defer_restore): the helper creates them, and an LV is zeroed whole,
+ * which on storage that writes every byte takes minutes, while the
+ * source runs the domain and waits for our PT_OK.  Meanwhile a
+ * PT_PROGRESS goes out at least every second, with the helper's lines
+ * when it has one, so that the source's io_timeout measures whether we
+ * are alive, not how fast our disks are.  The source sends nothing until
+ * our answer: a readable session means it left (a cancel).  Then, or
+ * when the helper is stuck, our end of its channel is closed: the only
+ * word a helper in the middle of a call hears.  It stops at its next
+ * step and removes what it made.  0, or -1 with the reason.
+ */
+static int
+recv_prepare(struct worker *w, struct json_object *args, const char **code,
+    char *reason, size_t reasonlen)
+{
+	struct json_object *body = NULL, *o;
+	struct pollfd pfd[2];
+	uint64_t now, t_helper, t_sent = 0;
+	int type, rc = -1, gone = 0;
+	const char *msg;
+
+	*code = "helper";
+	if (hx_send(w->hx.fd, HX_RECV_BEGIN, args, NULL, 0, reason,
+	    reasonlen) == -1)
+		return -1;
+	t_helper = clock_mono_us();
+	for (;;) {
+		pfd[0].fd = w->hx.fd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = w->ioc.fd;
+		pfd[1].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = 0;
+		if ((w->ioc.ssl == NULL || !SSL_has_pending(w->ioc.ssl)) &&
+		    poll(pfd, 2, 1000) == -1 && errno != EINTR) {
+			snprintf(reason, reasonlen, "poll: %s",
+			    strerror(errno));
+			gone = 1;
+			break;
+		}
+		now = clock_mono_us();
+		if (pfd[1].revents != 0 || (w->ioc.ssl != NULL &&
+		    SSL_has_pending(w->ioc.ssl))) {
+			snprintf(reason, reasonlen, "the source left while "
+			    "the disk copies were being made here "
+			    "(cancelled?)");
+			gone = 1;
+			break;
+		}
+		if (pfd[0].revents != 0) {
+			if (hx_recv(w->hx.fd, &type, &body, NULL, NULL, reason,
+			    reasonlen) == -1)
+				break;
+			t_helper = now;
+			if (type == PT_OK) {
+				rc = 0;
+				break;
+			}
+			if (type == PT_ERROR) {
+				*code = hx_code(proto_get_str(body, "code"));
+				snprintf(reason, reasonlen, "%s",
+				    proto_get_str(body, "message") ?
+				    proto_get_str(body, "message") :
+				    "(no reason given)");
+				break;
+			}
+			if (type != PT_PROGRESS) {
+				snprintf(reason, reasonlen, "the helper "
+				    "answered %s", hx_op_name(type));
+				break;
+			}
+			if ((msg = proto_get_str(body, "message")) != NULL)
+				log_info("%s: %s", w->peer.addr, msg);
+		} else if (now - t_helper > RECV_PREPARE_SILENT_S *
+		    1000000ULL) {
+			snprintf(reason, reasonlen, "making the disk copies "
+			    "here made no progress for %d s",
+			    RECV_PREPARE_SILENT_S);
+			gone = 1;
+			break;
+		}
+		/* The helper's line as it comes, else one a second. */
+		if (body != NULL || now - t_sent >= 1000000) {
+			o = json_object_new_object();
+			json_object_object_add(o, "phase",
+			    json_object_new_string("prepare"));
+			if (body != NULL && (msg = proto_get_str(body,
+			    "message")) != NULL)
+				json_object_object_add(o, "message",
+				    json_object_new_string(msg));
+			t_sent = now;
+			if (proto_send(&w->ioc, PT_PROGRESS, o) == -1) {
+				json_object_put(o);
+				snprintf(reason, reasonlen, "the source left "
+				    "while the disk copies were being made "
+				    "here: %s", w->ioc.err);
+				gone = 1;
+				break;
+			}
+			json_object_put(o);
+		}
+		json_object_put(body);
+		body = NULL;
+	}
+	json_object_put(body);
+	if (gone) {
+		close(w->hx.fd);
+		w->hx.fd = -1;
+	}
+	return rc;
 }
 
 /*
@@ -1217,7 +1335,17 @@ recv_migrate(struct worker *w, struct json_object *req)
 	 * an older receiver refuses); an offer without it means nothing. */
 	copy = (w->rq_flags & PROTO_F_COPY_STORAGE) != 0;
 	live_copy = copy && (w->rq_flags & PROTO_F_COPY_LIVE) != 0;
-	if ((w->rq_flags & PROTO_F_COPY_LIVE) && !copy) {
+	if (copy && !(w->rq_flags & PROTO_F_COPY_PREPARE)) {
+		log_warnx("%s (%s): refused migration: a copy-storage request "
+		    "without the prepare step (an older relocd)", addr,
+		    w->peer.id.subject);
+		proto_send_error(ioc, "proto", "this relocd copies disks only "
+		    "with the prepare step (PROTO_F_COPY_PREPARE): update "
+		    "relocd on the source");
+		goto out;
+	}
+	if ((w->rq_flags & (PROTO_F_COPY_LIVE | PROTO_F_COPY_PREPARE)) &&
+	    !copy) {
 		log_warnx("%s (%s): refused migration: the live-copy flag "
 		    "without copy-storage", addr, w->peer.id.subject);
 		proto_send_error(ioc, "proto", "the live-copy flag goes with "
@@ -1319,20 +1447,24 @@ recv_migrate(struct worker *w, struct json_object *req)
 	args = json_object_new_object();
 	json_object_object_add(args, "config", json_object_get(cfg));
 	json_object_object_add(args, "paused", json_object_new_int(paused));
-	if (offer != NULL)
+	if (copy) {
 		json_object_object_add(args, "copy", json_object_get(offer));
-	if (live_copy) {
 		json_object_object_add(args, "defer_restore",
 		    json_object_new_int(1));
-		if (hx_call(&w->hx, HX_RECV_BEGIN, args, -1, &reply, NULL,
-		    NULL, &code, reason, sizeof(reason)) != 0) {
+		if (recv_prepare(w, args, &code, reason, sizeof(reason)) ==
+		    -1) {
 			log_warnx("%s: refused migration: %s", addr, reason);
 			recv_fail_early(ioc, code, reason);
 			goto out;
 		}
-		json_object_put(reply);
-		reply = NULL;
 		begun = 1;
+		if (proto_send(ioc, PT_OK, NULL) == -1) {
+			log_warnx("%s: the copies are made, but the source "
+			    "is gone: %s", addr, ioc->err);
+			goto out;
+		}
+	}
+	if (live_copy) {
 		lv.key = key;
 		if (recv_live_open(w, offer, &lv, &code, reason,
 		    sizeof(reason)) == -1 || recv_live_frames(w, offer, &lv, 0,
@@ -1348,9 +1480,8 @@ recv_migrate(struct worker *w, struct json_object *req)
 		recv_fail_early(ioc, "stream", reason);
 		goto out;
 	}
-	if (hx_send(w->hx.fd, live_copy ? HX_RECV_RESTORE : HX_RECV_BEGIN,
-	    live_copy ? NULL : args, &sp[1], 1, reason, sizeof(reason)) ==
-	    -1) {
+	if (hx_send(w->hx.fd, copy ? HX_RECV_RESTORE : HX_RECV_BEGIN,
+	    copy ? NULL : args, &sp[1], 1, reason, sizeof(reason)) == -1) {
 		recv_fail_early(ioc, "stream", reason);
 		goto out;
 	}

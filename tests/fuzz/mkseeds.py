@@ -115,7 +115,7 @@ write("fuzz_frame", "migrate", b"\1" + frame(0x04, {"config": GOOD})[1:])
 write("fuzz_frame", "error", frame(0x81, {"code": "x", "message": "y"}))
 write("fuzz_frame", "toobig", struct.pack(">IBBHI", MAGIC, 1, 1, 0,
                                           0xFFFFFFFF))
-write("fuzz_frame", "mandatory", frame(0x01, {}, flags=0x0400))
+write("fuzz_frame", "mandatory", frame(0x01, {}, flags=0x0800))
 write("fuzz_frame", "version", frame(0x01, {}, version=9))
 
 # xl header + config
@@ -195,8 +195,9 @@ write("fuzz_session", "speedtest-short",
       frame(0x40, {"bytes": 4096}) + b"\0" * 100)
 write("fuzz_session", "speedtest-huge", frame(0x40, {"bytes": 1 << 62}))
 
-# copy-storage sessions: the flagged request with the disks offered, the
-# framed stream, the disk's chunks and end, "go".
+# copy-storage sessions: the flagged request (copy storage and the
+# receiver's prepare step, 0x0500) with the disks offered, the framed
+# stream, the disk's chunks and end, "go".
 COPYCFG = domcfg(disks=[{"pdev_path": "/var/lib/xen/images/web1.img",
                          "vdev": "xvda", "format": "raw", "readwrite": 1}])
 OFFER = {"disks": [{"vdev": "xvda", "path": "/var/lib/xen/images/web1.img",
@@ -207,7 +208,7 @@ c2, t2 = chunk(0, 2, [(8192, 4096)], data[4096:])
 image = hashlib.sha256(struct.pack(">Q", 0) + t0 +
                        struct.pack(">Q", 2) + t2).hexdigest()
 req = frame(0x04, {"config": COPYCFG, "copy_storage": OFFER},
-            flags=0x0100)
+            flags=0x0500)
 framed = rawframe(0x60, stream) + frame(0x61, {})
 end = frame(0x63, {"disk": 0, "chunks": 2, "bytes": 8192, "digest": image})
 write("fuzz_session", "copy-ok",
@@ -223,14 +224,18 @@ write("fuzz_session", "copy-beyond",
 write("fuzz_session", "copy-noflag",
       frame(0x04, {"config": COPYCFG, "copy_storage": OFFER}) +
       xlhdr(COPYCFG) + stream + GO)
+write("fuzz_session", "copy-noprepare",
+      frame(0x04, {"config": COPYCFG, "copy_storage": OFFER}, flags=0x0100) +
+      xlhdr(COPYCFG) + framed + c0 + c2 + end + GO)
 write("fuzz_session", "copy-unframed",
       req + xlhdr(COPYCFG) + stream + c0 + end + GO)
 write("fuzz_frame", "copy-flag", frame(0x04, {"config": COPYCFG,
                                               "copy_storage": OFFER},
-                                       flags=0x0100))
+                                       flags=0x0500))
 write("fuzz_frame", "copy-flag-list", frame(0x01, {}, flags=0x0100))
+write("fuzz_frame", "copy-prepare-list", frame(0x01, {}, flags=0x0400))
 
-# live copy-storage sessions (flags 0x0300): chunks of any order while the
+# live copy-storage sessions (flags 0x0700): chunks of any order while the
 # source runs, chunk 0 again, chunk 2 turned to zeros (no extents), the
 # pre-copy's end, the framed stream, chunk 2 again, and the end whose
 # digest is over the final chunks only.
@@ -238,7 +243,7 @@ zeros2 = rawframe(0x62, struct.pack(">IIQ", 0, 0, 2) +
                   gmac(0, 2, bytes(1 << 20)))
 c0b, t0b = chunk(0, 0, [(0, 4096)], b"C" * 4096)
 lreq = frame(0x04, {"config": COPYCFG, "copy_storage": OFFER, "live": 1},
-             flags=0x0300)
+             flags=0x0700)
 pre = frame(0x64, {"rounds": 2, "chunks": 4})
 final = hashlib.sha256(struct.pack(">Q", 0) + t0b +
                        struct.pack(">Q", 2) + t2).hexdigest()

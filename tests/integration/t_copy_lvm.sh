@@ -9,7 +9,9 @@
 # as zeros over the stand-in's 0xAA "old data", the LV rounded up to
 # whole extents); an LV of that name already there; a VG too small; no
 # incoming_volume_group; a damaged chunk (the partial LV removed); kill
-# -9 of b's relocd mid-copy (the LV removed on reconciliation).  a asks
+# -9 of b's relocd mid-copy (the LV removed on reconciliation); an LV
+# slow to create or to zero, the domain running on a meanwhile, and a
+# cancel in the middle of the zeroing (stopped, the LV removed).  a asks
 # its own stand-in (a VG named rsrcPID, whose one LV is that device)
 # whether a block device is a local LV: only then is it copied.  A loop
 # device that is no LV (a shared LUN, present on b as on a) and an LV
@@ -263,23 +265,105 @@ check "$SCEN: the source is untouched" source_intact
 held_on a $D
 scenario_end
 
-# 8. The LV takes longer to make than the source's io_timeout (3 s
-# here): the migration fails before go, the domain resumes on a, and
-# the LV made late is removed.
+# The source runs the domain while b makes the LV: a's console keeps
+# ticking, and a's journal has not reached the stream (the suspend).
+runs_on_a_meanwhile() {
+	local t1 t2
+	t1=$(last_tick "$(console_log a $D)")
+	sleep 1.5
+	t2=$(last_tick "$(console_log a $D)")
+	say "ticks on a while b prepares: $t1 -> $t2"
+	[ "$(dom_state a $D)" = "r-----" ] && [ -n "$t1" ] &&
+	    [ "${t2:-0}" -gt "$t1" ] &&
+	    ! grep -qs '"phase":"stream"' "$W"/a/state/journal/*.json
+}
+
+# 8. The LV takes longer to make (8 s) than the source's io_timeout (3
+# s here): b says it is working every second, a waits with the domain
+# running, then the copy goes as in 1.
 scenario_begin "LV creation slower than io_timeout"
 lvm_setup 256
 echo 8 > "$S/lvcreate_delay"
+migrate_bg $D 127.0.0.3 --copy-storage
+check "$SCEN: b is making the LV" wait_for "$S/calls.log" "^lvcreate " 10
+sleep 4
+check "$SCEN: past a's io_timeout, $D still runs on a, not suspended" \
+    runs_on_a_meanwhile
+migrate_wait
+rm -f "$S/lvcreate_delay"
+check "$SCEN: migrated (exit $MIG_RC)" [ $MIG_RC -eq 0 ]
+check "$SCEN: xmig showed what b was doing" \
+    grep -q "127.0.0.3: creating the logical volume $VG/$D" "$W/mig.out"
+DST_SUM=$(head -c $((SRC_MB * 1048576)) "/dev/$VG/$D" | sha256sum | cut -d' ' -f1)
+check "$SCEN: the LV holds the source's bytes" [ "$DST_SUM" = "$SRC_SUM" ]
+held_on b $D
+scenario_end
+
+# 9. Zeroing the LV is slow (test fault lvzero: 6 s, a step a second),
+# past a's io_timeout: progress all along, the domain running on a.
+scenario_begin "slow zeroing, the domain running meanwhile"
+lvm_setup 256 "" "lvzero=hang:6"
+migrate_bg $D 127.0.0.3 --copy-storage
+check "$SCEN: b is zeroing the LV" \
+    wait_for "$W/b/relocd.log" "zeroing the new logical volume $VG/$D" 10
+sleep 3
+check "$SCEN: past a's io_timeout, $D still runs on a, not suspended" \
+    runs_on_a_meanwhile
+migrate_wait
+check "$SCEN: migrated (exit $MIG_RC)" [ $MIG_RC -eq 0 ]
+check "$SCEN: xmig showed the zeroing's progress" \
+    grep -q "127.0.0.3: zeroing the new logical volume $VG/$D: 0 of $((LV_BYTES >> 20)) MiB" "$W/mig.out"
+DST_SUM=$(head -c $((SRC_MB * 1048576)) "/dev/$VG/$D" | sha256sum | cut -d' ' -f1)
+check "$SCEN: the LV holds the source's bytes" [ "$DST_SUM" = "$SRC_SUM" ]
+held_on b $D
+scenario_end
+
+# 10. xmig cancel while b zeroes (40 s of it): the wait ends at once,
+# the domain was never suspended, and b stops zeroing and removes the
+# LV long before the zeroing would have ended.
+scenario_begin "xmig cancel while b zeroes the LV"
+lvm_setup 256 "" "lvzero=hang:40"
+migrate_bg $D 127.0.0.3 --copy-storage
+check "$SCEN: b is zeroing the LV" \
+    wait_for "$W/b/relocd.log" "zeroing the new logical volume $VG/$D" 10
+xmig_on a cancel $D > "$W/cancel.out" 2>&1
+rc=$?
+sed 's/^/    | /' "$W/cancel.out"
+check "$SCEN: xmig cancel exits 0 (got $rc)" [ $rc -eq 0 ]
+migrate_wait
+check "$SCEN: xmig migrate exits 1 (got $MIG_RC)" [ $MIG_RC -eq 1 ]
+check "$SCEN: ... cancelled while b made the copies" \
+    grep -q "cancelled by the administrator while 127.0.0.3 made the disk copies" "$W/mig.out"
+check "$SCEN: b stopped zeroing and removed the LV" \
+    wait_for "$S/calls.log" "^lvremove --yes $VG/$D\$" 10
+check "$SCEN: ... saying why" \
+    grep -q "the migration ended while it was zeroed" "$W/b/relocd.log"
+check "$SCEN: b's session ended" wait_no_workers b 10
+check "$SCEN: no LV left" no_lv_left
+check "$SCEN: never suspended" \
+    sh -c "! grep -qs '\"phase\":\"stream\"' '$W'/a/state/journal/*.json"
+check "$SCEN: the source is untouched" source_intact
+# Never suspended, so never resumed: nothing for the guest to verify.
+VERIFY=0 held_on a $D
+scenario_end
+
+# 11. lvcreate fails at b, after the checks passed (another LV took the
+# room meanwhile): the source hears why before it suspends anything.
+scenario_begin "lvcreate fails after the checks"
+lvm_setup 256
+echo "Volume group \"$VG\" has insufficient free space (3 extents): 16 required." > "$S/lvcreate_fail"
 xmig_on a migrate --copy-storage $D 127.0.0.3 > "$W/mig.out" 2>&1
 rc=$?
-rm -f "$S/lvcreate_delay"
+rm -f "$S/lvcreate_fail"
 sed 's/^/    | /' "$W/mig.out"
-check "$SCEN: the migration fails (exit $rc)" [ $rc -eq 1 ]
-check "$SCEN: b's session ended" wait_no_workers b 20
-check "$SCEN: the LV is removed" \
-    wait_for "$S/calls.log" "^lvremove --yes $VG/$D\$" 10
+check "$SCEN: refused (exit $rc)" [ $rc -eq 1 ]
+check "$SCEN: ... with LVM's reason, before the domain was touched" \
+    grep -q "127.0.0.3 cannot take the disk copies: creating the logical volume $VG/$D: .*insufficient free space" "$W/mig.out"
+check "$SCEN: never suspended" \
+    sh -c "! grep -qs '\"phase\":\"stream\"' '$W'/a/state/journal/*.json"
+check "$SCEN: b's session ended" wait_no_workers b 10
 check "$SCEN: no LV left" no_lv_left
-check "$SCEN: the source is untouched" source_intact
-held_on a $D
+VERIFY=0 held_on a $D
 scenario_end
 
 # The shared-storage scenarios: domain $D2 with a file disk that exists
@@ -324,7 +408,7 @@ EOC
 	wait_for "$(console_log a "$D2")" "tick 3" 10
 }
 
-# 9. A block device that is no LV (a LUN both hosts see): left alone,
+# 12. A block device that is no LV (a LUN both hosts see): left alone,
 # the file beside it copied, the domain on b on the same device.
 scenario_begin "a shared block device stays, the file is copied"
 share_setup "$LUNDEV" "$LUNDEV"
@@ -359,7 +443,7 @@ check "$SCEN: the block device's bytes are untouched" \
 held_on b $D2
 scenario_end
 
-# 10. An LV of a VG whose attributes say shared (lvmlockd), not allowed
+# 13. An LV of a VG whose attributes say shared (lvmlockd), not allowed
 # on b: not copied, and refused up front by b's storage check; a
 # clustered VG's LV (clvmd) the same.
 scenario_begin "an LV of a shared VG is not copied"

@@ -10,7 +10,8 @@
 # STATE holds: vg (the name), size and extent (bytes), lv/NAME.img (the
 # backing files), lv/NAME.dev (the loop device), calls.log, and
 # loops (one "DEVICE BACKINGFILE" line per device attached, which the
-# test detaches by name), lvcreate_delay (seconds, optional), vg_attr
+# test detaches by name), lvcreate_delay (seconds, optional),
+# lvcreate_fail (the error lvcreate prints instead, optional), vg_attr
 # (the VG's six attribute characters, wz--n- when absent: wz--ns is an
 # lvmlockd-shared VG, wz--nc a clustered one).  An LV made elsewhere
 # (the source's, over the test's own loop device) is just its
@@ -95,6 +96,9 @@ lvcreate)
 	# A slow VG (STATE/lvcreate_delay seconds), as lvcreate and the
 	# zeroing after it can be on storage that writes every byte.
 	[ -f "$S/lvcreate_delay" ] && sleep "$(cat "$S/lvcreate_delay")"
+	# LVM's own refusal at this point (STATE/lvcreate_fail: its text),
+	# as when another LV took the room since relocd looked.
+	[ -f "$S/lvcreate_fail" ] && die "$(cat "$S/lvcreate_fail")"
 	# Old data on the "PV": every byte 0xAA.
 	head -c "$sz" /dev/zero | tr '\0' '\252' > "$S/lv/$lv.img" || die "cannot write"
 	dev=$(losetup -f --show "$S/lv/$lv.img") || { rm -f "$S/lv/$lv.img"; die "losetup failed"; }

@@ -107,10 +107,10 @@ START_TEST(test_hdr_version_magic_type_flags)
 	mkhdr(b, PROTO_MAGIC, PROTO_VERSION, PT_LIST, 0x0080, 0);
 	ck_assert_int_eq(proto_hdr_decode(b, sizeof(b), &h, PROTO_MAX_FRAME,
 	    err, sizeof(err)), PROTO_OK);
-	mkhdr(b, PROTO_MAGIC, PROTO_VERSION, PT_LIST, 0x0400, 0);
+	mkhdr(b, PROTO_MAGIC, PROTO_VERSION, PT_LIST, 0x0800, 0);
 	ck_assert_int_eq(proto_hdr_decode(b, sizeof(b), &h, PROTO_MAX_FRAME,
 	    err, sizeof(err)), PROTO_E_FLAGS);
-	ck_assert_ptr_nonnull(strstr(err, "0x0400"));
+	ck_assert_ptr_nonnull(strstr(err, "0x0800"));
 	/* Copy storage is a mandatory flag this side knows. */
 	mkhdr(b, PROTO_MAGIC, PROTO_VERSION, PT_MIGRATE_RECEIVE,
 	    PROTO_F_COPY_STORAGE, 0);
@@ -123,6 +123,12 @@ START_TEST(test_hdr_version_magic_type_flags)
 	ck_assert_int_eq(proto_hdr_decode(b, sizeof(b), &h, PROTO_MAX_FRAME,
 	    err, sizeof(err)), PROTO_OK);
 	ck_assert_uint_eq(h.flags, PROTO_F_COPY_STORAGE | PROTO_F_COPY_LIVE);
+	/* And the receiver's prepare step. */
+	mkhdr(b, PROTO_MAGIC, PROTO_VERSION, PT_MIGRATE_RECEIVE,
+	    PROTO_F_COPY_STORAGE | PROTO_F_COPY_PREPARE, 0);
+	ck_assert_int_eq(proto_hdr_decode(b, sizeof(b), &h, PROTO_MAX_FRAME,
+	    err, sizeof(err)), PROTO_OK);
+	ck_assert_uint_eq(h.flags, PROTO_F_COPY_STORAGE | PROTO_F_COPY_PREPARE);
 }
 END_TEST
 
