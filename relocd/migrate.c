@@ -268,16 +268,43 @@ migrate_prepared(struct migrate_run *r, char *err, size_t errlen)
 {
 	struct iochan *ioc = &r->pc.ioc;
 	struct json_object *o = NULL;
+	struct pollfd pfd[2];
 	struct proto_hdr h;
 	uint8_t hdr[PROTO_HDR_LEN], *body = NULL;
 	uint64_t t_shown = 0, now;
 	const char *msg;
 	char why[256], shown[256] = "";
-	int rc = -1;
+	int n, rc = -1;
 
 	for (;;) {
 		if (worker_cancelled) {
 			snprintf(err, errlen, "cancelled by the administrator "
+			    "while %s made the disk copies", r->host);
+			break;
+		}
+		/* Our helper says nothing between calls: a readable
+		 * channel is its end gone. */
+		pfd[0].fd = ioc->fd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = r->w->hx.fd;
+		pfd[1].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = 0;
+		n = ioc->ssl != NULL && SSL_has_pending(ioc->ssl) ? 1 :
+		    poll(pfd, 2, ioc->timeout_ms);
+		if (n == -1 && errno == EINTR)
+			continue;	/* a cancel, seen above */
+		if (n == 0) {
+			snprintf(err, errlen, "%s, making the disk copies, "
+			    "stopped answering: nothing for %d s "
+			    "(io_timeout)", r->host, ioc->timeout_ms / 1000);
+			break;
+		}
+		if (n == -1) {
+			snprintf(err, errlen, "poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd[1].revents != 0) {
+			snprintf(err, errlen, "relocd's root helper ended "
 			    "while %s made the disk copies", r->host);
 			break;
 		}

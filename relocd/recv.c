@@ -440,6 +440,7 @@ recv_prepare(struct worker *w, struct json_object *args, const char **code,
 	uint64_t now, t_helper, t_sent = 0;
 	int type, rc = -1, gone = 0;
 	const char *msg;
+	char why[256];
 
 	*code = "helper";
 	if (hx_send(w->hx.fd, HX_RECV_BEGIN, args, NULL, 0, reason,
@@ -469,9 +470,13 @@ recv_prepare(struct worker *w, struct json_object *args, const char **code,
 			break;
 		}
 		if (pfd[0].revents != 0) {
-			if (hx_recv(w->hx.fd, &type, &body, NULL, NULL, reason,
-			    reasonlen) == -1)
+			if (hx_recv(w->hx.fd, &type, &body, NULL, NULL, why,
+			    sizeof(why)) == -1) {
+				snprintf(reason, reasonlen, "relocd's root "
+				    "helper ended while it made the disk "
+				    "copies (%s)", why);
 				break;
+			}
 			t_helper = now;
 			if (type == PT_OK) {
 				rc = 0;

@@ -11,7 +11,8 @@
 # incoming_volume_group; a damaged chunk (the partial LV removed); kill
 # -9 of b's relocd mid-copy (the LV removed on reconciliation); an LV
 # slow to create or to zero, the domain running on a meanwhile, and a
-# cancel in the middle of the zeroing (stopped, the LV removed).  a asks
+# cancel or kill -9 of either relocd in the middle of the zeroing
+# (stopped, the LV removed, the domain never suspended).  a asks
 # its own stand-in (a VG named rsrcPID, whose one LV is that device)
 # whether a block device is a local LV: only then is it copied.  A loop
 # device that is no LV (a shared LUN, present on b as on a) and an LV
@@ -115,6 +116,16 @@ lvm_setup() {
 
 no_lv_left() {
 	[ -z "$(ls -A "$S/lv" 2>/dev/null)" ] && [ ! -e "/dev/$VG/$D" ]
+}
+
+# The same, within 10 s: lvremove is logged as it starts.
+wait_no_lv() {
+	local i
+	for i in $(seq 1 100); do
+		no_lv_left && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 source_intact() {
@@ -347,7 +358,63 @@ check "$SCEN: the source is untouched" source_intact
 VERIFY=0 held_on a $D
 scenario_end
 
-# 11. lvcreate fails at b, after the checks passed (another LV took the
+# 11. kill -9 of either relocd (parent and workers) while b zeroes:
+# the domain was never suspended and runs on a, once; b removes the LV,
+# at once (a gone) or on its restart (b killed).
+for victim in b a; do
+	scenario_begin "relocd on $victim killed while b zeroes the LV"
+	lvm_setup 256 "" "lvzero=hang:40"
+	migrate_bg $D 127.0.0.3 --copy-storage
+	check "$SCEN: b is zeroing the LV" \
+	    wait_for "$W/b/relocd.log" "zeroing the new logical volume $VG/$D" 10
+	kill9_host $victim all
+	migrate_wait
+	if [ $victim = b ]; then
+		# a's relocd says the domain was never moved.
+		check "$SCEN: xmig exits 1 (got $MIG_RC)" [ $MIG_RC -eq 1 ]
+		check "$SCEN: ... $D not migrated, still running on a" \
+		    grep -q "$D not migrated: 127.0.0.3 .*; it is still running here" "$W/mig.out"
+	else
+		# xmig lost its relocd: it cannot know, and says so.
+		check "$SCEN: xmig exits 3 (got $MIG_RC)" [ $MIG_RC -eq 3 ]
+	fi
+	start_host $victim
+	check "$SCEN: the LV is removed" \
+	    wait_for "$S/calls.log" "^lvremove --yes $VG/$D\$" 15
+	check "$SCEN: no LV left" wait_no_lv
+	check "$SCEN: never suspended" \
+	    sh -c "! grep -qs '\"phase\":\"stream\"' '$W'/a/state/journal/*.json"
+	check "$SCEN: the source is untouched" source_intact
+	VERIFY=0 held_on a $D
+	scenario_end
+done
+
+# 12. b's network process stops (SIGSTOP) while b zeroes: a hears
+# nothing for its io_timeout (3 s), gives up with the domain never
+# suspended; b, continued, finds the session gone and removes the LV.
+scenario_begin "b stops answering while it zeroes the LV"
+lvm_setup 256 "" "lvzero=hang:40"
+migrate_bg $D 127.0.0.3 --copy-storage
+check "$SCEN: b is zeroing the LV" \
+    wait_for "$W/b/relocd.log" "zeroing the new logical volume $VG/$D" 10
+NET=$(net_procs b relocd-peer)
+check "$SCEN: b's network process found ($NET)" [ -n "$NET" ]
+[ -n "$NET" ] && kill -STOP $NET
+migrate_wait
+[ -n "$NET" ] && kill -CONT $NET
+check "$SCEN: xmig exits 1 (got $MIG_RC)" [ $MIG_RC -eq 1 ]
+check "$SCEN: ... b stopped answering, $D still running on a" \
+    grep -q "$D not migrated: 127.0.0.3, making the disk copies, stopped answering: nothing for 3 s (io_timeout); it is still running here" "$W/mig.out"
+check "$SCEN: b removed the LV" \
+    wait_for "$S/calls.log" "^lvremove --yes $VG/$D\$" 15
+check "$SCEN: no LV left" wait_no_lv
+check "$SCEN: never suspended" \
+    sh -c "! grep -qs '\"phase\":\"stream\"' '$W'/a/state/journal/*.json"
+check "$SCEN: the source is untouched" source_intact
+VERIFY=0 held_on a $D
+scenario_end
+
+# 13. lvcreate fails at b, after the checks passed (another LV took the
 # room meanwhile): the source hears why before it suspends anything.
 scenario_begin "lvcreate fails after the checks"
 lvm_setup 256
@@ -408,7 +475,7 @@ EOC
 	wait_for "$(console_log a "$D2")" "tick 3" 10
 }
 
-# 12. A block device that is no LV (a LUN both hosts see): left alone,
+# 14. A block device that is no LV (a LUN both hosts see): left alone,
 # the file beside it copied, the domain on b on the same device.
 scenario_begin "a shared block device stays, the file is copied"
 share_setup "$LUNDEV" "$LUNDEV"
@@ -443,7 +510,7 @@ check "$SCEN: the block device's bytes are untouched" \
 held_on b $D2
 scenario_end
 
-# 13. An LV of a VG whose attributes say shared (lvmlockd), not allowed
+# 15. An LV of a VG whose attributes say shared (lvmlockd), not allowed
 # on b: not copied, and refused up front by b's storage check; a
 # clustered VG's LV (clvmd) the same.
 scenario_begin "an LV of a shared VG is not copied"
