@@ -74,6 +74,7 @@ static struct json_object *recv_checks(struct worker *, struct json_object *,
 		    const char **, char *, size_t);
 static void	recv_source(struct json_object *, struct precheck_src *,
 		    char ***);
+static int	recv_source_left(struct iochan *, short);
 static int	recv_prepare(struct worker *, struct json_object *,
 		    const char **, char *, size_t);
 static int	recv_relay(struct worker *, int, int, const char **, char *,
@@ -419,6 +420,27 @@ serve_preflight(struct worker *w, struct json_object *req)
 }
 
 /*
+ * The source's end of the session closed (REVENTS from a poll for
+ * POLLRDHUP) while it should be waiting for our answer.  TLS has no
+ * half-close, so under TLS any end is the source gone (a cancel, a
+ * crash), whatever its last records say.  A plain channel is the fuzz
+ * harness, which queues all of its peer's bytes and their end at once:
+ * gone only with nothing left to read; otherwise what it sent is read
+ * after the answer, and the session is not watched any more.
+ */
+static int
+recv_source_left(struct iochan *ioc, short revents)
+{
+	char c;
+
+	if (revents & (POLLHUP | POLLERR))
+		return 1;
+	if (ioc->ssl != NULL)
+		return 1;
+	return recv(ioc->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
+}
+
+/*
  * The copies, made before anything touches the domain (recv-begin with
  * defer_restore): the helper creates them, and an LV is zeroed whole,
  * which on storage that writes every byte takes minutes, while the
@@ -426,7 +448,7 @@ serve_preflight(struct worker *w, struct json_object *req)
  * PT_PROGRESS goes out at least every second, with the helper's lines
  * when it has one, so that the source's io_timeout measures whether we
  * are alive, not how fast our disks are.  The source sends nothing until
- * our answer: a readable session means it left (a cancel).  Then, or
+ * our answer: its end closed means it left (a cancel).  Then, or
  * when the helper is stuck, our end of its channel is closed: the only
  * word a helper in the middle of a call hears.  It stops at its next
  * step and removes what it made.  0, or -1 with the reason.
@@ -438,7 +460,7 @@ recv_prepare(struct worker *w, struct json_object *args, const char **code,
 	struct json_object *body = NULL, *o;
 	struct pollfd pfd[2];
 	uint64_t now, t_helper, t_sent = 0;
-	int type, rc = -1, gone = 0;
+	int type, rc = -1, gone = 0, watch = 1;
 	const char *msg;
 	char why[256];
 
@@ -450,25 +472,26 @@ recv_prepare(struct worker *w, struct json_object *args, const char **code,
 	for (;;) {
 		pfd[0].fd = w->hx.fd;
 		pfd[0].events = POLLIN;
-		pfd[1].fd = w->ioc.fd;
-		pfd[1].events = POLLIN;
+		pfd[1].fd = watch ? w->ioc.fd : -1;
+		pfd[1].events = POLLRDHUP;
 		pfd[0].revents = pfd[1].revents = 0;
-		if ((w->ioc.ssl == NULL || !SSL_has_pending(w->ioc.ssl)) &&
-		    poll(pfd, 2, 1000) == -1 && errno != EINTR) {
+		if (poll(pfd, 2, 1000) == -1 && errno != EINTR) {
 			snprintf(reason, reasonlen, "poll: %s",
 			    strerror(errno));
 			gone = 1;
 			break;
 		}
 		now = clock_mono_us();
-		if (pfd[1].revents != 0 || (w->ioc.ssl != NULL &&
-		    SSL_has_pending(w->ioc.ssl))) {
+		if (pfd[1].revents != 0 && recv_source_left(&w->ioc,
+		    pfd[1].revents)) {
 			snprintf(reason, reasonlen, "the source left while "
 			    "the disk copies were being made here "
 			    "(cancelled?)");
 			gone = 1;
 			break;
 		}
+		if (pfd[1].revents != 0)
+			watch = 0;
 		if (pfd[0].revents != 0) {
 			if (hx_recv(w->hx.fd, &type, &body, NULL, NULL, why,
 			    sizeof(why)) == -1) {
