@@ -921,6 +921,11 @@ if [ "$lvmoved" = 0 ]; then
 else
 	check "xmig shows the volume's copy: disk xvda: sent 8388608 bytes of data (33554432 bytes apparent)" \
 	    grep -q '^disk xvda: sent 8388608 bytes of data (33554432 bytes apparent)' <<<"$out"
+	# Made and zeroed before xena suspended hblv (the prepare step).
+	check "xmig showed xenb making the volume: xenb: creating the logical volume $VG/hblv (32 MiB)" \
+	    grep -q "^xenb: creating the logical volume $VG/hblv (32 MiB)" <<<"$out"
+	check "... and zeroing it" \
+	    grep -q "^xenb: zeroing the new logical volume $VG/hblv: " <<<"$out"
 	check "it reports the disk data copied and the source disk kept" \
 	    grep -q 'MiB of disk data copied in [0-9]* ms, the source disk kept' <<<"$out"
 	LVMSG=$(grep -o '[0-9.]* MiB of disk data copied in [0-9]* ms' <<<"$out" | tail -n 1)
