@@ -1374,10 +1374,11 @@ recv_migrate(struct worker *w, struct json_object *req)
 	}
 	if ((w->rq_flags & (PROTO_F_COPY_LIVE | PROTO_F_COPY_PREPARE)) &&
 	    !copy) {
-		log_warnx("%s (%s): refused migration: the live-copy flag "
-		    "without copy-storage", addr, w->peer.id.subject);
-		proto_send_error(ioc, "proto", "the live-copy flag goes with "
-		    "the copy-storage flag");
+		log_warnx("%s (%s): refused migration: the live-copy or "
+		    "prepare flag without copy-storage", addr,
+		    w->peer.id.subject);
+		proto_send_error(ioc, "proto", "the live-copy and prepare "
+		    "flags go with the copy-storage flag");
 		goto out;
 	}
 	if (!copy)
