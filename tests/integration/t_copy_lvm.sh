@@ -10,8 +10,9 @@
 # whole extents); an LV of that name already there; a VG too small; no
 # incoming_volume_group; a damaged chunk (the partial LV removed); kill
 # -9 of b's relocd mid-copy (the LV removed on reconciliation); an LV
-# slow to create or to zero, the domain running on a meanwhile, and a
-# cancel or kill -9 of either relocd in the middle of the zeroing
+# slow to create or to zero, the domain running on a meanwhile; a
+# reload of b in the middle of the zeroing (the move completes); and a
+# cancel, kill -9 of either relocd or a stopped b in the middle of it
 # (stopped, the LV removed, the domain never suspended).  a asks
 # its own stand-in (a VG named rsrcPID, whose one LV is that device)
 # whether a block device is a local LV: only then is it copied.  A loop
@@ -327,6 +328,28 @@ check "$SCEN: xmig showed the zeroing's progress" \
 DST_SUM=$(head -c $((SRC_MB * 1048576)) "/dev/$VG/$D" | sha256sum | cut -d' ' -f1)
 check "$SCEN: the LV holds the source's bytes" [ "$DST_SUM" = "$SRC_SUM" ]
 held_on b $D
+scenario_end
+
+# 9b. A reload of b while it zeroes, incoming_volume_group taken out of
+# its relocd.conf: the session in flight keeps the configuration it
+# began with and the move completes (the next one would be refused, as
+# in 5).
+scenario_begin "reload of b while it zeroes the LV"
+lvm_setup 256 "" "lvzero=hang:4"
+migrate_bg $D 127.0.0.3 --copy-storage
+check "$SCEN: b is zeroing the LV" \
+    wait_for "$W/b/relocd.log" "zeroing the new logical volume $VG/$D" 10
+grep -v '^incoming_volume_group' "$W/b/relocd.conf" > "$W/b/relocd.conf.new"
+mv "$W/b/relocd.conf.new" "$W/b/relocd.conf"
+kill -HUP "$(cat "$W/b/relocd.pid")"
+check "$SCEN: b reloaded" wait_for "$W/b/relocd.log" "reloaded" 10
+migrate_wait
+check "$SCEN: migrated all the same (exit $MIG_RC)" [ $MIG_RC -eq 0 ]
+DST_SUM=$(head -c $((SRC_MB * 1048576)) "/dev/$VG/$D" | sha256sum | cut -d' ' -f1)
+check "$SCEN: the LV holds the source's bytes" [ "$DST_SUM" = "$SRC_SUM" ]
+held_on b $D
+check "$SCEN: b runs without incoming_volume_group now" \
+    sh -c "! grep -q '^incoming_volume_group' '$W/b/relocd.conf' && grep -q 'reloaded' '$W/b/relocd.log'"
 scenario_end
 
 # 10. xmig cancel while b zeroes (40 s of it): the wait ends at once,
