@@ -129,6 +129,24 @@ wait_no_lv() {
 	return 1
 }
 
+# b's LV holds the source's bytes (its first SRC_MB MiB: the rest of the
+# last extent is checked in 1).
+lv_holds_source() {
+	[ "$(head -c $((SRC_MB * 1048576)) "/dev/$VG/$D" | sha256sum |
+	    cut -d' ' -f1)" = "$SRC_SUM" ]
+}
+
+# The end of a move into b's LV that succeeds: xmig exits 0 having shown
+# PATTERN (what b was doing), the LV holds the source's bytes, $D runs
+# on b and b holds its lease.
+lv_move_done() {
+	migrate_wait
+	check "$SCEN: migrated (exit $MIG_RC)" [ $MIG_RC -eq 0 ]
+	check "$SCEN: xmig showed what b was doing: $1" grep -q "$1" "$W/mig.out"
+	check "$SCEN: the LV holds the source's bytes" lv_holds_source
+	held_on b $D
+}
+
 source_intact() {
 	[ "$(sha256sum < "$SRCDEV" | cut -d' ' -f1)" = "$SRC_SUM" ]
 }
@@ -158,9 +176,8 @@ check "$SCEN: lvcreate made /dev/$VG/$D in whole extents ($LV_BYTES bytes)" \
     grep -qx -- "lvcreate --yes --wipesignatures n --zero n -n $D -L ${LV_BYTES}b $VG" "$S/calls.log"
 check "$SCEN: the LV is a block device behind LVM's link" \
     [ -L "/dev/$VG/$D" -a -b "/dev/$VG/$D" ]
-DST_SUM=$(head -c $((SRC_MB * 1048576)) "/dev/$VG/$D" | sha256sum | cut -d' ' -f1)
-check "$SCEN: the LV holds the source's bytes (sha256 ${DST_SUM:0:16}...)" \
-    [ "$DST_SUM" = "$SRC_SUM" ]
+check "$SCEN: the LV holds the source's bytes (sha256 ${SRC_SUM:0:16}...)" \
+    lv_holds_source
 # The hash above covers the holes (zeros at the source); the extents'
 # tail beyond the source's size must be zeros too, not the 0xAA the
 # stand-in leaves in a new LV.
@@ -182,8 +199,7 @@ xmig_on a migrate -l --copy-storage $D 127.0.0.3 > "$W/mig.out" 2>&1
 rc=$?
 sed 's/^/    | /' "$W/mig.out"
 check "$SCEN: migrated (exit $rc)" [ $rc -eq 0 ]
-DST_SUM=$(head -c $((SRC_MB * 1048576)) "/dev/$VG/$D" | sha256sum | cut -d' ' -f1)
-check "$SCEN: the LV holds the source's bytes" [ "$DST_SUM" = "$SRC_SUM" ]
+check "$SCEN: the LV holds the source's bytes" lv_holds_source
 held_on b $D
 scenario_end
 
@@ -301,14 +317,8 @@ check "$SCEN: b is making the LV" wait_for "$S/calls.log" "^lvcreate " 10
 sleep 4
 check "$SCEN: past a's io_timeout, $D still runs on a, not suspended" \
     runs_on_a_meanwhile
-migrate_wait
+lv_move_done "127.0.0.3: creating the logical volume $VG/$D"
 rm -f "$S/lvcreate_delay"
-check "$SCEN: migrated (exit $MIG_RC)" [ $MIG_RC -eq 0 ]
-check "$SCEN: xmig showed what b was doing" \
-    grep -q "127.0.0.3: creating the logical volume $VG/$D" "$W/mig.out"
-DST_SUM=$(head -c $((SRC_MB * 1048576)) "/dev/$VG/$D" | sha256sum | cut -d' ' -f1)
-check "$SCEN: the LV holds the source's bytes" [ "$DST_SUM" = "$SRC_SUM" ]
-held_on b $D
 scenario_end
 
 # 9. Zeroing the LV is slow (test fault lvzero: 6 s, a step a second),
@@ -321,13 +331,7 @@ check "$SCEN: b is zeroing the LV" \
 sleep 3
 check "$SCEN: past a's io_timeout, $D still runs on a, not suspended" \
     runs_on_a_meanwhile
-migrate_wait
-check "$SCEN: migrated (exit $MIG_RC)" [ $MIG_RC -eq 0 ]
-check "$SCEN: xmig showed the zeroing's progress" \
-    grep -q "127.0.0.3: zeroing the new logical volume $VG/$D: 0 of $((LV_BYTES >> 20)) MiB" "$W/mig.out"
-DST_SUM=$(head -c $((SRC_MB * 1048576)) "/dev/$VG/$D" | sha256sum | cut -d' ' -f1)
-check "$SCEN: the LV holds the source's bytes" [ "$DST_SUM" = "$SRC_SUM" ]
-held_on b $D
+lv_move_done "127.0.0.3: zeroing the new logical volume $VG/$D: 0 of $((LV_BYTES >> 20)) MiB"
 scenario_end
 
 # 9b. A reload of b while it zeroes, incoming_volume_group taken out of
@@ -343,11 +347,7 @@ grep -v '^incoming_volume_group' "$W/b/relocd.conf" > "$W/b/relocd.conf.new"
 mv "$W/b/relocd.conf.new" "$W/b/relocd.conf"
 kill -HUP "$(cat "$W/b/relocd.pid")"
 check "$SCEN: b reloaded" wait_for "$W/b/relocd.log" "reloaded" 10
-migrate_wait
-check "$SCEN: migrated all the same (exit $MIG_RC)" [ $MIG_RC -eq 0 ]
-DST_SUM=$(head -c $((SRC_MB * 1048576)) "/dev/$VG/$D" | sha256sum | cut -d' ' -f1)
-check "$SCEN: the LV holds the source's bytes" [ "$DST_SUM" = "$SRC_SUM" ]
-held_on b $D
+lv_move_done "127.0.0.3: zeroing the new logical volume $VG/$D: "
 check "$SCEN: b runs without incoming_volume_group now" \
     sh -c "! grep -q '^incoming_volume_group' '$W/b/relocd.conf' && grep -q 'reloaded' '$W/b/relocd.log'"
 scenario_end
