@@ -270,10 +270,10 @@ migrate_prepared(struct migrate_run *r, char *err, size_t errlen)
 	struct json_object *o = NULL;
 	struct pollfd pfd[2];
 	struct proto_hdr h;
-	uint8_t hdr[PROTO_HDR_LEN], *body = NULL;
 	uint64_t t_shown = 0, now;
 	const char *msg;
 	char why[256], shown[256] = "";
+	size_t k;
 	int n, rc = -1;
 
 	for (;;) {
@@ -308,29 +308,16 @@ migrate_prepared(struct migrate_run *r, char *err, size_t errlen)
 			    "while %s made the disk copies", r->host);
 			break;
 		}
-		if (ioc_read_full(ioc, hdr, sizeof(hdr)) == -1) {
-			snprintf(err, errlen, "%s, making the disk copies, "
-			    "stopped answering: %s", r->host, ioc->err);
-			break;
-		}
-		if (proto_hdr_decode(hdr, sizeof(hdr), &h, PROTO_MAX_FRAME,
-		    why, sizeof(why)) != PROTO_OK) {
-			snprintf(err, errlen, "%s sent no frame while making "
-			    "the disk copies: %s", r->host, why);
+		if (proto_recv(ioc, &h, &o, PROTO_MAX_FRAME, why,
+		    sizeof(why)) == -1) {
+			snprintf(err, errlen, "%s, making the disk copies: "
+			    "%s", r->host, why);
 			break;
 		}
 		if (h.type != PT_PROGRESS && h.type != PT_OK &&
 		    h.type != PT_ERROR) {
 			snprintf(err, errlen, "%s sent %s while making the "
 			    "disk copies", r->host, proto_type_name(h.type));
-			break;
-		}
-		if ((body = malloc(h.len + 1)) == NULL ||
-		    ioc_read_full(ioc, body, h.len) == -1 ||
-		    proto_body_decode(body, h.len, &o, why, sizeof(why)) != 0) {
-			snprintf(err, errlen, "%s: reading the disk copies' "
-			    "progress: %s", r->host, body == NULL ?
-			    "out of memory" : ioc->err[0] ? ioc->err : why);
 			break;
 		}
 		if (h.type == PT_OK) {
@@ -343,21 +330,19 @@ migrate_prepared(struct migrate_run *r, char *err, size_t errlen)
 			    "%s", r->host, msg ? msg : "(no reason given)");
 			break;
 		}
-		/* A new step at once, the same one's count every 5 s. */
+		/* A new step (the text before its ':') at once, the same
+		 * one's count every 5 s. */
 		now = clock_mono_us();
+		k = msg != NULL ? strcspn(msg, ":") : 0;
 		if (msg != NULL && (now - t_shown >= 5000000 ||
-		    strncmp(msg, shown, strcspn(shown, ":")) != 0 ||
-		    strcspn(msg, ":") != strcspn(shown, ":"))) {
+		    k != strcspn(shown, ":") || strncmp(msg, shown, k) != 0)) {
 			t_shown = now;
 			snprintf(shown, sizeof(shown), "%s", msg);
 			migrate_note(r, "prepare", "%s: %s", r->host, msg);
 		}
-		free(body);
-		body = NULL;
 		json_object_put(o);
 		o = NULL;
 	}
-	free(body);
 	json_object_put(o);
 	return rc;
 }
