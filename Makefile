@@ -174,6 +174,14 @@ $(B)/tests/%: $(O)/tests/unit/%.o $(B)/libxenops.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
 	    $(shell pkg-config --libs $(CHECKPKG) 2>/dev/null)
 
+# check_hx tests relocd's side of the helper channel: its one object.
+$(O)/tests/unit/check_hx.o: CFLAGS += -Irelocd
+$(B)/tests/check_hx: $(O)/tests/unit/check_hx.o $(O)/relocd/hx.o \
+    $(B)/libxenops.a $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
+	    $(shell pkg-config --libs $(CHECKPKG) 2>/dev/null)
+
 # check_libxl links the backend's object and libxenlight directly, not the
 # module: it calls the backend's internal functions (hidden in the
 # module), and it replaces libxenctrl's and libxenstore's openers with its

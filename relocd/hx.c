@@ -80,6 +80,8 @@ hx_op_name(int op)
 		return "recv-disk";
 	case HX_RECV_DISK_DONE:
 		return "recv-disk-done";
+	case HX_RECV_DISK_VERIFY:
+		return "recv-disk-verify";
 	case HX_SRC_STREAM:
 		return "src-stream";
 	case HX_SRC_READY:
@@ -281,26 +283,46 @@ out:
 }
 
 int
-hx_call(struct hx *hx, int op, struct json_object *args, int sendfd,
-    struct json_object **reply, int *fds, int *nfds, const char **code,
-    char *msg, size_t msglen)
+hx_ask(struct hx *hx, int op, struct json_object *args, char *msg,
+    size_t msglen)
+{
+	if (hx_send(hx->fd, op, args, NULL, 0, msg, msglen) == -1)
+		return -1;
+	hx->asked++;
+	return 0;
+}
+
+/* The next answer's frame, past any progress: -1 if the channel broke. */
+static int
+hx_wait(struct hx *hx, int *type, struct json_object **body, int *fds,
+    int *nfds, char *msg, size_t msglen)
+{
+	for (;;) {
+		if (hx_recv(hx->fd, type, body, fds, nfds, msg, msglen) ==
+		    -1) {
+			hx->asked = 0;
+			return -1;
+		}
+		if (*type != PT_PROGRESS)
+			break;
+		json_object_put(*body);
+	}
+	if (hx->asked > 0)
+		hx->asked--;
+	return 0;
+}
+
+int
+hx_answer(struct hx *hx, struct json_object **reply, int *fds, int *nfds,
+    const char **code, char *msg, size_t msglen)
 {
 	struct json_object *body = NULL;
-	int type, rc = -1;
+	int type;
 
 	*reply = NULL;
 	*code = "helper";
-	if (hx_send(hx->fd, op, args, sendfd != -1 ? &sendfd : NULL,
-	    sendfd != -1 ? 1 : 0, msg, msglen) == -1)
+	if (hx_wait(hx, &type, &body, fds, nfds, msg, msglen) == -1)
 		return -1;
-	for (;;) {
-		if (hx_recv(hx->fd, &type, &body, fds, nfds, msg,
-		    msglen) == -1)
-			return -1;
-		if (type != PT_PROGRESS)
-			break;
-		json_object_put(body);
-	}
 	switch (type) {
 	case PT_OK:
 		*reply = body;
@@ -319,5 +341,29 @@ hx_call(struct hx *hx, int op, struct json_object *args, int sendfd,
 		break;
 	}
 	json_object_put(body);
-	return rc;
+	return -1;
+}
+
+int
+hx_call(struct hx *hx, int op, struct json_object *args, int sendfd,
+    struct json_object **reply, int *fds, int *nfds, const char **code,
+    char *msg, size_t msglen)
+{
+	struct json_object *stale;
+	int type;
+
+	*reply = NULL;
+	*code = "helper";
+	/* An answer still owed to hx_ask (a failure left it unread) would
+	 * otherwise be taken for this one's; it no longer matters. */
+	while (hx->asked > 0) {
+		if (hx_wait(hx, &type, &stale, NULL, NULL, msg, msglen) == -1)
+			return -1;
+		json_object_put(stale);
+	}
+	if (hx_send(hx->fd, op, args, sendfd != -1 ? &sendfd : NULL,
+	    sendfd != -1 ? 1 : 0, msg, msglen) == -1)
+		return -1;
+	hx->asked++;
+	return hx_answer(hx, reply, fds, nfds, code, msg, msglen);
 }

@@ -54,6 +54,8 @@ struct hx;
 #define HX_SRC_DISK_PROGRESS	0xc3	/* {"disk_bytes", "disk_total"} */
 #define HX_RECV_RESTORE		0xc4	/* + data fd: after recv-begin
 					 * {"defer_restore": 1} */
+#define HX_RECV_DISK_VERIFY	0xc5	/* {"key", "chunks": [[disk, index],
+					 * ...], "sync"}: read them back */
 #define HX_CONSOLE_OPEN		0xb8	/* {"domain"} -> tty fd [, log fd] */
 #define HX_CONSOLE_CHECK	0xb9	/* still here?  if not, moved where? */
 #define HX_JOBS			0xbc	/* the journal */
@@ -84,5 +86,15 @@ int	hx_recv(int fd, int *type, struct json_object **body, int *fds,
 int	hx_call(struct hx *, int op, struct json_object *args, int sendfd,
 	    struct json_object **reply, int *fds, int *nfds,
 	    const char **code, char *msg, size_t msglen);
+/*
+ * hx_call in two halves, so that the network process works on while the
+ * helper does (a live copy's read-back): hx_ask sends, hx_answer reads
+ * the answer as hx_call returns it.  Answers come in the order asked;
+ * hx_call first reads and drops any that are still owed.
+ */
+int	hx_ask(struct hx *, int op, struct json_object *args, char *msg,
+	    size_t msglen);
+int	hx_answer(struct hx *, struct json_object **reply, int *fds,
+	    int *nfds, const char **code, char *msg, size_t msglen);
 
 #endif

@@ -122,6 +122,7 @@ struct peer_ctx {
 /* The root helper as the network process sees it (hx.c). */
 struct hx {
 	int		 fd;		/* socketpair to the helper */
+	int		 asked;		/* hx_ask's answers not yet read */
 	char		 err[256];
 };
 
