@@ -363,16 +363,41 @@ diskcopy_image_dispose(struct diskcopy_image *im)
 }
 
 int
+diskcopy_chunk_readtag(int fd, const struct diskcopy_key *key, uint32_t disk,
+    uint64_t size, uint64_t index, uint8_t *buf,
+    uint8_t tag[DISKCOPY_TAG_LEN], size_t *got)
+{
+	struct diskcopy_extent ext[DISKCOPY_MAX_EXTENTS];
+	uint32_t clen = diskcopy_chunk_len(size, index);
+	ssize_t r;
+	int n;
+
+	*got = 0;
+	n = diskcopy_extents(fd, index * DISKCOPY_CHUNK, clen, ext,
+	    DISKCOPY_MAX_EXTENTS);
+	if (n == -1 || (r = diskcopy_read(fd, index * DISKCOPY_CHUNK, ext, n,
+	    buf)) == -1)
+		return -1;
+	if (n == 0 || diskcopy_zero(buf, (size_t)r))
+		return 0;
+	if (diskcopy_chunk_tag(key, disk, index, clen, ext, (uint32_t)n, buf,
+	    tag) == -1) {
+		errno = EPROTO;
+		return -1;
+	}
+	*got = (size_t)r;
+	return 1;
+}
+
+int
 diskcopy_image_of(int fd, const struct diskcopy_key *key, uint32_t disk,
     uint64_t size, char hex[65], uint64_t *bytes, char *err, size_t errlen)
 {
-	struct diskcopy_extent ext[DISKCOPY_MAX_EXTENTS];
 	struct diskcopy_image im;
 	uint8_t tag[DISKCOPY_TAG_LEN], *buf = NULL;
 	uint64_t index, nchunks;
-	uint32_t clen;
-	ssize_t got;
-	int n, rc = -1;
+	size_t got;
+	int r, rc = -1;
 
 	*bytes = 0;
 	if (diskcopy_image_init(&im) == -1) {
@@ -385,22 +410,17 @@ diskcopy_image_of(int fd, const struct diskcopy_key *key, uint32_t disk,
 	}
 	nchunks = (size + DISKCOPY_CHUNK - 1) / DISKCOPY_CHUNK;
 	for (index = 0; index < nchunks; index++) {
-		clen = diskcopy_chunk_len(size, index);
-		n = diskcopy_extents(fd, index * DISKCOPY_CHUNK, clen, ext,
-		    DISKCOPY_MAX_EXTENTS);
-		if (n == -1 || (got = diskcopy_read(fd, index *
-		    DISKCOPY_CHUNK, ext, n, buf)) == -1) {
+		if ((r = diskcopy_chunk_readtag(fd, key, disk, size, index,
+		    buf, tag, &got)) == -1) {
 			snprintf(err, errlen, "reading chunk %llu: %s",
-			    (unsigned long long)index, strerror(errno));
+			    (unsigned long long)index, errno == EPROTO ?
+			    "tagging failed" : strerror(errno));
 			goto out;
 		}
-		if (n == 0 || diskcopy_zero(buf, (size_t)got))
+		if (r == 0)
 			continue;
-		if (diskcopy_chunk_tag(key, disk, index, clen, ext,
-		    (uint32_t)n, buf, tag) == -1 ||
-		    diskcopy_image_add(&im, index, tag, (size_t)got) == -1) {
-			snprintf(err, errlen, "tagging chunk %llu failed",
-			    (unsigned long long)index);
+		if (diskcopy_image_add(&im, index, tag, got) == -1) {
+			snprintf(err, errlen, "SHA-256 failed");
 			goto out;
 		}
 		*bytes += (uint64_t)got;

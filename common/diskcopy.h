@@ -60,14 +60,19 @@
 /* An image larger than this is refused: 16 TiB. */
 #define DISKCOPY_MAX_SIZE	(16ULL << 40)
 /* Live, both sides hold about 20 bytes per chunk (diskcopy_tags: the
- * tag, its byte count, a bit): 20 MiB at this size, 1 TiB.  A larger
- * image is copied offline. */
+ * tag, its byte count, a bit), the destination twice (its network
+ * process what arrived, its helper what it read back): 20 MiB at this
+ * size, 1 TiB.  A larger image is copied offline. */
 #define DISKCOPY_LIVE_MAX_SIZE	(1ULL << 40)
 /* Live: the rounds while the domain runs (the full pass is the first);
  * the suspended round comes on top.  A destination accepts at most that
  * many frames of every chunk, so that a peer cannot keep a session
  * alive forever by sending the same chunk again. */
 #define DISKCOPY_LIVE_ROUNDS	5
+/* Live, the destination's helper reads back the chunks written in
+ * batches of at most this many (recv-disk-verify), one batch at a time
+ * behind the network process. */
+#define DISKCOPY_VERIFY_MAX	64
 
 struct diskcopy_extent {
 	uint32_t	off;	/* in the chunk */
@@ -133,6 +138,15 @@ int	diskcopy_extents(int fd, uint64_t off, uint32_t len,
 ssize_t	diskcopy_read(int fd, uint64_t off, const struct diskcopy_extent *,
 	    int next, uint8_t *data);
 
+/*
+ * Chunk INDEX of an image of SIZE bytes read back from fd into buf
+ * (DISKCOPY_CHUNK bytes) and tagged as the sender would have: 1 with
+ * its tag and data bytes (*got), 0 if it is all hole or zeros, -1 with
+ * errno (EPROTO: the tag could not be computed).
+ */
+int	diskcopy_chunk_readtag(int fd, const struct diskcopy_key *,
+	    uint32_t disk, uint64_t size, uint64_t index, uint8_t *buf,
+	    uint8_t tag[DISKCOPY_TAG_LEN], size_t *got);
 int	diskcopy_image_init(struct diskcopy_image *);
 int	diskcopy_image_add(struct diskcopy_image *, uint64_t index,
 	    const uint8_t tag[DISKCOPY_TAG_LEN], size_t bytes);

@@ -88,6 +88,8 @@ static const struct helper_op {
 	{ HX_RECV_REPORTED,	{ PT_MIGRATE_RECEIVE },	helper_recv_reported },
 	{ HX_RECV_ABORT,	{ PT_MIGRATE_RECEIVE },	helper_recv_abort },
 	{ HX_RECV_DISK,		{ PT_MIGRATE_RECEIVE },	helper_recv_disk },
+	{ HX_RECV_DISK_VERIFY,	{ PT_MIGRATE_RECEIVE },
+	    helper_recv_disk_verify },
 	{ HX_RECV_DISK_DONE,	{ PT_MIGRATE_RECEIVE },	helper_recv_disk_done },
 	{ HX_SRC_BEGIN,		{ PT_CTL_MIGRATE },		helper_src_begin },
 	{ HX_SRC_STREAM,	{ PT_CTL_MIGRATE },		helper_src_stream },

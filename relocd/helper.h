@@ -53,6 +53,13 @@ struct helper_recv {
 	uint64_t	 copy_size[DISKCOPY_MAX_DISKS];
 	int		 copy_given[DISKCOPY_MAX_DISKS];
 	int		 copy_verified[DISKCOPY_MAX_DISKS];
+	/* A live copy's read-back as it goes (recv-disk-verify): what
+	 * each chunk of each copy held when last read back, and the key
+	 * its tags are under (the same for the whole session) */
+	struct diskcopy_tags copy_tags[DISKCOPY_MAX_DISKS];
+	int		 copy_tagged[DISKCOPY_MAX_DISKS];
+	struct diskcopy_key copy_key;
+	int		 have_copy_key;
 	/* A live disk copy: the config kept from recv-begin for the
 	 * restore that recv-restore starts later */
 	struct json_object *cfg;
@@ -160,6 +167,8 @@ int	helper_recv_reported(struct helper *, struct json_object *, int *,
 int	helper_recv_abort(struct helper *, struct json_object *, int *, int);
 void	helper_recv_abandon(struct helper *);
 int	helper_recv_disk(struct helper *, struct json_object *, int *, int);
+int	helper_recv_disk_verify(struct helper *, struct json_object *, int *,
+	    int);
 int	helper_recv_disk_done(struct helper *, struct json_object *, int *,
 	    int);
 /* Close and delete the copies made here (every failure path). */

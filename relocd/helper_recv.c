@@ -596,6 +596,8 @@ helper_recv_copies_close(struct helper *h)
 		h->recv.copy_target[i] = NULL;
 		free(h->recv.copy_lv[i]);
 		h->recv.copy_lv[i] = NULL;
+		diskcopy_tags_dispose(&h->recv.copy_tags[i]);
+		h->recv.copy_tagged[i] = 0;
 	}
 	h->recv.ncopy = 0;
 }
@@ -684,10 +686,113 @@ helper_recv_disk(struct helper *h, struct json_object *args, int *fds,
 }
 
 /*
+ * A live copy's chunks, read back as they arrive: [disk, index] pairs
+ * that the network process wrote since it last asked, each read from
+ * the copy and its tag kept (recv-disk-done's digest is taken over
+ * them).  It asks again for a chunk it writes again, and asks only after
+ * the write, so the last read of every chunk follows its last write
+ * whatever this read saw meanwhile.  Most of this runs while the domain
+ * still runs at the source: what is left for the suspended round is the
+ * chunks it sends.  "sync": the copies written so far to stable storage
+ * too, so that recv-disk-done's fsync has only that round's to write.
+ */
+int
+helper_recv_disk_verify(struct helper *h, struct json_object *args,
+    int *fds, int nfds)
+{
+	struct json_object *chunks, *e;
+	struct diskcopy_key key;
+	uint8_t tag[DISKCOPY_TAG_LEN], *buf = NULL;
+	size_t i, n, got;
+	int64_t disk, index;
+	int r, rc = -1;
+
+	if (!h->recv.active || h->recv.go ||
+	    diskcopy_key_parse(proto_get_str(args, "key"), &key) == -1 ||
+	    (h->recv.have_copy_key && memcmp(&key, &h->recv.copy_key,
+	    sizeof(key)) != 0) ||
+	    !json_object_object_get_ex(args, "chunks", &chunks) ||
+	    !json_object_is_type(chunks, json_type_array) ||
+	    (n = json_object_array_length(chunks)) > DISKCOPY_VERIFY_MAX)
+		return helper_error(h, "proto", "recv-disk-verify out of "
+		    "order, or without its chunks or tag key");
+	h->recv.copy_key = key;
+	h->recv.have_copy_key = 1;
+	if (n > 0 && (buf = malloc(DISKCOPY_CHUNK)) == NULL)
+		return helper_error(h, "nomem", "out of memory");
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(chunks, i);
+		disk = index = -1;
+		if (json_object_is_type(e, json_type_array) &&
+		    json_object_array_length(e) == 2) {
+			disk = json_object_get_int64(
+			    json_object_array_get_idx(e, 0));
+			index = json_object_get_int64(
+			    json_object_array_get_idx(e, 1));
+		}
+		if (disk < 0 || disk >= h->recv.ncopy || index < 0 ||
+		    !h->recv.copy_given[disk] || h->recv.copy_verified[disk] ||
+		    h->recv.copy_fd[disk] == -1 || (uint64_t)index >=
+		    (h->recv.copy_size[disk] + DISKCOPY_CHUNK - 1) /
+		    DISKCOPY_CHUNK) {
+			rc = helper_error(h, "proto", "recv-disk-verify: no "
+			    "chunk %lld of a copy %lld being written",
+			    (long long)index, (long long)disk);
+			goto out;
+		}
+		if (!h->recv.copy_tagged[disk]) {
+			if (diskcopy_tags_init(&h->recv.copy_tags[disk],
+			    h->recv.copy_size[disk]) == -1) {
+				rc = helper_error(h, "storage", "%s: %llu "
+				    "bytes: too large for a live copy, or out "
+				    "of memory", h->recv.copy_target[disk],
+				    (unsigned long long)
+				    h->recv.copy_size[disk]);
+				goto out;
+			}
+			h->recv.copy_tagged[disk] = 1;
+		}
+		r = diskcopy_chunk_readtag(h->recv.copy_fd[disk], &key,
+		    (uint32_t)disk, h->recv.copy_size[disk], (uint64_t)index,
+		    buf, tag, &got);
+		if (r == -1) {
+			rc = helper_error(h, "disk", "%s: reading chunk %lld "
+			    "of the copy back: %s", h->recv.copy_target[disk],
+			    (long long)index, errno == EPROTO ? "tagging "
+			    "failed" : strerror(errno));
+			goto out;
+		}
+		if (r == 1)
+			diskcopy_tags_set(&h->recv.copy_tags[disk],
+			    (uint64_t)index, tag, (uint32_t)got);
+		else
+			diskcopy_tags_clear(&h->recv.copy_tags[disk],
+			    (uint64_t)index);
+	}
+	if (proto_get_int(args, "sync", 0) == 1) {
+		for (disk = 0; disk < h->recv.ncopy; disk++) {
+			if (!h->recv.copy_given[disk] ||
+			    h->recv.copy_fd[disk] == -1 ||
+			    fdatasync(h->recv.copy_fd[disk]) == 0)
+				continue;
+			rc = helper_error(h, "disk", "%s: fdatasync: %s",
+			    h->recv.copy_target[disk], strerror(errno));
+			goto out;
+		}
+	}
+	rc = helper_ok(h, NULL, NULL, 0);
+out:
+	free(buf);
+	return rc;
+}
+
+/*
  * Disk N arrived whole, by the network process's count: read it back
  * from the file itself and compare its image digest with the source's.
  * This is the check the network process cannot fake or get wrong: it
- * covers what is on disk here, not what was received.
+ * covers what is on disk here, not what was received.  "verified": a
+ * live copy whose every chunk was read back after its last write
+ * (recv-disk-verify): the digest is taken over those reads.
  */
 int
 helper_recv_disk_done(struct helper *h, struct json_object *args, int *fds,
@@ -695,20 +800,37 @@ helper_recv_disk_done(struct helper *h, struct json_object *args, int *fds,
 {
 	int64_t n = proto_get_int(args, "disk", -1);
 	const char *want = proto_get_str(args, "digest");
+	int asgone = proto_get_int(args, "verified", 0) == 1;
 	struct diskcopy_key key;
 	char hex[65], err[512];
-	uint64_t bytes;
+	uint64_t bytes, chunks;
 
 	if (!h->recv.have_domain || h->recv.go || n < 0 ||
 	    n >= h->recv.ncopy || !h->recv.copy_given[n] ||
 	    h->recv.copy_verified[n] || want == NULL ||
-	    diskcopy_key_parse(proto_get_str(args, "key"), &key) == -1)
+	    diskcopy_key_parse(proto_get_str(args, "key"), &key) == -1 ||
+	    (asgone && h->recv.have_copy_key && memcmp(&key,
+	    &h->recv.copy_key, sizeof(key)) != 0))
 		return helper_error(h, "proto", "recv-disk-done out of order, "
 		    "or without its tag key");
 	if (fsync(h->recv.copy_fd[n]) == -1)
 		return helper_error(h, "disk", "%s: fsync: %s",
 		    h->recv.copy_target[n], strerror(errno));
-	if (diskcopy_image_of(h->recv.copy_fd[n], &key, (uint32_t)n,
+	if (asgone) {
+		/* A copy nothing was written to reads as no chunks. */
+		if (!h->recv.copy_tagged[n]) {
+			if (diskcopy_tags_init(&h->recv.copy_tags[n],
+			    h->recv.copy_size[n]) == -1)
+				return helper_error(h, "storage", "%s: too "
+				    "large for a live copy, or out of memory",
+				    h->recv.copy_target[n]);
+			h->recv.copy_tagged[n] = 1;
+		}
+		if (diskcopy_tags_digest(&h->recv.copy_tags[n], hex,
+		    &chunks, &bytes) == -1)
+			return helper_error(h, "disk", "%s: SHA-256 failed",
+			    h->recv.copy_target[n]);
+	} else if (diskcopy_image_of(h->recv.copy_fd[n], &key, (uint32_t)n,
 	    h->recv.copy_size[n], hex, &bytes, err, sizeof(err)) == -1)
 		return helper_error(h, "disk", "%s: %s",
 		    h->recv.copy_target[n], err);
@@ -717,7 +839,8 @@ helper_recv_disk_done(struct helper *h, struct json_object *args, int *fds,
 		    "the source's image (digest of its chunks' tags %.16s..., the "
 		    "source's %.16s...)", h->recv.copy_target[n], hex, want);
 	h->recv.copy_verified[n] = 1;
-	log_info("%s: %s verified: %llu bytes of data, image digest %s",
-	    h->who, h->recv.copy_target[n], (unsigned long long)bytes, hex);
+	log_info("%s: %s verified: %llu bytes of data, image digest %s%s",
+	    h->who, h->recv.copy_target[n], (unsigned long long)bytes, hex,
+	    asgone ? " (each chunk read back after its last write)" : "");
 	return helper_ok(h, NULL, NULL, 0);
 }

@@ -49,6 +49,17 @@
  * (lvm_command is bounded at 120 s, a zeroing step at 256 MiB). */
 #define RECV_PREPARE_SILENT_S	300
 
+/* The chunks written since the helper was last asked to read them back
+ * (recv_readback), and whether it is reading a batch. */
+struct recv_readback {
+	const struct diskcopy_key *key;
+	uint32_t		 disk[DISKCOPY_VERIFY_MAX];
+	uint64_t		 index[DISKCOPY_VERIFY_MAX];
+	size_t			 n;
+	int			 asked;
+	uint64_t		 read;		/* chunks asked, in all */
+};
+
 /* A live copy's disks here: the copies, and what each chunk holds. */
 struct recv_live {
 	uint32_t		 n;
@@ -61,6 +72,7 @@ struct recv_live {
 	uint64_t		 replaced;	/* of chunks received before */
 	uint8_t			*buf;
 	struct diskcopy_key	 key;		/* the chunks' tag key */
+	struct recv_readback	 rb;
 };
 
 static int	recv_read_config(struct iochan *, struct json_object **,
@@ -88,12 +100,12 @@ static int	recv_disks(struct worker *, struct json_object *,
 		    size_t);
 static int	recv_disk_one(struct worker *, struct json_object *,
 		    const struct diskcopy_key *, uint32_t, const uint64_t *,
-		    uint32_t, int, uint8_t *, char *, const char **, char *,
-		    size_t);
+		    uint32_t, int, uint8_t *, struct recv_readback *, char *,
+		    const char **, char *, size_t);
 static int	recv_disk_fd(struct worker *, uint32_t, int *, const char **,
 		    char *, size_t);
 static int	recv_disk_done(struct worker *, uint32_t, const char *,
-		    const struct diskcopy_key *, const char **, char *,
+		    const struct diskcopy_key *, int, const char **, char *,
 		    size_t);
 static int	recv_write(int, uint64_t, const uint8_t *, size_t);
 static int	recv_chunk_write(struct worker *, const struct diskcopy_key *,
@@ -104,6 +116,9 @@ static int	recv_refusing(const struct relocd_conf *, int, const char **,
 static int	recv_live_open(struct worker *, struct json_object *,
 		    struct recv_live *, const char **, char *, size_t);
 static void	recv_live_close(struct recv_live *);
+static void	recv_readback_add(struct recv_readback *, uint32_t, uint64_t);
+static int	recv_readback(struct worker *, struct recv_readback *, int, int,
+		    const char **, char *, size_t);
 static int	recv_live_chunk(struct worker *, struct json_object *,
 		    struct recv_live *, uint32_t, const char **, char *,
 		    size_t);
@@ -785,14 +800,15 @@ recv_offer_key(struct json_object *req, struct diskcopy_key *key)
  * frame decoded strictly (diskcopy_chunk_decode), its tag recomputed
  * from what arrived before a byte is written, chunks in increasing
  * order, then PT_DISK_END, whose counts and image digest must be the
- * ones computed here.  The helper then reads the copy back and compares
- * (helper_recv_disk_done).
+ * ones computed here.  The helper reads the copy back and compares
+ * (helper_recv_disk_done): as the chunks are written if RB, else whole
+ * at the end.
  */
 static int
 recv_disk_one(struct worker *w, struct json_object *d,
     const struct diskcopy_key *key, uint32_t disk, const uint64_t *sizes,
-    uint32_t ndisks, int fd, uint8_t *buf, char *hex, const char **code,
-    char *reason, size_t reasonlen)
+    uint32_t ndisks, int fd, uint8_t *buf, struct recv_readback *rb,
+    char *hex, const char **code, char *reason, size_t reasonlen)
 {
 	struct iochan *ioc = &w->ioc;
 	struct diskcopy_chunk c;
@@ -857,7 +873,17 @@ recv_disk_one(struct worker *w, struct json_object *d,
 			snprintf(reason, reasonlen, "SHA-256 failed");
 			goto out;
 		}
+		if (rb != NULL) {
+			recv_readback_add(rb, disk, c.index);
+			if (recv_readback(w, rb, 0, 0, code, reason,
+			    reasonlen) == -1)
+				goto out;
+		}
 	}
+	/* The last batch read back before the digest is compared. */
+	if (rb != NULL && recv_readback(w, rb, 1, 0, code, reason,
+	    reasonlen) == -1)
+		goto out;
 	if (proto_body_decode(buf, h.len, &end, why, sizeof(why)) != 0 ||
 	    diskcopy_image_final(&im, hex) == -1) {
 		snprintf(reason, reasonlen, "disk %s: a bad end: %s", vdev,
@@ -919,13 +945,15 @@ recv_disk_fd(struct worker *w, uint32_t i, int *fd, const char **code,
 
 /*
  * Disk I received whole, its image digest HEX: the helper reads its copy
- * back under the chunks' key and compares (HX_RECV_DISK_DONE).  Our
- * descriptor is closed by then, so that its fsync covers every write.
+ * back under the chunks' key and compares (HX_RECV_DISK_DONE); VERIFIED,
+ * it read back every chunk as it was written (recv_readback) and
+ * compares that.  Our descriptor is closed by then, so that its fsync
+ * covers every write.
  */
 static int
 recv_disk_done(struct worker *w, uint32_t i, const char *hex,
-    const struct diskcopy_key *key, const char **code, char *reason,
-    size_t reasonlen)
+    const struct diskcopy_key *key, int verified, const char **code,
+    char *reason, size_t reasonlen)
 {
 	struct json_object *args, *reply = NULL;
 	char keyhex[2 * DISKCOPY_KEY_LEN + 1];
@@ -936,6 +964,9 @@ recv_disk_done(struct worker *w, uint32_t i, const char *hex,
 	json_object_object_add(args, "digest", json_object_new_string(hex));
 	diskcopy_key_hex(key, keyhex);
 	json_object_object_add(args, "key", json_object_new_string(keyhex));
+	if (verified)
+		json_object_object_add(args, "verified",
+		    json_object_new_int(1));
 	rc = hx_call(&w->hx, HX_RECV_DISK_DONE, args, -1, &reply, NULL, NULL,
 	    code, reason, reasonlen);
 	json_object_put(args);
@@ -951,11 +982,12 @@ recv_disks(struct worker *w, struct json_object *offer,
     size_t reasonlen)
 {
 	struct json_object *d;
+	struct recv_readback rb;
 	uint64_t sizes[DISKCOPY_MAX_DISKS];
 	uint8_t *buf;
 	char hex[65];
 	uint32_t i, n;
-	int fd, rc = -1;
+	int fd, rbon, rc = -1;
 
 	n = (uint32_t)json_object_array_length(offer);
 	for (i = 0; i < n; i++)
@@ -970,11 +1002,17 @@ recv_disks(struct worker *w, struct json_object *offer,
 		if ((rc = recv_disk_fd(w, i, &fd, code, reason,
 		    reasonlen)) == -1)
 			goto out;
-		rc = recv_disk_one(w, d, key, i, sizes, n, fd, buf, hex, code,
-		    reason, reasonlen);
+		/* Read back as it is written, while the rest streams in
+		 * (the helper's table of it is a live copy's: up to 1
+		 * TiB), else whole after the last chunk. */
+		memset(&rb, 0, sizeof(rb));
+		rb.key = key;
+		rbon = sizes[i] <= DISKCOPY_LIVE_MAX_SIZE;
+		rc = recv_disk_one(w, d, key, i, sizes, n, fd, buf,
+		    rbon ? &rb : NULL, hex, code, reason, reasonlen);
 		close(fd);
 		/* What it sent, the helper compares with its copy. */
-		if (rc != 0 || (rc = recv_disk_done(w, i, hex, key, code,
+		if (rc != 0 || (rc = recv_disk_done(w, i, hex, key, rbon, code,
 		    reason, reasonlen)) != 0) {
 			rc = -1;
 			goto out;
@@ -1137,6 +1175,79 @@ recv_chunk_write(struct worker *w, const struct diskcopy_key *key,
 	return 0;
 }
 
+/* Chunk INDEX of DISK was written: the helper is to read it back, again
+ * if it did before. */
+static void
+recv_readback_add(struct recv_readback *rb, uint32_t disk, uint64_t index)
+{
+	size_t i;
+
+	for (i = 0; i < rb->n; i++)
+		if (rb->disk[i] == disk && rb->index[i] == index)
+			return;
+	rb->disk[rb->n] = disk;
+	rb->index[rb->n++] = index;
+}
+
+/*
+ * The helper reads back what was written (HX_RECV_DISK_VERIFY) one batch
+ * behind us: the answer to the batch it has is taken, then the chunks
+ * written since go to it.  WAIT: and that answer too, so that every
+ * chunk written so far has been read back; SYNC: and made durable.
+ * Without WAIT nothing is sent until DISKCOPY_VERIFY_MAX are waiting,
+ * so that recv_readback_add always has room.
+ */
+static int
+recv_readback(struct worker *w, struct recv_readback *rb, int wait, int sync,
+    const char **code, char *reason, size_t reasonlen)
+{
+	struct json_object *args, *chunks, *e, *reply = NULL;
+	char keyhex[2 * DISKCOPY_KEY_LEN + 1];
+	size_t i;
+	int rc;
+
+	if (!wait && rb->n < DISKCOPY_VERIFY_MAX)
+		return 0;
+	if (rb->asked) {
+		rb->asked = 0;
+		rc = hx_answer(&w->hx, &reply, NULL, NULL, code, reason,
+		    reasonlen);
+		json_object_put(reply);
+		if (rc != 0)
+			return -1;
+	}
+	if (rb->n == 0 && !sync)
+		return 0;
+	args = json_object_new_object();
+	diskcopy_key_hex(rb->key, keyhex);
+	json_object_object_add(args, "key", json_object_new_string(keyhex));
+	chunks = json_object_new_array();
+	for (i = 0; i < rb->n; i++) {
+		e = json_object_new_array();
+		json_object_array_add(e, json_object_new_int64(rb->disk[i]));
+		json_object_array_add(e, json_object_new_int64(
+		    (int64_t)rb->index[i]));
+		json_object_array_add(chunks, e);
+	}
+	json_object_object_add(args, "chunks", chunks);
+	if (sync)
+		json_object_object_add(args, "sync", json_object_new_int(1));
+	*code = "helper";
+	rc = hx_ask(&w->hx, HX_RECV_DISK_VERIFY, args, reason, reasonlen);
+	json_object_put(args);
+	if (rc == -1)
+		return -1;
+	rb->read += rb->n;
+	rb->n = 0;
+	rb->asked = 1;
+	if (!wait)
+		return 0;
+	rb->asked = 0;
+	rc = hx_answer(&w->hx, &reply, NULL, NULL, code, reason, reasonlen);
+	json_object_put(reply);
+	return rc == 0 ? 0 : -1;
+}
+
 /*
  * One chunk frame of LEN bytes in lv->buf: decoded strictly, then
  * written (recv_chunk_write) over whatever an earlier frame of the
@@ -1179,7 +1290,8 @@ recv_live_chunk(struct worker *w, struct json_object *offer,
 		diskcopy_tags_set(&lv->tags[c.disk], c.index, c.tag,
 		    (uint32_t)c.datalen);
 	lv->frames++;
-	return 0;
+	recv_readback_add(&lv->rb, c.disk, c.index);
+	return recv_readback(w, &lv->rb, 0, 0, code, reason, reasonlen);
 }
 
 /*
@@ -1246,12 +1358,19 @@ recv_live_frames(struct worker *w, struct json_object *offer,
 			goto out;
 		}
 		if (h.type == PT_DISK_PRECOPY_END) {
+			/* Read back and durable before the suspended
+			 * round, which then has only its own chunks to. */
+			if (recv_readback(w, &lv->rb, 1, 1, code, reason,
+			    reasonlen) == -1)
+				goto out;
 			log_info("%s: disks pre-copied while the domain runs at "
 			    "the source: %lld rounds, %llu chunks (%llu "
-			    "replacing earlier ones)", w->peer.addr,
+			    "replacing earlier ones), %llu read back by the "
+			    "helper", w->peer.addr,
 			    (long long)proto_get_int(end, "rounds", 0),
 			    (unsigned long long)lv->frames,
-			    (unsigned long long)lv->replaced);
+			    (unsigned long long)lv->replaced,
+			    (unsigned long long)lv->rb.read);
 			rc = 0;
 			goto out;
 		}
@@ -1299,20 +1418,23 @@ out:
 	return rc;
 }
 
-/* Every disk whole: the helper reads each copy back and compares. */
+/* Every disk whole: the helper has read back every chunk after its
+ * last write once it answers for the last ones; it compares. */
 static int
 recv_live_done(struct worker *w, struct recv_live *lv, const char **code,
     char *reason, size_t reasonlen)
 {
 	uint32_t i;
 
+	if (recv_readback(w, &lv->rb, 1, 0, code, reason, reasonlen) == -1)
+		return -1;
 	for (i = 0; i < lv->n; i++) {
 		/* Ours closed first: the helper's fsync covers every
 		 * write made through it. */
 		close(lv->fd[i]);
 		lv->fd[i] = -1;
-		if (recv_disk_done(w, i, lv->hex[i], &lv->key, code, reason,
-		    reasonlen) != 0)
+		if (recv_disk_done(w, i, lv->hex[i], &lv->key, 1, code,
+		    reason, reasonlen) != 0)
 			return -1;
 	}
 	return 0;
@@ -1495,6 +1617,7 @@ recv_migrate(struct worker *w, struct json_object *req)
 	}
 	if (live_copy) {
 		lv.key = key;
+		lv.rb.key = &lv.key;
 		if (recv_live_open(w, offer, &lv, &code, reason,
 		    sizeof(reason)) == -1 || recv_live_frames(w, offer, &lv, 0,
 		    &code, reason, sizeof(reason)) == -1) {

@@ -73,7 +73,13 @@ check "$SCEN: chunks were re-sent (${RESENT:-none}, in ${ROUNDS:-?} rounds)" \
 check "$SCEN: the rounds are bounded (${ROUNDS:-?} <= 6)" \
     [ "${ROUNDS:-99}" -ge 2 -a "${ROUNDS:-99}" -le 6 ]
 check "$SCEN: b's helper verified each final copy read back" \
-    sh -c "[ \$(grep -c 'verified: .* image digest' '$W/b/relocd.log') -eq 2 ]"
+    sh -c "[ \$(grep -c 'verified: .* image digest .* (each chunk read back after its last write)' '$W/b/relocd.log') -eq 2 ]"
+# The read-back runs behind the copy, not in the downtime: by the end
+# of the rounds while the guest ran, the helper had read every chunk
+# written so far (the pre-copy's frames, each counted once per write).
+PRE=$(sed -n 's/.*disks pre-copied .*: [0-9]* rounds, \([0-9]*\) chunks .*, \([0-9]*\) read back by the helper.*/\1 \2/p' "$W/b/relocd.log" | tail -n 1)
+check "$SCEN: ... the pre-copy's chunks read back before the suspend (${PRE:-none}: frames, read)" \
+    sh -c "set -- $PRE; [ \"\${2:-0}\" -ge 1 ] && [ \"\${2:-0}\" -le \"\${1:-0}\" ]"
 check "$SCEN: the copy continues from the source's last write ($N_SRC)" \
     wait_for "$(console_log b $D)" "disk counter $N_SRC verified" 10
 sleep 0.5
@@ -226,7 +232,13 @@ check "$SCEN: with new relocd-priv processes" sh -c \
 migrate_wait
 check "$SCEN: migrated (exit $MIG_RC)" [ $MIG_RC -eq 0 ]
 check "$SCEN: b's helper verified each final copy read back" \
-    sh -c "[ \$(grep -c 'verified: .* image digest' '$W/b/relocd.log') -eq 2 ]"
+    sh -c "[ \$(grep -c 'verified: .* image digest .* (each chunk read back after its last write)' '$W/b/relocd.log') -eq 2 ]"
+# The read-back runs behind the copy, not in the downtime: by the end
+# of the rounds while the guest ran, the helper had read every chunk
+# written so far (the pre-copy's frames, each counted once per write).
+PRE=$(sed -n 's/.*disks pre-copied .*: [0-9]* rounds, \([0-9]*\) chunks .*, \([0-9]*\) read back by the helper.*/\1 \2/p' "$W/b/relocd.log" | tail -n 1)
+check "$SCEN: ... the pre-copy's chunks read back before the suspend (${PRE:-none}: frames, read)" \
+    sh -c "set -- $PRE; [ \"\${2:-0}\" -ge 1 ] && [ \"\${2:-0}\" -le \"\${1:-0}\" ]"
 check "$SCEN: the copy of xvdb is the source's image" \
     [ "$(img_sum -z "$W/b/disks/$D-b.img")" = "$REF_B" ]
 check "$SCEN: the guest found its disk counter there" \
@@ -281,6 +293,38 @@ for victim in ${VICTIMS-a b}; do
 	held_on a $D
 	scenario_end
 done
+
+# 7. A chunk damaged on its way to b's disk, after its tag was checked
+# (diskwrite=corrupt: the first chunk frame), in a live copy of a guest
+# that does not write its disk, so that no later round replaces it: the
+# helper's read-back, made as the chunks arrive, keeps what the disk
+# holds, and the image digest at the end does not match.  Before "go":
+# the domain runs on at a, b keeps nothing.
+scenario_begin "a chunk damaged on its way to the disk, live"
+copy_hosts
+make_disks 256 32 0
+start_fault a
+start_fault b "diskwrite=corrupt"
+xmig_on a create "$W/$D.cfg" >/dev/null
+wait_for "$(console_log a "$D")" "tick 3" 10
+REF_B=$(img_sum -z "$W/a/disks/$D-b.img")
+xmig_on a migrate -l --copy-storage $D 127.0.0.3 > "$W/mig.out" 2>&1
+rc=$?
+sed 's/^/    | /' "$W/mig.out"
+check "$SCEN: the migration fails (exit $rc)" [ $rc -eq 1 ]
+check "$SCEN: b damaged a chunk on its way to the disk" \
+    grep -q "fault injected: chunk .* corrupted on its way to the disk" "$W/b/relocd.log"
+check "$SCEN: ... caught by the read-back: the copy does not match" \
+    grep -q "does not match the source's image" "$W/mig.out"
+check "$SCEN: ... and b's helper had read the chunks back as they came" \
+    grep -q "disks pre-copied .* [1-9][0-9]* read back by the helper" "$W/b/relocd.log"
+check "$SCEN: b's session ended" wait_no_workers b 10
+check "$SCEN: no partial image on b" no_copies_on_b
+check "$SCEN: the source's data disk is untouched" \
+    [ "$(img_sum -z "$W/a/disks/$D-b.img")" = "$REF_B" ]
+check "$SCEN: it resumed at the source" grep -q "resumed at the source" "$W/mig.out"
+held_on a $D
+scenario_end
 
 scenario_summary
 finish
