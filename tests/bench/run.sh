@@ -21,6 +21,9 @@
 #			read-back check included) against xmig speedtest's
 #			rate, measured just before it; the images live in a
 #			tmpfs, so the disk of this VM is not what is measured
+#	7 livecopy	xmig migrate -l --copy-storage of an idle 64 MiB domain
+#			with 1 GiB of disk data: its downtime against the
+#			same domain's without disks, side by side
 #
 # Everything stays on 127.0.7.1-3 (BENCH_PORT, default 18700, and the few
 # ports after it); every process started here is ended by its PID.
@@ -31,7 +34,7 @@
 # an earlier build) adds a second pair of relocds, on 127.0.7.4-5, whose
 # data path, whole migration and setup are measured interleaved with this
 # build's, so that a change's cost is a ratio from one run.
-# BENCH_CASES (default "stream setup live conc evac copy") picks which cases
+# BENCH_CASES (default "stream setup live conc evac copy livecopy") picks which cases
 # run ("evac" adds a third relocd of this build, on 127.0.7.6);
 # the figures of cases not run stay empty in the table; BENCH_CONC
 # (default "1 2 4 8") the concurrency levels.  The run pauses the VM's
@@ -53,7 +56,7 @@ L=127.0.7.1
 HA=127.0.7.2
 HBADDR=127.0.7.3
 REPS=${BENCH_REPS:-3}
-CASES=" ${BENCH_CASES:-stream setup live conc evac copy} "
+CASES=" ${BENCH_CASES:-stream setup live conc evac copy livecopy} "
 STREAM_MB=2048
 SETUP_N=100
 SSH_SETUP_N=30
@@ -548,6 +551,45 @@ copy_one() {
 	    'BEGIN { if (t > 0) printf "%.3f", b / t / 1e6; else print 0 }')"
 }
 
+# One live copy (livecopy): xmig migrate -l --copy-storage of a 64 MiB
+# domain whose image holds COPY_DATA_MB of data, idle, so that the rounds
+# end at once and the downtime is what the suspended round costs; side
+# by side with a live move of the same domain without disks.
+livecopy_one() {
+	local rep=$1 name img r v
+	for v in nodisk disk; do
+		name=lc$v$rep
+		img=$W/copydisks/a/$name.img
+		domain_cfg "$W/$name.cfg" "$name" 64 0
+		if [ $v = disk ]; then
+			python3 "$ROOT/tests/tools/mkimage.py" "$img" \
+			    $COPY_SIZE_MB $COPY_DATA_MB
+			echo "disk = [ \"$img,raw,xvda,rw\" ]" >> "$W/$name.cfg"
+		fi
+		xa create "$W/$name.cfg" >/dev/null ||
+		    { FAILS=$((FAILS + 1)); rm -f "$img"; return; }
+		sleep 0.3
+		xa migrate -l $([ $v = disk ] && echo --copy-storage \
+		    --remove-source-disk) "$name" $DSTADDR \
+		    > "$W/$name.out" 2>&1 ||
+		    { echo "bench: live migration ($v) failed: $(tail -n 1 "$W/$name.out")" >&2
+		      FAILS=$((FAILS + 1)); destroy_a "$name"; rm -f "$img"
+		      return; }
+		# "... migrated to B: 64.1 MiB in 2 rounds, [1024.0 MiB of
+		# disk data copied in 1468 ms, ...,] 1496 ms total, downtime
+		# 248.0 ms"
+		r=($(sed -n 's/.* migrated to .*, \([0-9.]*\) ms total, downtime \([0-9.]*\) ms.*/\1 \2/p' \
+		    "$W/$name.out" | tail -n 1))
+		wait_verified "$name" 64
+		destroy_b "$name"
+		rm -f "$W/copydisks/b/$name.img"
+		[ ${#r[@]} = 2 ] || { echo "bench: $name: no result line" >&2
+		    FAILS=$((FAILS + 1)); return; }
+		record livecopy "$v" total_ms "$rep" "${r[0]}"
+		record livecopy "$v" downtime_ms "$rep" "${r[1]}"
+	done
+}
+
 # -- case 2: connection setup -------------------------------------------
 
 # One xmig list -H on the current pair, recorded under its suffix.
@@ -837,6 +879,11 @@ for rep in $(seq 1 "$REPS"); do
 	[ "$rep" = 1 ] && copy_fs
 	copy_one "$rep"
 	fi
+	if [[ $CASES == *" livecopy "* ]]; then
+	note "live copy storage rep $rep/$REPS"
+	[ "$rep" = 1 ] && [[ $CASES != *" copy "* ]] && copy_fs
+	livecopy_one "$rep"
+	fi
 	if [[ $CASES == *" conc "* ]]; then
 	note "concurrency rep $rep/$REPS"
 	for n in $CONC; do
@@ -908,6 +955,9 @@ fi
 if [ -n "$(med copy ${COPY_SIZE_MB}MiB-sparse gbps)" ]; then
 	x=$(med copy ${COPY_SIZE_MB}MiB-sparse ratio)
 	echo "| --copy-storage, ${COPY_SIZE_MB} MiB sparse image with ${COPY_DATA_MB} MiB of data: copy rate of allocated bytes >= 0.9x speedtest (each copy against the speedtest just before it, median; images on $COPY_FS) | ${x}x ($(med copy ${COPY_SIZE_MB}MiB-sparse gbps) vs $(med copy speedtest gbps) GB/s; $(med copy ${COPY_SIZE_MB}MiB-sparse data_mb) MiB sent; sending alone $(med copy ${COPY_SIZE_MB}MiB-sparse send_gbps) GB/s) | $(verdict "$x" '>=' 0.9) |"
+fi
+if [ -n "$(med livecopy disk downtime_ms)" ]; then
+	echo "| (reference) live --copy-storage, idle 64 MiB domain with ${COPY_DATA_MB} MiB of disk data: downtime against the same domain without disks | $(med livecopy disk downtime_ms) vs $(med livecopy nodisk downtime_ms) ms (total $(med livecopy disk total_ms) vs $(med livecopy nodisk total_ms) ms) | |"
 fi
 x=$(med live 256MiB@2000 downtime_ms)
 echo "| 256 MiB @ 2000 pages/s: downtime <= 20 ms (source's figure) | $x ms | $(verdict "$x" '<=' 20) |"
