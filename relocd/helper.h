@@ -53,8 +53,8 @@ struct helper_recv {
 	uint64_t	 copy_size[DISKCOPY_MAX_DISKS];
 	int		 copy_given[DISKCOPY_MAX_DISKS];
 	int		 copy_verified[DISKCOPY_MAX_DISKS];
-	/* A live copy's read-back as it goes (recv-disk-verify): what
-	 * each chunk of each copy held when last read back, and the key
+	/* The copies read back as they are written (recv-disk-verify):
+	 * what each chunk of each held when last read back, and the key
 	 * its tags are under (the same for the whole session) */
 	struct diskcopy_tags copy_tags[DISKCOPY_MAX_DISKS];
 	int		 copy_tagged[DISKCOPY_MAX_DISKS];

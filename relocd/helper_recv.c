@@ -686,15 +686,16 @@ helper_recv_disk(struct helper *h, struct json_object *args, int *fds,
 }
 
 /*
- * A live copy's chunks, read back as they arrive: [disk, index] pairs
+ * A copy's chunks, read back as they arrive: [disk, index] pairs
  * that the network process wrote since it last asked, each read from
  * the copy and its tag kept (recv-disk-done's digest is taken over
  * them).  It asks again for a chunk it writes again, and asks only after
  * the write, so the last read of every chunk follows its last write
- * whatever this read saw meanwhile.  Most of this runs while the domain
- * still runs at the source: what is left for the suspended round is the
- * chunks it sends.  "sync": the copies written so far to stable storage
- * too, so that recv-disk-done's fsync has only that round's to write.
+ * whatever this read saw meanwhile.  Offline it runs beside the stream
+ * rather than after it; live, most of it while the domain still runs at
+ * the source: what is left for the suspended round is the chunks it
+ * sends.  "sync": the copies written so far to stable storage too, so
+ * that recv-disk-done's fsync has only that round's to write.
  */
 int
 helper_recv_disk_verify(struct helper *h, struct json_object *args,
@@ -744,8 +745,9 @@ helper_recv_disk_verify(struct helper *h, struct json_object *args,
 			if (diskcopy_tags_init(&h->recv.copy_tags[disk],
 			    h->recv.copy_size[disk]) == -1) {
 				rc = helper_error(h, "storage", "%s: %llu "
-				    "bytes: too large for a live copy, or out "
-				    "of memory", h->recv.copy_target[disk],
+				    "bytes: too large to read back as it is "
+				    "written, or out of memory",
+				    h->recv.copy_target[disk],
 				    (unsigned long long)
 				    h->recv.copy_size[disk]);
 				goto out;
@@ -800,7 +802,7 @@ helper_recv_disk_done(struct helper *h, struct json_object *args, int *fds,
 {
 	int64_t n = proto_get_int(args, "disk", -1);
 	const char *want = proto_get_str(args, "digest");
-	int asgone = proto_get_int(args, "verified", 0) == 1;
+	int asread = proto_get_int(args, "verified", 0) == 1;
 	struct diskcopy_key key;
 	char hex[65], err[512];
 	uint64_t bytes, chunks;
@@ -809,20 +811,21 @@ helper_recv_disk_done(struct helper *h, struct json_object *args, int *fds,
 	    n >= h->recv.ncopy || !h->recv.copy_given[n] ||
 	    h->recv.copy_verified[n] || want == NULL ||
 	    diskcopy_key_parse(proto_get_str(args, "key"), &key) == -1 ||
-	    (asgone && h->recv.have_copy_key && memcmp(&key,
+	    (asread && h->recv.have_copy_key && memcmp(&key,
 	    &h->recv.copy_key, sizeof(key)) != 0))
 		return helper_error(h, "proto", "recv-disk-done out of order, "
 		    "or without its tag key");
 	if (fsync(h->recv.copy_fd[n]) == -1)
 		return helper_error(h, "disk", "%s: fsync: %s",
 		    h->recv.copy_target[n], strerror(errno));
-	if (asgone) {
+	if (asread) {
 		/* A copy nothing was written to reads as no chunks. */
 		if (!h->recv.copy_tagged[n]) {
 			if (diskcopy_tags_init(&h->recv.copy_tags[n],
 			    h->recv.copy_size[n]) == -1)
 				return helper_error(h, "storage", "%s: too "
-				    "large for a live copy, or out of memory",
+				    "large to read back as it was written, or "
+				    "out of memory",
 				    h->recv.copy_target[n]);
 			h->recv.copy_tagged[n] = 1;
 		}
@@ -841,6 +844,6 @@ helper_recv_disk_done(struct helper *h, struct json_object *args, int *fds,
 	h->recv.copy_verified[n] = 1;
 	log_info("%s: %s verified: %llu bytes of data, image digest %s%s",
 	    h->who, h->recv.copy_target[n], (unsigned long long)bytes, hex,
-	    asgone ? " (each chunk read back after its last write)" : "");
+	    asread ? " (each chunk read back after its last write)" : "");
 	return helper_ok(h, NULL, NULL, 0);
 }
