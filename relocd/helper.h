@@ -54,10 +54,10 @@ struct helper_recv {
 	int		 copy_given[DISKCOPY_MAX_DISKS];
 	int		 copy_verified[DISKCOPY_MAX_DISKS];
 	/* The copies read back as they are written (recv-disk-verify):
-	 * what each chunk of each held when last read back, and the key
-	 * its tags are under (the same for the whole session) */
+	 * what each chunk of each held when last read back (a table from
+	 * recv-disk on, for a copy of at most DISKCOPY_LIVE_MAX_SIZE),
+	 * and the key its tags are under (the same for the whole session) */
 	struct diskcopy_tags copy_tags[DISKCOPY_MAX_DISKS];
-	int		 copy_tagged[DISKCOPY_MAX_DISKS];
 	struct diskcopy_key copy_key;
 	int		 have_copy_key;
 	/* A live disk copy: the config kept from recv-begin for the

@@ -597,7 +597,6 @@ helper_recv_copies_close(struct helper *h)
 		free(h->recv.copy_lv[i]);
 		h->recv.copy_lv[i] = NULL;
 		diskcopy_tags_dispose(&h->recv.copy_tags[i]);
-		h->recv.copy_tagged[i] = 0;
 	}
 	h->recv.ncopy = 0;
 }
@@ -681,6 +680,12 @@ helper_recv_disk(struct helper *h, struct json_object *args, int *fds,
 	    n >= h->recv.ncopy || h->recv.copy_fd[n] == -1 ||
 	    h->recv.copy_given[n])
 		return helper_error(h, "proto", "recv-disk out of order");
+	/* Its table for recv-disk-verify, for a disk that has one. */
+	if (h->recv.copy_size[n] <= DISKCOPY_LIVE_MAX_SIZE &&
+	    diskcopy_tags_init(&h->recv.copy_tags[n],
+	    h->recv.copy_size[n]) == -1)
+		return helper_error(h, "nomem", "%s: no memory for the table "
+		    "of its chunks", h->recv.copy_target[n]);
 	h->recv.copy_given[n] = 1;
 	return helper_ok(h, NULL, &h->recv.copy_fd[n], 1);
 }
@@ -741,18 +746,12 @@ helper_recv_disk_verify(struct helper *h, struct json_object *args,
 			    (long long)index, (long long)disk);
 			goto out;
 		}
-		if (!h->recv.copy_tagged[disk]) {
-			if (diskcopy_tags_init(&h->recv.copy_tags[disk],
-			    h->recv.copy_size[disk]) == -1) {
-				rc = helper_error(h, "storage", "%s: %llu "
-				    "bytes: too large to read back as it is "
-				    "written, or out of memory",
-				    h->recv.copy_target[disk],
-				    (unsigned long long)
-				    h->recv.copy_size[disk]);
-				goto out;
-			}
-			h->recv.copy_tagged[disk] = 1;
+		if (h->recv.copy_tags[disk].tag == NULL) {
+			rc = helper_error(h, "storage", "%s: %llu bytes: too "
+			    "large to read back as it is written",
+			    h->recv.copy_target[disk],
+			    (unsigned long long)h->recv.copy_size[disk]);
+			goto out;
 		}
 		r = diskcopy_chunk_readtag(h->recv.copy_fd[disk], &key,
 		    (uint32_t)disk, h->recv.copy_size[disk], (uint64_t)index,
@@ -793,7 +792,7 @@ out:
  * from the file itself and compare its image digest with the source's.
  * This is the check the network process cannot fake or get wrong: it
  * covers what is on disk here, not what was received.  "verified": a
- * live copy whose every chunk was read back after its last write
+ * copy whose every chunk was read back after its last write
  * (recv-disk-verify): the digest is taken over those reads.
  */
 int
@@ -819,16 +818,10 @@ helper_recv_disk_done(struct helper *h, struct json_object *args, int *fds,
 		return helper_error(h, "disk", "%s: fsync: %s",
 		    h->recv.copy_target[n], strerror(errno));
 	if (asread) {
-		/* A copy nothing was written to reads as no chunks. */
-		if (!h->recv.copy_tagged[n]) {
-			if (diskcopy_tags_init(&h->recv.copy_tags[n],
-			    h->recv.copy_size[n]) == -1)
-				return helper_error(h, "storage", "%s: too "
-				    "large to read back as it was written, or "
-				    "out of memory",
-				    h->recv.copy_target[n]);
-			h->recv.copy_tagged[n] = 1;
-		}
+		if (h->recv.copy_tags[n].tag == NULL)
+			return helper_error(h, "storage", "%s: too large to "
+			    "have been read back as it was written",
+			    h->recv.copy_target[n]);
 		if (diskcopy_tags_digest(&h->recv.copy_tags[n], hex,
 		    &chunks, &bytes) == -1)
 			return helper_error(h, "disk", "%s: SHA-256 failed",

@@ -283,10 +283,11 @@ out:
 }
 
 int
-hx_ask(struct hx *hx, int op, struct json_object *args, char *msg,
-    size_t msglen)
+hx_ask(struct hx *hx, int op, struct json_object *args, int sendfd,
+    char *msg, size_t msglen)
 {
-	if (hx_send(hx->fd, op, args, NULL, 0, msg, msglen) == -1)
+	if (hx_send(hx->fd, op, args, sendfd != -1 ? &sendfd : NULL,
+	    sendfd != -1 ? 1 : 0, msg, msglen) == -1)
 		return -1;
 	hx->asked++;
 	return 0;
@@ -361,9 +362,7 @@ hx_call(struct hx *hx, int op, struct json_object *args, int sendfd,
 			return -1;
 		json_object_put(stale);
 	}
-	if (hx_send(hx->fd, op, args, sendfd != -1 ? &sendfd : NULL,
-	    sendfd != -1 ? 1 : 0, msg, msglen) == -1)
+	if (hx_ask(hx, op, args, sendfd, msg, msglen) == -1)
 		return -1;
-	hx->asked++;
 	return hx_answer(hx, reply, fds, nfds, code, msg, msglen);
 }

@@ -92,8 +92,8 @@ int	hx_call(struct hx *, int op, struct json_object *args, int sendfd,
  * the answer as hx_call returns it.  Answers come in the order asked;
  * hx_call first reads and drops any that are still owed.
  */
-int	hx_ask(struct hx *, int op, struct json_object *args, char *msg,
-	    size_t msglen);
+int	hx_ask(struct hx *, int op, struct json_object *args, int sendfd,
+	    char *msg, size_t msglen);
 int	hx_answer(struct hx *, struct json_object **reply, int *fds,
 	    int *nfds, const char **code, char *msg, size_t msglen);
 

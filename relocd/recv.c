@@ -119,6 +119,8 @@ static void	recv_live_close(struct recv_live *);
 static void	recv_readback_add(struct recv_readback *, uint32_t, uint64_t);
 static int	recv_readback(struct worker *, struct recv_readback *, int, int,
 		    const char **, char *, size_t);
+static int	recv_readback_answer(struct worker *, struct recv_readback *,
+		    const char **, char *, size_t);
 static int	recv_live_chunk(struct worker *, struct json_object *,
 		    struct recv_live *, uint32_t, const char **, char *,
 		    size_t);
@@ -1201,21 +1203,15 @@ static int
 recv_readback(struct worker *w, struct recv_readback *rb, int wait, int sync,
     const char **code, char *reason, size_t reasonlen)
 {
-	struct json_object *args, *chunks, *e, *reply = NULL;
+	struct json_object *args, *chunks, *e;
 	char keyhex[2 * DISKCOPY_KEY_LEN + 1];
 	size_t i;
 	int rc;
 
 	if (!wait && rb->n < DISKCOPY_VERIFY_MAX)
 		return 0;
-	if (rb->asked) {
-		rb->asked = 0;
-		rc = hx_answer(&w->hx, &reply, NULL, NULL, code, reason,
-		    reasonlen);
-		json_object_put(reply);
-		if (rc != 0)
-			return -1;
-	}
+	if (recv_readback_answer(w, rb, code, reason, reasonlen) == -1)
+		return -1;
 	if (rb->n == 0 && !sync)
 		return 0;
 	args = json_object_new_object();
@@ -1233,14 +1229,26 @@ recv_readback(struct worker *w, struct recv_readback *rb, int wait, int sync,
 	if (sync)
 		json_object_object_add(args, "sync", json_object_new_int(1));
 	*code = "helper";
-	rc = hx_ask(&w->hx, HX_RECV_DISK_VERIFY, args, reason, reasonlen);
+	rc = hx_ask(&w->hx, HX_RECV_DISK_VERIFY, args, -1, reason,
+	    reasonlen);
 	json_object_put(args);
 	if (rc == -1)
 		return -1;
 	rb->read += rb->n;
 	rb->n = 0;
 	rb->asked = 1;
-	if (!wait)
+	return wait ? recv_readback_answer(w, rb, code, reason, reasonlen) : 0;
+}
+
+/* The helper's answer to the batch it has, if it has one. */
+static int
+recv_readback_answer(struct worker *w, struct recv_readback *rb,
+    const char **code, char *reason, size_t reasonlen)
+{
+	struct json_object *reply = NULL;
+	int rc;
+
+	if (!rb->asked)
 		return 0;
 	rb->asked = 0;
 	rc = hx_answer(&w->hx, &reply, NULL, NULL, code, reason, reasonlen);

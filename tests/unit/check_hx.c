@@ -60,7 +60,7 @@ START_TEST(ask_then_answer)
 	int helper, type;
 
 	hx_pair(&hx, &helper);
-	ck_assert_int_eq(hx_ask(&hx, HX_RECV_DISK_VERIFY, NULL, msg,
+	ck_assert_int_eq(hx_ask(&hx, HX_RECV_DISK_VERIFY, NULL, -1, msg,
 	    sizeof(msg)), 0);
 	ck_assert_int_eq(hx.asked, 1);
 	hx_helper_says(helper, PT_PROGRESS, 0);
@@ -91,7 +91,7 @@ START_TEST(call_skips_an_owed_answer)
 	int helper, type;
 
 	hx_pair(&hx, &helper);
-	ck_assert_int_eq(hx_ask(&hx, HX_RECV_DISK_VERIFY, NULL, msg,
+	ck_assert_int_eq(hx_ask(&hx, HX_RECV_DISK_VERIFY, NULL, -1, msg,
 	    sizeof(msg)), 0);
 	hx_helper_says(helper, PT_ERROR, 1);
 	hx_helper_says(helper, PT_OK, 2);
@@ -124,7 +124,7 @@ START_TEST(answer_error)
 	int helper;
 
 	hx_pair(&hx, &helper);
-	ck_assert_int_eq(hx_ask(&hx, HX_RECV_DISK_VERIFY, NULL, msg,
+	ck_assert_int_eq(hx_ask(&hx, HX_RECV_DISK_VERIFY, NULL, -1, msg,
 	    sizeof(msg)), 0);
 	hx_helper_says(helper, PT_ERROR, 1);
 	ck_assert_int_eq(hx_answer(&hx, &reply, NULL, NULL, &code, msg,
@@ -149,7 +149,7 @@ START_TEST(helper_gone)
 	int helper;
 
 	hx_pair(&hx, &helper);
-	ck_assert_int_eq(hx_ask(&hx, HX_RECV_DISK_VERIFY, NULL, msg,
+	ck_assert_int_eq(hx_ask(&hx, HX_RECV_DISK_VERIFY, NULL, -1, msg,
 	    sizeof(msg)), 0);
 	close(helper);
 	ck_assert_int_eq(hx_call(&hx, HX_RECV_ABORT, NULL, -1, &reply, NULL,
